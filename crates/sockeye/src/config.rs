@@ -1,0 +1,111 @@
+//! Roles, limits and timers: everything a connection can be tuned with.
+//!
+//! Every limit has a safe default chosen so that a hostile peer cannot make a
+//! connection hold more memory than the limit allows, while ordinary traffic
+//! (browsers, chat, RPC, file transfer in pieces) never comes near it.
+
+use core::time::Duration;
+
+/// Which end of the connection this engine plays.
+///
+/// The role decides the masking rules (RFC 6455 §5.1: a client masks every
+/// frame it sends, a server never does) and who closes the TCP connection
+/// first after the closing handshake (§7.1.1: the server).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that sent the opening handshake request.
+    Client,
+    /// The end that answered the opening handshake with `101 Switching Protocols`.
+    Server,
+}
+
+/// Limits, timers and behaviour switches of a connection and its handshake.
+///
+/// Start from [`Config::default`] and change the fields you need:
+///
+/// ```
+/// use sockeye::Config;
+/// use core::time::Duration;
+///
+/// let mut config = Config::default();
+/// config.max_message_size = 1 << 20;
+/// config.keepalive_interval = Some(Duration::from_secs(30));
+/// assert_eq!(config.max_frame_size, 16 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest payload of a single received frame, in bytes; a frame whose
+    /// header announces more fails the connection with 1009 before any of its
+    /// payload is buffered. Default: 16 MiB.
+    pub max_frame_size: u64,
+    /// Largest received message (all fragments together), in bytes; exceeding
+    /// it fails the connection with 1009. In streaming mode this bounds the
+    /// sum of the fragments as well, unless set to `u64::MAX`. Default: 64 MiB.
+    pub max_message_size: u64,
+    /// Most frames one received message may be split into; exceeding it fails
+    /// the connection with 1009. Guards against a peer that sends millions of
+    /// empty continuation frames. Default: 65 536.
+    pub max_fragments: usize,
+    /// Most bytes the opening handshake's header block may take (request line
+    /// or status line included). Default: 8 KiB.
+    pub max_header_bytes: usize,
+    /// Most header fields in the opening handshake. Default: 64.
+    pub max_headers: usize,
+    /// Most body bytes kept from a rejected (non-101) handshake response.
+    /// Default: 64 KiB.
+    pub max_rejection_body: usize,
+    /// Answer every received ping with a pong automatically (RFC 6455
+    /// §5.5.2). The ping is still reported as an event. Default: `true`.
+    pub auto_pong: bool,
+    /// Hand out each received data frame's payload as it arrives
+    /// ([`crate::Event::Fragment`]) instead of assembling whole messages. With
+    /// this on, a message of any size flows through bounded memory.
+    /// Default: `false`.
+    pub streaming: bool,
+    /// Split outgoing messages into frames of at most this many payload
+    /// bytes; `None` sends each message as one frame. Default: `None`.
+    pub max_send_frame_size: Option<usize>,
+    /// The queued-output level above which [`crate::Connection::is_write_blocked`]
+    /// reports true: adapters stop accepting new messages until the peer has
+    /// taken some. Default: 1 MiB.
+    pub write_high_water_mark: usize,
+    /// How long to wait for the peer's close frame after sending ours, and
+    /// (for a client) for the server to close the transport after the closing
+    /// handshake. Default: 5 s.
+    pub close_timeout: Option<Duration>,
+    /// Send a ping when nothing has been received for this long. `None`
+    /// disables keepalive. Default: `None` (adapters turn it on for servers).
+    pub keepalive_interval: Option<Duration>,
+    /// After a keepalive ping, how long to wait for any traffic from the peer
+    /// before declaring it dead (close code 1006 locally, 1011 on the wire).
+    /// Default: 20 s.
+    pub pong_timeout: Duration,
+    /// Close the connection with 1000 when nothing was received or sent for
+    /// this long. `None` disables it. Default: `None`.
+    pub idle_timeout: Option<Duration>,
+    /// Deadline for the whole opening handshake. Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 1 << 16,
+            max_header_bytes: 8 << 10,
+            max_headers: 64,
+            max_rejection_body: 64 << 10,
+            auto_pong: true,
+            streaming: false,
+            max_send_frame_size: None,
+            write_high_water_mark: 1 << 20,
+            close_timeout: Some(Duration::from_secs(5)),
+            keepalive_interval: None,
+            pong_timeout: Duration::from_secs(20),
+            idle_timeout: None,
+            handshake_timeout: Some(Duration::from_secs(10)),
+        }
+    }
+}
