@@ -38,7 +38,42 @@ pub enum Event {
 }
 
 /// A WebSocket connection after the opening handshake.
-#[derive(Debug)]
 pub struct Connection {
-    _private: (),
+    role: crate::Role,
+    received: bytes::BytesMut,
+    _entropy: Option<crate::entropy::BoxedEntropy>,
+}
+
+impl Connection {
+    /// A connection in `role`, open from `now` (time since an epoch of the
+    /// caller's choosing), with the default random source for mask keys.
+    #[cfg(feature = "std")]
+    pub fn new(role: crate::Role, config: crate::Config, now: core::time::Duration) -> Self {
+        Self::with_entropy(role, config, now, crate::entropy::os_seeded())
+    }
+
+    /// Like [`Connection::new`], with the caller's random source.
+    pub fn with_entropy(
+        role: crate::Role,
+        config: crate::Config,
+        now: core::time::Duration,
+        entropy: crate::entropy::BoxedEntropy,
+    ) -> Self {
+        let _ = (config, now);
+        Self {
+            role,
+            received: bytes::BytesMut::new(),
+            _entropy: Some(entropy),
+        }
+    }
+
+    /// Feed bytes received from the transport.
+    pub fn receive(&mut self, data: &[u8]) {
+        self.received.extend_from_slice(data);
+    }
+
+    /// This connection's role.
+    pub fn role(&self) -> crate::Role {
+        self.role
+    }
 }
