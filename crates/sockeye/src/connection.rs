@@ -1,25 +1,91 @@
-//! The connection state machine (placeholder while the engine lands).
+//! The connection state machine: bytes in, events out; commands in, bytes out.
+//!
+//! A [`Connection`] is what an opening handshake turns into. It owns no
+//! socket, thread or clock. Its methods fall into four families, in the
+//! manner of sans-IO protocol engines:
+//!
+//! * **inputs**: [`receive`](Connection::receive) (or
+//!   [`receive_with`](Connection::receive_with) to read straight into the
+//!   engine's buffer), [`receive_eof`](Connection::receive_eof) and
+//!   [`handle_timeout`](Connection::handle_timeout);
+//! * **commands**: [`send_text`](Connection::send_text),
+//!   [`send_binary`](Connection::send_binary),
+//!   [`send_fragment`](Connection::send_fragment), [`ping`](Connection::ping),
+//!   [`pong`](Connection::pong), [`close`](Connection::close);
+//! * **outputs**, to drain after every input or command:
+//!   [`poll_event`](Connection::poll_event), the transmit methods
+//!   ([`poll_transmit`](Connection::poll_transmit), or
+//!   [`transmit_chunks`](Connection::transmit_chunks) with
+//!   [`advance_transmit`](Connection::advance_transmit) for vectored writes)
+//!   and [`poll_timeout`](Connection::poll_timeout);
+//! * **getters**: [`state`](Connection::state),
+//!   [`buffered_amount`](Connection::buffered_amount),
+//!   [`close_status`](Connection::close_status) and friends.
+//!
+//! A peer that breaks the protocol never makes an input fail: the connection
+//! queues a close frame with the matching code, moves to [`State::Closed`]
+//! and reports [`Event::Failed`]. Misuse of the API returns a [`SendError`]
+//! at once and changes nothing.
+//!
+//! ```
+//! use core::time::Duration;
+//! use sockeye::{CloseCode, Config, Connection, Event, Role, State};
+//!
+//! let now = Duration::ZERO;
+//! let mut server = Connection::new(Role::Server, Config::default(), now);
+//!
+//! // A masked text frame "Hello" from a client (RFC 6455 §5.7).
+//! server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+//! match server.poll_event() {
+//!     Some(Event::Text(text)) => assert_eq!(text, "Hello"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! assert_eq!(server.poll_event(), None); // needs more bytes
+//!
+//! server.send_text("Hi!").unwrap();
+//! assert_eq!(server.poll_transmit().unwrap().as_ref(), b"\x81\x03Hi!");
+//!
+//! server.close(now, CloseCode::NORMAL, "done").unwrap();
+//! assert_eq!(server.state(), State::Closing);
+//! ```
 
-use bytes::Bytes;
+mod outgoing;
+mod timers;
 
-use crate::close::CloseFrame;
-use crate::error::ProtocolError;
-use crate::message::Utf8Bytes;
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use bytes::{Buf, Bytes, BytesMut};
+use core::fmt;
+use core::time::Duration;
+
+use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::config::{Config, Role};
+use crate::entropy::BoxedEntropy;
+use crate::error::{ProtocolError, SendError};
+use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::message::{DataKind, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+use outgoing::Outgoing;
+use timers::{Timer, Timers};
 
 /// Where a connection is in its life (the browser API's `readyState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
-    /// The opening handshake is in progress.
+    /// The opening handshake is in progress. A [`Connection`] never reports
+    /// this state; handshake types and adapters do.
     Connecting,
     /// Data flows both ways.
     Open,
-    /// A close frame was sent or received; the closing handshake is in progress.
+    /// This end sent a close frame and waits for the peer's.
     Closing,
-    /// The closing handshake finished or the connection failed.
+    /// The closing handshake finished, or the connection failed. Write out
+    /// whatever the transmit methods still hand out, then close the
+    /// transport: a server at once (RFC 6455 §7.1.1), a client after the
+    /// server has closed it or after [`Config::close_timeout`].
     Closed,
 }
 
-/// Something that happened on the connection.
+/// Something that happened on the connection, returned by [`Connection::poll_event`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -27,53 +93,863 @@ pub enum Event {
     Text(Utf8Bytes),
     /// A whole binary message.
     Binary(Bytes),
-    /// A ping.
+    /// A piece of a data message, in streaming mode ([`Config::streaming`]).
+    Fragment(Fragment),
+    /// A ping with its payload. With [`Config::auto_pong`] the pong is already queued.
     Ping(Bytes),
-    /// A pong.
+    /// A pong with its payload.
     Pong(Bytes),
-    /// The peer's close frame.
+    /// The peer's close frame: its code and reason, or `None` when it carried
+    /// no status (reported as 1005). The reply is already queued; the
+    /// connection is now [`State::Closed`].
     Close(Option<CloseFrame>),
-    /// The peer broke the protocol.
-    ProtocolViolation(ProtocolError),
+    /// The connection failed: the peer broke the protocol, exceeded a limit,
+    /// went away without a closing handshake, or stopped answering. Where the
+    /// transport still works, a close frame with
+    /// [`ProtocolError::close_code`] is queued. The connection is now
+    /// [`State::Closed`].
+    Failed(ProtocolError),
 }
 
-/// A WebSocket connection after the opening handshake.
+/// A piece of a data message in streaming mode.
+///
+/// The pieces of one message arrive in order, the first with `is_first`,
+/// the last with `is_last`. For text, each piece has been validated as far as
+/// it goes, but a piece may end inside a multi-byte character; the
+/// concatenation is valid UTF-8 once `is_last` arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// Text or binary.
+    pub kind: DataKind,
+    /// The bytes, unmasked.
+    pub payload: Bytes,
+    /// The first piece of a message.
+    pub is_first: bool,
+    /// The last piece of a message.
+    pub is_last: bool,
+}
+
+/// How a connection ended, as the browser API's `CloseEvent` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseStatus {
+    /// The peer's code after a closing handshake (1005 when it sent none);
+    /// the code this end sent when it failed the connection; 1006 when the
+    /// transport ended or the peer stopped answering.
+    pub code: u16,
+    /// The peer's reason, or a description of the failure.
+    pub reason: String,
+    /// Whether the closing handshake completed.
+    pub was_clean: bool,
+}
+
+/// Bytes read at a time by [`Connection::receive_with`] when nothing bigger is pending.
+const READ_CHUNK: usize = 8 << 10;
+/// Most extra capacity reserved at once for a pending frame's payload.
+const READ_CHUNK_MAX: usize = 64 << 10;
+/// An empty receive buffer with more capacity than this is released.
+const RECEIVE_RETAIN_MAX: usize = 64 << 10;
+
+/// The frame whose header has been decoded and whose payload is arriving.
+#[derive(Debug)]
+struct CurrentFrame {
+    fin: bool,
+    opcode: OpCode,
+    mask: Option<[u8; 4]>,
+    /// Payload bytes not yet split off `received`.
+    remaining: u64,
+    /// Payload bytes already split off (streaming), for the key-stream offset.
+    taken: u64,
+    /// Bytes at the front of `received` that are already unmasked (and validated, for text).
+    unmasked: usize,
+    /// Whether the payload is text that needs validating.
+    is_text: bool,
+}
+
+/// The data message being received.
+#[derive(Debug)]
+struct IncomingMessage {
+    kind: DataKind,
+    fragments: usize,
+    size: u64,
+    /// Earlier fragments' payloads (whole-message mode, fragmented messages only).
+    assembled: BytesMut,
+    /// No piece handed out yet (streaming mode).
+    first_piece_pending: bool,
+}
+
+/// What one parsing step produced.
+enum Step {
+    Event(Event),
+    Continue,
+    NeedData,
+}
+
+/// A WebSocket connection after the opening handshake. See the [module documentation](self).
 pub struct Connection {
-    role: crate::Role,
-    received: bytes::BytesMut,
-    _entropy: Option<crate::entropy::BoxedEntropy>,
+    role: Role,
+    config: Config,
+    entropy: Option<BoxedEntropy>,
+
+    received: BytesMut,
+    eof: bool,
+    frame: Option<CurrentFrame>,
+    message: Option<IncomingMessage>,
+    validator: Utf8Validator,
+    pending_events: VecDeque<Event>,
+
+    outgoing: Outgoing,
+    sending_fragmented: Option<DataKind>,
+
+    close_sent: bool,
+    closed: bool,
+    close_status: Option<CloseStatus>,
+
+    timers: Timers,
+    /// Bumped whenever bytes arrive; compared by the keepalive and idle timers.
+    receive_epoch: u64,
+    /// Bumped whenever a message is queued; compared by the idle timer.
+    send_epoch: u64,
+    epoch_at_ping: u64,
+    epochs_at_idle_check: (u64, u64),
+    allowed_rsv: u8,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("received", &self.received.len())
+            .field("buffered_amount", &self.outgoing.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Connection {
     /// A connection in `role`, open from `now` (time since an epoch of the
-    /// caller's choosing), with the default random source for mask keys.
+    /// caller's choosing, the same one for every call), drawing mask keys
+    /// from an OS-seeded generator.
     #[cfg(feature = "std")]
-    pub fn new(role: crate::Role, config: crate::Config, now: core::time::Duration) -> Self {
-        Self::with_entropy(role, config, now, crate::entropy::os_seeded())
+    pub fn new(role: Role, config: Config, now: Duration) -> Self {
+        let entropy = match role {
+            Role::Client => Some(crate::entropy::os_seeded()),
+            Role::Server => None,
+        };
+        Self::build(role, config, now, entropy)
     }
 
-    /// Like [`Connection::new`], with the caller's random source.
-    pub fn with_entropy(
-        role: crate::Role,
-        config: crate::Config,
-        now: core::time::Duration,
-        entropy: crate::entropy::BoxedEntropy,
-    ) -> Self {
-        let _ = (config, now);
+    /// Like [`Connection::new`], drawing mask keys from `entropy` (a server
+    /// never draws any).
+    pub fn with_entropy(role: Role, config: Config, now: Duration, entropy: BoxedEntropy) -> Self {
+        Self::build(role, config, now, Some(entropy))
+    }
+
+    /// A server connection; it needs no randomness, so this works without `std`.
+    pub fn server(config: Config, now: Duration) -> Self {
+        Self::build(Role::Server, config, now, None)
+    }
+
+    fn build(role: Role, config: Config, now: Duration, entropy: Option<BoxedEntropy>) -> Self {
+        let mut timers = Timers::default();
+        if let Some(interval) = config.keepalive_interval {
+            timers.set(Timer::Keepalive, now.saturating_add(interval));
+        }
+        if let Some(idle) = config.idle_timeout {
+            timers.set(Timer::Idle, now.saturating_add(idle));
+        }
         Self {
             role,
-            received: bytes::BytesMut::new(),
-            _entropy: Some(entropy),
+            config,
+            entropy,
+            received: BytesMut::new(),
+            eof: false,
+            frame: None,
+            message: None,
+            validator: Utf8Validator::new(),
+            pending_events: VecDeque::new(),
+            outgoing: Outgoing::default(),
+            sending_fragmented: None,
+            close_sent: false,
+            closed: false,
+            close_status: None,
+            timers,
+            receive_epoch: 0,
+            send_epoch: 0,
+            epoch_at_ping: 0,
+            epochs_at_idle_check: (0, 0),
+            allowed_rsv: 0,
         }
     }
 
-    /// Feed bytes received from the transport.
+    // ----- getters -------------------------------------------------------
+
+    /// This connection's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration the connection runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        if self.closed {
+            State::Closed
+        } else if self.close_sent {
+            State::Closing
+        } else {
+            State::Open
+        }
+    }
+
+    /// Bytes queued for the transport and not yet taken (the browser API's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// Whether the queued output has reached [`Config::write_high_water_mark`]:
+    /// write some out before queueing more.
+    pub fn is_write_blocked(&self) -> bool {
+        self.outgoing.len() >= self.config.write_high_water_mark
+    }
+
+    /// How the connection ended, once it is [`State::Closed`].
+    pub fn close_status(&self) -> Option<&CloseStatus> {
+        self.close_status.as_ref()
+    }
+
+    /// Received bytes not yet turned into events.
+    pub fn received_len(&self) -> usize {
+        self.received.len()
+    }
+
+    // ----- inputs --------------------------------------------------------
+
+    /// Feed bytes received from the transport. Parsing happens in
+    /// [`poll_event`](Self::poll_event).
     pub fn receive(&mut self, data: &[u8]) {
+        if data.is_empty() || self.closed {
+            return;
+        }
+        self.receive_epoch = self.receive_epoch.wrapping_add(1);
         self.received.extend_from_slice(data);
     }
 
-    /// This connection's role.
-    pub fn role(&self) -> crate::Role {
-        self.role
+    /// Read from the transport straight into the receive buffer.
+    ///
+    /// Reserves room for the next read (more when a large frame is pending),
+    /// then calls `read` with the buffer; `read` must only append to it (as
+    /// `tokio_util::io::poll_read_buf` or a `read` into its spare capacity
+    /// do). Returns what `read` returned.
+    ///
+    /// ```
+    /// # use sockeye::{Config, Connection, Event, Role};
+    /// # use core::time::Duration;
+    /// let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
+    /// let wire: &[u8] = &[0x82, 0x80, 1, 2, 3, 4]; // an empty masked binary frame
+    /// let n = server.receive_with(|buf| {
+    ///     buf.extend_from_slice(wire);
+    ///     wire.len()
+    /// });
+    /// assert_eq!(n, 6);
+    /// assert_eq!(server.poll_event(), Some(Event::Binary(Default::default())));
+    /// ```
+    pub fn receive_with<R>(&mut self, read: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let pending = self.frame.as_ref().map_or(0, |frame| {
+            let missing = frame.remaining.saturating_sub(self.received.len() as u64);
+            usize::try_from(missing).unwrap_or(usize::MAX)
+        });
+        self.received
+            .reserve(pending.clamp(READ_CHUNK, READ_CHUNK_MAX));
+        let before = self.received.len();
+        let result = read(&mut self.received);
+        if self.received.len() != before {
+            self.receive_epoch = self.receive_epoch.wrapping_add(1);
+            if self.closed {
+                self.received.clear();
+            }
+        }
+        result
+    }
+
+    /// The transport reached end of stream: nothing more will be received.
+    ///
+    /// Bytes already received are still parsed; if the connection had not
+    /// closed by then, [`poll_event`](Self::poll_event) reports
+    /// [`ProtocolError::UnexpectedEof`] (an abnormal closure, 1006).
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Fire every timer whose deadline is at or before `now`. Calling it
+    /// early, or more often than needed, does nothing.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        for timer in self.timers.expire(now) {
+            if self.closed {
+                return;
+            }
+            match timer {
+                Timer::Close => self.fail(ProtocolError::CloseTimeout),
+                Timer::Keepalive => self.keepalive(now),
+                Timer::PongDeadline => {
+                    if self.receive_epoch == self.epoch_at_ping {
+                        self.fail(ProtocolError::KeepaliveTimeout);
+                    }
+                }
+                Timer::Idle => self.check_idle(now),
+            }
+        }
+    }
+
+    // ----- outputs -------------------------------------------------------
+
+    /// The next event, or `None` when more input is needed.
+    ///
+    /// Parses received bytes as far as needed for one event, so a caller that
+    /// stops polling also stops the engine from buffering events.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.pending_events.pop_front() {
+            return Some(event);
+        }
+        while !self.closed {
+            match self.step() {
+                Ok(Step::Event(event)) => return Some(event),
+                Ok(Step::Continue) => {}
+                Ok(Step::NeedData) => {
+                    if self.eof {
+                        self.fail(ProtocolError::UnexpectedEof);
+                        return self.pending_events.pop_front();
+                    }
+                    if self.received.is_empty() && self.received.capacity() > RECEIVE_RETAIN_MAX {
+                        self.received = BytesMut::new();
+                    }
+                    return None;
+                }
+                Err(error) => {
+                    self.fail(error);
+                    return self.pending_events.pop_front();
+                }
+            }
+        }
+        self.pending_events.pop_front()
+    }
+
+    /// The earliest time at which [`handle_timeout`](Self::handle_timeout)
+    /// should be called, if any timer is armed.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.timers.earliest()
+    }
+
+    /// Take the next run of bytes to write, as owned bytes.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.outgoing.pop()
+    }
+
+    /// The first run of bytes to write (empty when nothing is queued). After
+    /// writing `n` of them, call [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_chunk(&self) -> &[u8] {
+        self.outgoing.chunk()
+    }
+
+    /// Fill `out` with the queued runs of bytes in order, for a vectored
+    /// write; returns how many slots were filled. After writing `n` bytes,
+    /// call [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
+        self.outgoing.chunks(out)
+    }
+
+    /// Like [`transmit_chunks`](Self::transmit_chunks), as `IoSlice`s for `write_vectored`.
+    #[cfg(feature = "std")]
+    pub fn transmit_io_slices<'a>(&'a self, out: &mut [std::io::IoSlice<'a>]) -> usize {
+        const BATCH: usize = 64;
+        let mut runs: [&[u8]; BATCH] = [&[]; BATCH];
+        let limit = out.len().min(BATCH);
+        let filled = self.outgoing.chunks(&mut runs[..limit]);
+        for (slot, run) in out.iter_mut().zip(&runs[..filled]) {
+            *slot = std::io::IoSlice::new(run);
+        }
+        filled
+    }
+
+    /// Mark the first `n` queued bytes as written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.outgoing.advance(n);
+    }
+
+    /// Release the receive and send buffers if they hold nothing, so an idle
+    /// connection costs only its fixed state.
+    pub fn release_idle_buffers(&mut self) {
+        if self.received.is_empty() {
+            self.received = BytesMut::new();
+        }
+        self.outgoing.release_idle();
+    }
+
+    // ----- commands ------------------------------------------------------
+
+    /// Queue a text message.
+    ///
+    /// # Errors
+    /// [`SendError::Closed`] after a close frame was sent;
+    /// [`SendError::FragmentOutOfOrder`] while a fragmented message is being sent.
+    pub fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), SendError> {
+        self.send_message(OpCode::Text, text.into().into_bytes())
+    }
+
+    /// Queue a binary message.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send_message(OpCode::Binary, data.into())
+    }
+
+    /// Queue one piece of a message sent in pieces: the first call starts a
+    /// message of `kind`, later calls (with the same `kind`) continue it, and
+    /// the call with `is_last` ends it. Control frames may be sent between
+    /// pieces.
+    ///
+    /// # Errors
+    /// [`SendError::Closed`] after a close frame was sent;
+    /// [`SendError::FragmentOutOfOrder`] when `kind` differs from the
+    /// message in progress, or a whole message is being sent meanwhile.
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        payload: impl Into<Bytes>,
+        is_last: bool,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let opcode = match self.sending_fragmented {
+            None => match kind {
+                DataKind::Text => OpCode::Text,
+                DataKind::Binary => OpCode::Binary,
+            },
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(SendError::FragmentOutOfOrder),
+        };
+        self.sending_fragmented = if is_last { None } else { Some(kind) };
+        let payload = payload.into();
+        self.queue_frame(is_last, opcode, &payload, Some(&payload));
+        self.send_epoch = self.send_epoch.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Queue a ping.
+    ///
+    /// # Errors
+    /// [`SendError::ControlPayloadTooLong`] over 125 bytes;
+    /// [`SendError::Closed`] after a close frame was sent.
+    pub fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload.into())
+    }
+
+    /// Queue an unsolicited pong (a unidirectional heartbeat, RFC 6455 §5.5.3).
+    ///
+    /// # Errors
+    /// As [`ping`](Self::ping).
+    pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload.into())
+    }
+
+    /// Start the closing handshake: queue a close frame with `code` and
+    /// `reason` and wait up to [`Config::close_timeout`] from `now` for the
+    /// peer's.
+    ///
+    /// # Errors
+    /// [`SendError::ReasonTooLong`] for a reason over 123 bytes;
+    /// [`SendError::Closed`] if a close frame was already sent.
+    pub fn close(&mut self, now: Duration, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        let frame = CloseFrame::new(code, reason)?;
+        if self.close_sent || self.closed {
+            return Err(SendError::Closed);
+        }
+        self.start_closing(now, &frame);
+        Ok(())
+    }
+
+    /// Send our close frame and wait for the peer's (RFC 6455 §7.1.2).
+    fn start_closing(&mut self, now: Duration, frame: &CloseFrame) {
+        self.queue_close(Some(frame));
+        self.timers.stop_all();
+        if let Some(timeout) = self.config.close_timeout {
+            self.timers.set(Timer::Close, now.saturating_add(timeout));
+        }
+    }
+
+    // ----- sending internals ---------------------------------------------
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.close_sent || self.closed {
+            Err(SendError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn send_message(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.sending_fragmented.is_some() {
+            return Err(SendError::FragmentOutOfOrder);
+        }
+        match self.config.max_send_frame_size {
+            Some(max) if payload.len() > max && max > 0 => {
+                let mut rest = payload;
+                let mut frame_opcode = opcode;
+                while rest.len() > max {
+                    let piece = rest.split_to(max);
+                    self.queue_frame(false, frame_opcode, &piece, Some(&piece));
+                    frame_opcode = OpCode::Continuation;
+                }
+                self.queue_frame(true, frame_opcode, &rest, Some(&rest));
+            }
+            _ => self.queue_frame(true, opcode, &payload, Some(&payload)),
+        }
+        self.send_epoch = self.send_epoch.wrapping_add(1);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong { len: payload.len() });
+        }
+        self.check_can_send()?;
+        self.queue_frame(true, opcode, &payload, None);
+        Ok(())
+    }
+
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match frame {
+            Some(frame) => {
+                payload[..2].copy_from_slice(&frame.code.get().to_be_bytes());
+                payload[2..2 + frame.reason.len()].copy_from_slice(frame.reason.as_bytes());
+                2 + frame.reason.len()
+            }
+            None => 0,
+        };
+        self.queue_frame(true, OpCode::Close, &payload[..len], None);
+        self.close_sent = true;
+        self.sending_fragmented = None;
+    }
+
+    fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8], owned: Option<&Bytes>) {
+        let mask = match self.role {
+            Role::Server => None,
+            Role::Client => {
+                let mut key = [0u8; 4];
+                if let Some(entropy) = self.entropy.as_mut() {
+                    entropy.fill(&mut key);
+                }
+                Some(key)
+            }
+        };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        self.outgoing.push_frame(header, payload, owned);
+    }
+
+    // ----- timers --------------------------------------------------------
+
+    fn keepalive(&mut self, now: Duration) {
+        let Some(interval) = self.config.keepalive_interval else {
+            return;
+        };
+        if self.close_sent {
+            return;
+        }
+        if !self.timers.is_set(Timer::PongDeadline) {
+            self.epoch_at_ping = self.receive_epoch;
+            self.timers.set(
+                Timer::PongDeadline,
+                now.saturating_add(self.config.pong_timeout),
+            );
+        }
+        self.queue_frame(true, OpCode::Ping, &[], None);
+        self.timers
+            .set(Timer::Keepalive, now.saturating_add(interval));
+    }
+
+    fn check_idle(&mut self, now: Duration) {
+        let Some(idle) = self.config.idle_timeout else {
+            return;
+        };
+        let epochs = (self.receive_epoch, self.send_epoch);
+        if epochs == self.epochs_at_idle_check && !self.close_sent {
+            let frame = CloseFrame {
+                code: CloseCode::NORMAL,
+                reason: String::from("idle timeout"),
+            };
+            self.start_closing(now, &frame);
+        } else {
+            self.epochs_at_idle_check = epochs;
+            self.timers.set(Timer::Idle, now.saturating_add(idle));
+        }
+    }
+
+    // ----- receiving internals -------------------------------------------
+
+    /// Fail the connection (RFC 6455 §7.1.7): send a close frame if the
+    /// transport can still carry one, stop reading, report the error.
+    fn fail(&mut self, error: ProtocolError) {
+        let transport_gone = matches!(
+            error,
+            ProtocolError::UnexpectedEof
+                | ProtocolError::CloseTimeout
+                | ProtocolError::KeepaliveTimeout
+        );
+        let code = if transport_gone {
+            CloseCode::ABNORMAL_CLOSURE
+        } else {
+            error.close_code().get()
+        };
+        let reason = error.to_string();
+        if !self.close_sent && !transport_gone {
+            let mut short = reason.as_str();
+            while short.len() > MAX_REASON_LEN {
+                short = &short[..short.len() - 1];
+            }
+            if let Ok(frame) = CloseFrame::new(error.close_code(), short) {
+                self.queue_close(Some(&frame));
+            }
+        }
+        self.close_status = Some(CloseStatus {
+            code,
+            reason,
+            was_clean: false,
+        });
+        self.enter_closed();
+        self.pending_events.push_back(Event::Failed(error));
+    }
+
+    fn enter_closed(&mut self) {
+        self.closed = true;
+        self.close_sent = true;
+        self.timers.stop_all();
+        self.received = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+    }
+
+    /// One parsing step: decode a header, or take in as much of the current
+    /// frame's payload as has arrived.
+    fn step(&mut self) -> Result<Step, ProtocolError> {
+        if self.frame.is_none() {
+            let (header, header_len) = match FrameHeader::decode(&self.received)? {
+                Decoded::Partial { .. } => return Ok(Step::NeedData),
+                Decoded::Complete { header, header_len } => (header, header_len),
+            };
+            let is_text = self.check_header(&header)?;
+            self.received.advance(header_len);
+            self.frame = Some(CurrentFrame {
+                fin: header.fin,
+                opcode: header.opcode,
+                mask: header.mask,
+                remaining: header.payload_len,
+                taken: 0,
+                unmasked: 0,
+                is_text,
+            });
+        }
+        let Some(frame) = self.frame.as_mut() else {
+            return Ok(Step::NeedData);
+        };
+        let present = usize::try_from(frame.remaining)
+            .unwrap_or(usize::MAX)
+            .min(self.received.len());
+        if present > frame.unmasked {
+            let fresh = &mut self.received[frame.unmasked..present];
+            if let Some(key) = frame.mask {
+                // Only the offset modulo 4 matters for the key stream.
+                let offset = (frame.taken % 4) as usize + frame.unmasked;
+                crate::mask::apply_at(fresh, key, offset);
+            }
+            if frame.is_text {
+                self.validator
+                    .feed(fresh)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            frame.unmasked = present;
+        }
+        let is_data = !frame.opcode.is_control();
+        if is_data && self.config.streaming {
+            if present == 0 && frame.remaining > 0 {
+                return Ok(Step::NeedData);
+            }
+            let payload = self.received.split_to(present).freeze();
+            frame.taken += present as u64;
+            frame.remaining -= present as u64;
+            frame.unmasked = 0;
+            let is_last = frame.remaining == 0 && frame.fin;
+            if frame.remaining == 0 {
+                self.frame = None;
+            }
+            return self.streamed_piece(payload, is_last);
+        }
+        if (present as u64) < frame.remaining {
+            return Ok(Step::NeedData);
+        }
+        let payload = self.received.split_to(present).freeze();
+        let (fin, opcode) = (frame.fin, frame.opcode);
+        self.frame = None;
+        self.complete_frame(fin, opcode, payload)
+    }
+
+    /// Check the rules a header breaks in this connection's context, start
+    /// or continue the incoming message, and say whether its payload is text.
+    fn check_header(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+        // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them.
+        if header.rsv & !self.allowed_rsv != 0 {
+            return Err(ProtocolError::ReservedBitsSet(header.rsv));
+        }
+        // RFC 6455 §5.1: clients mask every frame, servers none.
+        match (self.role, header.mask) {
+            (Role::Server, None) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            return Ok(false);
+        }
+        if header.payload_len > self.config.max_frame_size
+            || (!self.config.streaming && usize::try_from(header.payload_len).is_err())
+        {
+            return Err(ProtocolError::FrameTooLarge);
+        }
+        // RFC 6455 §5.4: a message is one Text/Binary frame followed by
+        // continuation frames until FIN; nothing else may interleave but control frames.
+        match (header.opcode, self.message.as_mut()) {
+            (OpCode::Continuation, None) => Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(message)) => {
+                if message.fragments >= self.config.max_fragments {
+                    return Err(ProtocolError::TooManyFragments);
+                }
+                message.fragments += 1;
+                message.size = message.size.saturating_add(header.payload_len);
+                if message.size > self.config.max_message_size {
+                    return Err(ProtocolError::MessageTooLarge);
+                }
+                Ok(message.kind == DataKind::Text)
+            }
+            (_, Some(_)) => Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                if header.payload_len > self.config.max_message_size {
+                    return Err(ProtocolError::MessageTooLarge);
+                }
+                let kind = if opcode == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                self.validator.reset();
+                self.message = Some(IncomingMessage {
+                    kind,
+                    fragments: 1,
+                    size: header.payload_len,
+                    assembled: BytesMut::new(),
+                    first_piece_pending: true,
+                });
+                Ok(kind == DataKind::Text)
+            }
+        }
+    }
+
+    fn streamed_piece(&mut self, payload: Bytes, is_last: bool) -> Result<Step, ProtocolError> {
+        let Some(message) = self.message.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        let is_first = core::mem::replace(&mut message.first_piece_pending, false);
+        let kind = message.kind;
+        if is_last {
+            self.message = None;
+            if kind == DataKind::Text {
+                self.validator
+                    .finish()
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if payload.is_empty() && !is_first && !is_last {
+            return Ok(Step::Continue);
+        }
+        Ok(Step::Event(Event::Fragment(Fragment {
+            kind,
+            payload,
+            is_first,
+            is_last,
+        })))
+    }
+
+    fn complete_frame(
+        &mut self,
+        fin: bool,
+        opcode: OpCode,
+        payload: Bytes,
+    ) -> Result<Step, ProtocolError> {
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    self.queue_frame(true, OpCode::Pong, &payload, None);
+                }
+                Ok(Step::Event(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Step::Event(Event::Pong(payload))),
+            OpCode::Close => {
+                let frame = CloseFrame::decode(&payload)?;
+                // RFC 6455 §5.5.1: answer with a close frame, echoing the code.
+                if !self.close_sent {
+                    self.queue_close(frame.as_ref());
+                }
+                self.close_status = Some(match &frame {
+                    Some(frame) => CloseStatus {
+                        code: frame.code.get(),
+                        reason: frame.reason.clone(),
+                        was_clean: true,
+                    },
+                    None => CloseStatus {
+                        code: CloseCode::NO_STATUS_RECEIVED,
+                        reason: String::new(),
+                        was_clean: true,
+                    },
+                });
+                self.enter_closed();
+                Ok(Step::Event(Event::Close(frame)))
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                let Some(message) = self.message.as_mut() else {
+                    return Ok(Step::Continue);
+                };
+                if !fin {
+                    message.assembled.extend_from_slice(&payload);
+                    return Ok(Step::Continue);
+                }
+                let kind = message.kind;
+                let data = if message.fragments == 1 {
+                    payload
+                } else {
+                    message.assembled.extend_from_slice(&payload);
+                    core::mem::take(&mut message.assembled).freeze()
+                };
+                self.message = None;
+                Ok(Step::Event(match kind {
+                    DataKind::Text => {
+                        self.validator
+                            .finish()
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                        Event::Text(Utf8Bytes::from_validated(data))
+                    }
+                    DataKind::Binary => Event::Binary(data),
+                }))
+            }
+        }
     }
 }

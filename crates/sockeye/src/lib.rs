@@ -17,6 +17,8 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};

@@ -1,0 +1,133 @@
+//! The queue of bytes waiting to be written to the transport.
+//!
+//! Frames are appended in order. Headers, small payloads and every masked
+//! (client) payload are copied into one contiguous coalescing buffer, so many
+//! small messages leave in one write; a large server payload is queued as the
+//! caller's own `Bytes`, so it is written without a copy (vectored write of
+//! the coalesced header and the payload).
+
+use alloc::collections::VecDeque;
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::frame::{FrameHeader, MAX_HEADER_LEN};
+
+/// Payloads at most this long are copied into the coalescing buffer; larger
+/// ones travel as their own chunk.
+const COALESCE_MAX: usize = 1024;
+
+/// After the queue drains, a coalescing buffer that grew beyond this is
+/// released, so one large masked message does not pin its memory.
+const RETAIN_MAX: usize = 64 << 10;
+
+#[derive(Debug, Default)]
+pub(crate) struct Outgoing {
+    /// Chunks that come before `tail`, oldest first.
+    chunks: VecDeque<Bytes>,
+    /// The coalescing buffer: the newest bytes.
+    tail: BytesMut,
+    /// Total bytes queued.
+    len: usize,
+}
+
+impl Outgoing {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Queue one frame. `mask` is the client's key, `None` for a server.
+    pub(crate) fn push_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: &[u8],
+        owned: Option<&Bytes>,
+    ) {
+        let mut encoded = [0u8; MAX_HEADER_LEN];
+        let header_len = header.encode(&mut encoded);
+        self.tail
+            .reserve(header_len + payload.len().min(COALESCE_MAX));
+        self.tail.extend_from_slice(&encoded[..header_len]);
+        match (header.mask, owned) {
+            (Some(key), _) => crate::mask::extend_masked(&mut self.tail, payload, key),
+            (None, Some(bytes)) if payload.len() > COALESCE_MAX => {
+                let coalesced = self.tail.split().freeze();
+                self.chunks.push_back(coalesced);
+                self.chunks.push_back(bytes.clone());
+            }
+            (None, _) => self.tail.extend_from_slice(payload),
+        }
+        self.len += header_len + payload.len();
+    }
+
+    /// The next contiguous run of bytes to write (empty when nothing is queued).
+    pub(crate) fn chunk(&self) -> &[u8] {
+        match self.chunks.front() {
+            Some(chunk) => chunk,
+            None => &self.tail,
+        }
+    }
+
+    /// Fill `out` with the queued runs in order; returns how many were filled.
+    pub(crate) fn chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
+        let runs = self
+            .chunks
+            .iter()
+            .map(|chunk| &chunk[..])
+            .chain(core::iter::once(&self.tail[..]))
+            .filter(|run| !run.is_empty());
+        let mut filled = 0;
+        for (slot, run) in out.iter_mut().zip(runs) {
+            *slot = run;
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Remove the first `n` queued bytes (they were written).
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        assert!(n <= self.len, "advance past the end of the queued output");
+        self.len -= n;
+        while n > 0 {
+            match self.chunks.front_mut() {
+                Some(front) if front.len() <= n => {
+                    n -= front.len();
+                    self.chunks.pop_front();
+                }
+                Some(front) => {
+                    front.advance(n);
+                    n = 0;
+                }
+                None => {
+                    self.tail.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        self.release_if_drained();
+    }
+
+    /// Take the next run as owned bytes.
+    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+        let run = match self.chunks.pop_front() {
+            Some(chunk) => chunk,
+            None if !self.tail.is_empty() => self.tail.split().freeze(),
+            None => return None,
+        };
+        self.len -= run.len();
+        self.release_if_drained();
+        Some(run)
+    }
+
+    fn release_if_drained(&mut self) {
+        if self.len == 0 && self.tail.capacity() > RETAIN_MAX {
+            self.tail = BytesMut::new();
+        }
+    }
+
+    /// Release the coalescing buffer if nothing is queued (idle connections).
+    pub(crate) fn release_idle(&mut self) {
+        if self.len == 0 {
+            self.tail = BytesMut::new();
+            self.chunks = VecDeque::new();
+        }
+    }
+}

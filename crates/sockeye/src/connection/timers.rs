@@ -1,0 +1,83 @@
+//! The connection's timer table: a fixed set of named deadlines.
+
+use core::time::Duration;
+
+/// The timers a connection may arm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// Waiting for the peer's close frame after sending ours (RFC 6455 §7.1.1).
+    Close = 0,
+    /// When a peer that sent nothing since the last keepalive ping is declared
+    /// dead. Checked before `Keepalive`, which may re-arm it.
+    PongDeadline = 1,
+    /// When to send the next keepalive ping.
+    Keepalive = 2,
+    /// When to check whether the connection has been idle.
+    Idle = 3,
+}
+
+const TIMER_COUNT: usize = 4;
+const ALL: [Timer; TIMER_COUNT] = [
+    Timer::Close,
+    Timer::PongDeadline,
+    Timer::Keepalive,
+    Timer::Idle,
+];
+
+/// Deadlines, each absent or a time since the caller's epoch.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Timers {
+    deadlines: [Option<Duration>; TIMER_COUNT],
+}
+
+impl Timers {
+    pub(crate) fn set(&mut self, timer: Timer, at: Duration) {
+        self.deadlines[timer as usize] = Some(at);
+    }
+
+    pub(crate) fn stop_all(&mut self) {
+        self.deadlines = [None; TIMER_COUNT];
+    }
+
+    pub(crate) fn is_set(&self, timer: Timer) -> bool {
+        self.deadlines[timer as usize].is_some()
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn earliest(&self) -> Option<Duration> {
+        self.deadlines.iter().flatten().min().copied()
+    }
+
+    /// Disarm and return the timers whose deadline is at or before `now`, in table order.
+    pub(crate) fn expire(&mut self, now: Duration) -> impl Iterator<Item = Timer> + use<> {
+        let mut fired = [false; TIMER_COUNT];
+        for (slot, deadline) in fired.iter_mut().zip(self.deadlines.iter_mut()) {
+            if deadline.is_some_and(|at| at <= now) {
+                *slot = true;
+                *deadline = None;
+            }
+        }
+        ALL.into_iter()
+            .zip(fired)
+            .filter_map(|(timer, fired)| fired.then_some(timer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earliest_and_expiry() {
+        let mut timers = Timers::default();
+        assert_eq!(timers.earliest(), None);
+        timers.set(Timer::Idle, Duration::from_secs(9));
+        timers.set(Timer::Close, Duration::from_secs(5));
+        assert_eq!(timers.earliest(), Some(Duration::from_secs(5)));
+        assert_eq!(timers.expire(Duration::from_secs(4)).count(), 0);
+        let fired: alloc::vec::Vec<_> = timers.expire(Duration::from_secs(5)).collect();
+        assert_eq!(fired, [Timer::Close]);
+        assert_eq!(timers.earliest(), Some(Duration::from_secs(9)));
+        assert!(!timers.is_set(Timer::Close));
+    }
+}
