@@ -1,0 +1,90 @@
+//! Timers driven by the fake clock: close timeout, keepalive, idle.
+
+use core::time::Duration;
+use sockeye::testing::{Pair, take_output};
+use sockeye::{CloseCode, Config, Event, ProtocolError, State};
+
+#[test]
+fn close_timeout_fails_the_connection_when_the_peer_never_answers() {
+    let mut pair = Pair::new();
+    pair.client
+        .close(pair.now, CloseCode::NORMAL, "bye")
+        .unwrap();
+    take_output(&mut pair.client); // the close frame is lost
+    assert_eq!(pair.client.poll_timeout(), Some(Duration::from_secs(5)));
+    pair.advance(Duration::from_secs(4));
+    assert_eq!(pair.client.state(), State::Closing);
+    pair.advance(Duration::from_secs(1));
+    assert_eq!(
+        pair.client.poll_event(),
+        Some(Event::Failed(ProtocolError::CloseTimeout))
+    );
+    let status = pair.client.close_status().unwrap();
+    assert_eq!((status.code, status.was_clean), (1006, false));
+    assert_eq!(pair.client.poll_timeout(), None);
+}
+
+#[test]
+fn keepalive_keeps_a_responsive_peer_open() {
+    let mut server = Config::default();
+    server.keepalive_interval = Some(Duration::from_secs(10));
+    server.pong_timeout = Duration::from_secs(5);
+    let mut pair = Pair::with_configs(Config::default(), server, 1);
+    for _ in 0..20 {
+        assert!(pair.advance_to_next_timeout());
+    }
+    assert!(pair.now >= Duration::from_secs(100));
+    assert_eq!(pair.server.state(), State::Open);
+    let pings = pair
+        .client_events
+        .iter()
+        .filter(|e| matches!(e, Event::Ping(_)))
+        .count();
+    assert!(pings >= 10, "{pings} pings");
+}
+
+#[test]
+fn keepalive_declares_a_silent_peer_dead() {
+    let mut server = Config::default();
+    server.keepalive_interval = Some(Duration::from_secs(10));
+    server.pong_timeout = Duration::from_secs(5);
+    let mut pair = Pair::with_configs(Config::default(), server, 1);
+    pair.advance(Duration::from_secs(10));
+    assert_eq!(pair.server.state(), State::Open);
+    take_output(&mut pair.server); // the ping never reaches the client
+    pair.advance(Duration::from_secs(5));
+    assert_eq!(
+        pair.server.poll_event(),
+        Some(Event::Failed(ProtocolError::KeepaliveTimeout))
+    );
+    assert_eq!(pair.server.state(), State::Closed);
+    assert_eq!(pair.server.close_status().unwrap().code, 1006);
+}
+
+#[test]
+fn idle_timeout_closes_with_1000() {
+    let mut server = Config::default();
+    server.idle_timeout = Some(Duration::from_secs(30));
+    let mut pair = Pair::with_configs(Config::default(), server, 1);
+    pair.advance(Duration::from_secs(20));
+    pair.client.send_text("still here").unwrap();
+    pair.drive();
+    pair.advance(Duration::from_secs(10)); // activity seen: re-armed
+    assert_eq!(pair.server.state(), State::Open);
+    pair.advance(Duration::from_secs(30));
+    pair.drive();
+    assert!(pair.both_closed());
+    assert_eq!(pair.client.close_status().unwrap().code, 1000);
+}
+
+#[test]
+fn spurious_handle_timeout_does_nothing() {
+    let mut server = Config::default();
+    server.keepalive_interval = Some(Duration::from_secs(10));
+    let mut pair = Pair::with_configs(Config::default(), server, 1);
+    for second in 0..10 {
+        pair.server.handle_timeout(Duration::from_secs(second));
+    }
+    assert_eq!(pair.server.buffered_amount(), 0);
+    assert_eq!(pair.server.poll_timeout(), Some(Duration::from_secs(10)));
+}
