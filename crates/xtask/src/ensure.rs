@@ -156,7 +156,14 @@ pub fn ensure_rustup_target(toolchain: Option<&str>, targets: &[&str]) -> Result
         return Ok(());
     }
     println!("xtask: installing rustup targets: {}", missing.join(" "));
-    cmd::run(rustup().args(["target", "add"]).args(&missing))
+    let added = cmd::run(rustup().args(["target", "add"]).args(&missing));
+    // Another build sharing this rustup home may have added them meanwhile,
+    // which makes our own `target add` fail on a file conflict.
+    let installed = cmd::output(rustup().args(["target", "list", "--installed"]))?;
+    if missing_items(&installed, targets).is_empty() {
+        return Ok(());
+    }
+    added
 }
 
 /// Makes sure a nightly toolchain exists (minimal profile) with the given
