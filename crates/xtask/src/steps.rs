@@ -14,8 +14,8 @@ const CROSS_TARGETS: &[&str] = &[
 /// match). Miri interprets every instruction, so exhaustive loops that take
 /// milliseconds natively take minutes there; they exercise no `unsafe` code
 /// and keep running natively in the `test` step. Everything else, including
-/// new tests, runs under Miri by default. Measured on 2 cores: the whole
-/// engine suite takes about 2 minutes under Miri (the exhaustive close-code
+/// new tests, runs under Miri by default. Measured on 2 shared cores: the
+/// engine suite takes 2 to 4 minutes under Miri (the exhaustive close-code
 /// table test is the slowest), so nothing is skipped yet.
 pub const MIRI_SKIP: &[&str] = &[];
 
