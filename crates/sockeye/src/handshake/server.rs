@@ -873,8 +873,10 @@ mod tests {
 
     #[test]
     fn header_count_limit_is_enforced() {
-        let mut config = Config::default();
-        config.max_headers = 4;
+        let config = Config {
+            max_headers: 4,
+            ..Config::default()
+        };
         let mut server = ServerHandshake::new(config, Duration::ZERO);
         let error = server.receive(RFC_REQUEST).unwrap_err();
         assert_eq!(error, HandshakeError::TooManyHeaders);
@@ -883,8 +885,10 @@ mod tests {
 
     #[test]
     fn handshake_times_out_at_the_deadline_only() {
-        let mut config = Config::default();
-        config.handshake_timeout = Some(Duration::from_secs(10));
+        let config = Config {
+            handshake_timeout: Some(Duration::from_secs(10)),
+            ..Config::default()
+        };
         let mut server = ServerHandshake::new(config, Duration::from_secs(100));
         assert_eq!(server.poll_timeout(), Some(Duration::from_secs(110)));
         assert_eq!(server.handle_timeout(Duration::from_secs(105)), Ok(()));
