@@ -621,7 +621,7 @@ mod tests {
               Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
               Sec-WebSocket-Protocol: chat\r\n\r\n"
         );
-        assert_eq!(connection.role(), Role::Server);
+        assert_eq!(connection.role(), crate::Role::Server);
     }
 
     #[test]
