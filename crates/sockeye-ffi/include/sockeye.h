@@ -96,7 +96,7 @@ enum sockeye_event_kind
   SOCKEYE_EVENT_KIND_CLOSE = 7,
   // The connection or the handshake failed: `error` says why,
   // `close_code` is the code sent to the peer (1006 when the transport
-  // ended or the peer stopped answering, 1002 for a failed handshake), and
+  // ended or the peer stopped answering, or the handshake failed), and
   // `data`/`len` hold a UTF-8 description. Any close frame or HTTP error
   // response is queued; the handle is CLOSED.
   SOCKEYE_EVENT_KIND_ERROR = 8,
@@ -270,12 +270,21 @@ typedef uint32_t sockeye_option;
 typedef struct sockeye_config sockeye_config;
 
 // An opaque WebSocket endpoint: one handshake and the connection it turns
-// into. Create it with `sockeye_conn_new_upgraded` (or the client and
-// server constructors), free it with `sockeye_conn_free`.
+// into. Create it with `sockeye_conn_new_client`, `sockeye_conn_new_server`
+// or `sockeye_conn_new_upgraded`; free it with `sockeye_conn_free`.
 //
 // Not thread-safe: use it from one thread at a time. It may move between
 // threads.
 typedef struct sockeye_conn sockeye_conn;
+
+// An extra header for a client's handshake request: NUL-terminated UTF-8
+// name and value.
+typedef struct sockeye_header {
+  // The field name, for example `"Origin"`.
+  const char *name;
+  // The field value.
+  const char *value;
+} sockeye_header;
 
 // One event, filled in by `sockeye_conn_poll_event`.
 //
@@ -309,15 +318,6 @@ typedef struct sockeye_slice {
   // How many bytes.
   size_t len;
 } sockeye_slice;
-
-// An extra header for a client's handshake request: NUL-terminated UTF-8
-// name and value.
-typedef struct sockeye_header {
-  // The field name, for example `"Origin"`.
-  const char *name;
-  // The field value.
-  const char *value;
-} sockeye_header;
 
 #ifdef __cplusplus
 extern "C" {
@@ -363,6 +363,57 @@ sockeye_status sockeye_conn_new_upgraded(uint32_t role,
                                          const struct sockeye_config *config,
                                          uint64_t now_ms,
                                          struct sockeye_conn **out);
+
+// Create a client handle: it starts CONNECTING with the opening handshake
+// request queued (`sockeye_conn_transmit`). When the server's 101 arrives,
+// `sockeye_conn_poll_event` reports `SOCKEYE_EVENT_KIND_OPEN` with the
+// subprotocol it chose; a rejection or a bad answer reports
+// `SOCKEYE_EVENT_KIND_ERROR` with `SOCKEYE_ERROR_HANDSHAKE`.
+//
+// * `host`: the `Host` value, `"name"` or `"name:port"`;
+// * `path`: the request target, starting with `/` (query included);
+// * `protocols`: `protocol_count` subprotocols to offer, in order of
+//   preference (may be null when the count is 0);
+// * `headers`: `header_count` extra header fields, such as `Origin` or
+//   `Authorization` (may be null when the count is 0). Fields the
+//   handshake writes itself (`Sec-WebSocket-*`, `Upgrade`, `Connection`,
+//   `Host`) are refused;
+// * `config`: null for the defaults; `now_ms`: the current time.
+//
+// All strings are NUL-terminated UTF-8 and copied. Returns
+// `SOCKEYE_STATUS_ERR_INVALID_ARGUMENT` for an empty or malformed host,
+// path, subprotocol or header.
+//
+// # Safety
+// Every pointer must be null or valid as described; `out` must be null or
+// valid for writing one pointer.
+sockeye_status sockeye_conn_new_client(const struct sockeye_config *config,
+                                       const char *host,
+                                       const char *path,
+                                       const char *const *protocols,
+                                       size_t protocol_count,
+                                       const struct sockeye_header *headers,
+                                       size_t header_count,
+                                       uint64_t now_ms,
+                                       struct sockeye_conn **out);
+
+// Create a server handle: it starts CONNECTING and waits for the client's
+// request. A valid request is accepted at once, choosing the first of
+// `protocols` (`protocol_count` NUL-terminated UTF-8 strings, in order of
+// preference; null when the count is 0) that the client offered: the 101
+// response is queued and `SOCKEYE_EVENT_KIND_OPEN` reports the choice. An
+// invalid request gets its HTTP error response queued (write it, then close
+// the transport) and reports `SOCKEYE_EVENT_KIND_ERROR` with
+// `SOCKEYE_ERROR_HANDSHAKE`. `config` may be null for the defaults.
+//
+// # Safety
+// Every pointer must be null or valid as described; `out` must be null or
+// valid for writing one pointer.
+sockeye_status sockeye_conn_new_server(const struct sockeye_config *config,
+                                       const char *const *protocols,
+                                       size_t protocol_count,
+                                       uint64_t now_ms,
+                                       struct sockeye_conn **out);
 
 // Free a handle and everything it owns; pointers it handed out become
 // invalid. Freeing null does nothing and returns `SOCKEYE_STATUS_OK`.

@@ -76,7 +76,6 @@ pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str,
 /// # Safety
 /// If non-null, `ptr` must point to a NUL-terminated string that stays
 /// unchanged during the returned lifetime.
-#[allow(dead_code, reason = "used by the handshake constructors")]
 pub(crate) unsafe fn c_str<'a>(ptr: *const c_char) -> Result<&'a str, sockeye_status> {
     if ptr.is_null() {
         return Err(sockeye_status::ErrNull);
@@ -92,7 +91,6 @@ pub(crate) unsafe fn c_str<'a>(ptr: *const c_char) -> Result<&'a str, sockeye_st
 /// # Safety
 /// If `ptr` is non-null and `len` non-zero, `ptr` must be valid for reading
 /// `len` properly aligned and initialised elements, unchanged during `'a`.
-#[allow(dead_code, reason = "used by the handshake constructors")]
 pub(crate) unsafe fn array<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], sockeye_status> {
     if len == 0 {
         return Ok(&[]);

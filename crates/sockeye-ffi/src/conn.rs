@@ -6,16 +6,17 @@ use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
+use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, HandshakeError, ServerHandshake};
 use sockeye::{CloseCode, Config, Connection, DataKind, Role, SendError, State};
 
 use crate::boundary::{self, Outcome};
 use crate::config::sockeye_config;
-use crate::event::{Ready, sockeye_event};
+use crate::event::{Ready, sockeye_error, sockeye_event, sockeye_event_kind};
 use crate::status::sockeye_status;
 
 /// An opaque WebSocket endpoint: one handshake and the connection it turns
-/// into. Create it with `sockeye_conn_new_upgraded` (or the client and
-/// server constructors), free it with `sockeye_conn_free`.
+/// into. Create it with `sockeye_conn_new_client`, `sockeye_conn_new_server`
+/// or `sockeye_conn_new_upgraded`; free it with `sockeye_conn_free`.
 ///
 /// Not thread-safe: use it from one thread at a time. It may move between
 /// threads.
@@ -30,12 +31,27 @@ pub struct sockeye_conn {
     current: Option<Ready>,
     /// A panic was caught in a call on this handle; only freeing is allowed.
     poisoned: bool,
+    /// The latest time the caller told the handle; the connection's timers
+    /// start from it when the handshake completes inside `receive`.
+    now: Duration,
+    /// The subprotocols a server handle accepts, in order of preference.
+    server_protocols: Vec<String>,
 }
 
 /// Where the handle is in its life.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the handle lives on the heap already; the connection is the long-lived phase"
+)]
 enum Phase {
+    /// A client waiting for the server's response.
+    Client(Box<ClientHandshake>),
+    /// A server waiting for the client's request.
+    Server(Box<ServerHandshake>),
     /// The connection after the handshake.
     Connected(Connection),
+    /// The handshake failed; only its HTTP answer (if any) remains to send.
+    Failed,
 }
 
 /// Where a handle is in its life (the browser API's `readyState`).
@@ -92,6 +108,30 @@ fn time(now_ms: u64) -> Duration {
     Duration::from_millis(now_ms)
 }
 
+/// The status for a handshake request the caller built wrongly (a bad
+/// host, path, subprotocol or header).
+fn request_status(_: HandshakeError) -> sockeye_status {
+    sockeye_status::ErrInvalidArgument
+}
+
+/// The `count` NUL-terminated UTF-8 strings at `strings`.
+///
+/// # Safety
+/// `strings` must be null (with `count` 0) or valid for reading `count`
+/// pointers, each to a NUL-terminated string, unchanged during the call.
+unsafe fn strings<'a>(
+    strings: *const *const c_char,
+    count: usize,
+) -> Result<Vec<&'a str>, sockeye_status> {
+    // SAFETY: forwarded from this function's contract.
+    let pointers = unsafe { boundary::array(strings, count) }?;
+    // SAFETY: each pointer is a NUL-terminated string by the contract.
+    pointers
+        .iter()
+        .map(|&pointer| unsafe { boundary::c_str(pointer) })
+        .collect()
+}
+
 /// A deadline in whole milliseconds, rounded up so that calling
 /// `handle_timeout` with it fires the timer.
 fn deadline_ms(deadline: Duration) -> u64 {
@@ -119,18 +159,72 @@ fn config_of(config: *const sockeye_config) -> Result<Config, sockeye_status> {
 }
 
 impl sockeye_conn {
-    fn new(phase: Phase) -> Self {
+    fn new(phase: Phase, now: Duration) -> Self {
         Self {
             phase,
             preface: Bytes::new(),
             pending: VecDeque::new(),
             current: None,
             poisoned: false,
+            now,
+            server_protocols: Vec::new(),
+        }
+    }
+
+    /// Remember `now` if it is the latest time seen.
+    fn advance_clock(&mut self, now: Duration) {
+        self.now = self.now.max(now);
+    }
+
+    /// The handshake completed: switch to the connection and report OPEN.
+    fn open(&mut self, connection: Connection, protocol: Option<&str>) {
+        self.phase = Phase::Connected(connection);
+        let protocol = Bytes::copy_from_slice(protocol.unwrap_or_default().as_bytes());
+        self.pending
+            .push_back(Ready::new(sockeye_event_kind::Open, protocol));
+    }
+
+    /// The handshake failed: queue the server's HTTP answer, if any, and
+    /// report the error. No close frame exists yet, so the code is 1006.
+    fn fail_handshake(&mut self, error: HandshakeError) {
+        if matches!(self.phase, Phase::Server(_)) {
+            if let Some(response) = error.response() {
+                self.preface = Bytes::from(response);
+            }
+        }
+        self.phase = Phase::Failed;
+        self.pending.push_back(Ready::failure(
+            sockeye_error::Handshake,
+            CloseCode::ABNORMAL_CLOSURE,
+            error.to_string(),
+        ));
+    }
+
+    /// A server's answer to a complete request: accept with the first of our
+    /// subprotocols that the client offered.
+    fn accept(&mut self, request: sockeye::handshake::Request) {
+        let protocol = self
+            .server_protocols
+            .iter()
+            .find(|ours| request.protocols().any(|offered| offered == ours.as_str()))
+            .cloned();
+        let mut accept = Accept::new(self.now);
+        if let Some(protocol) = &protocol {
+            accept = accept.protocol(protocol);
+        }
+        match request.accept(accept) {
+            Ok((response, connection)) => {
+                self.preface = Bytes::from(response);
+                self.open(connection, protocol.as_deref());
+            }
+            Err(error) => self.fail_handshake(error),
         }
     }
 
     fn state(&self) -> sockeye_state {
         match &self.phase {
+            Phase::Client(_) | Phase::Server(_) => sockeye_state::Connecting,
+            Phase::Failed => sockeye_state::Closed,
             Phase::Connected(connection) => match connection.state() {
                 State::Connecting => sockeye_state::Connecting,
                 State::Open => sockeye_state::Open,
@@ -142,31 +236,67 @@ impl sockeye_conn {
 
     fn connection(&mut self) -> Result<&mut Connection, sockeye_status> {
         match &mut self.phase {
+            Phase::Client(_) | Phase::Server(_) => Err(sockeye_status::ErrNotOpen),
             Phase::Connected(connection) => Ok(connection),
+            Phase::Failed => Err(sockeye_status::ErrClosed),
         }
     }
 
     fn receive(&mut self, data: &[u8]) {
         match &mut self.phase {
+            Phase::Client(handshake) => match handshake.receive(data) {
+                Ok(None) => {}
+                Ok(Some(established)) => {
+                    let protocol = established.protocol().map(String::from);
+                    let connection = established.into_connection(self.now);
+                    self.open(connection, protocol.as_deref());
+                }
+                Err(error) => self.fail_handshake(error),
+            },
+            Phase::Server(handshake) => match handshake.receive(data) {
+                Ok(None) => {}
+                Ok(Some(request)) => self.accept(request),
+                Err(error) => self.fail_handshake(error),
+            },
             Phase::Connected(connection) => connection.receive(data),
+            Phase::Failed => {}
         }
     }
 
     fn receive_eof(&mut self) {
         match &mut self.phase {
+            Phase::Client(handshake) => {
+                let error = handshake.receive_eof();
+                self.fail_handshake(error);
+            }
+            Phase::Server(_) => self.fail_handshake(HandshakeError::Incomplete),
             Phase::Connected(connection) => connection.receive_eof(),
+            Phase::Failed => {}
         }
     }
 
     fn handle_timeout(&mut self, now: Duration) {
-        match &mut self.phase {
-            Phase::Connected(connection) => connection.handle_timeout(now),
+        self.advance_clock(now);
+        let result = match &mut self.phase {
+            Phase::Client(handshake) => handshake.handle_timeout(now),
+            Phase::Server(handshake) => handshake.handle_timeout(now),
+            Phase::Connected(connection) => {
+                connection.handle_timeout(now);
+                Ok(())
+            }
+            Phase::Failed => Ok(()),
+        };
+        if let Err(error) = result {
+            self.fail_handshake(error);
         }
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
         match &self.phase {
+            Phase::Client(handshake) => handshake.poll_timeout(),
+            Phase::Server(handshake) => handshake.poll_timeout(),
             Phase::Connected(connection) => connection.poll_timeout(),
+            Phase::Failed => None,
         }
     }
 
@@ -186,6 +316,7 @@ impl sockeye_conn {
                     return Some(ready);
                 }
             },
+            Phase::Client(_) | Phase::Server(_) | Phase::Failed => None,
         }
     }
 
@@ -195,6 +326,7 @@ impl sockeye_conn {
         }
         match &self.phase {
             Phase::Connected(connection) => connection.transmit_chunk(),
+            Phase::Client(_) | Phase::Server(_) | Phase::Failed => &[],
         }
     }
 
@@ -207,6 +339,7 @@ impl sockeye_conn {
         filled
             + match &self.phase {
                 Phase::Connected(connection) => connection.transmit_chunks(&mut out[filled..]),
+                Phase::Client(_) | Phase::Server(_) | Phase::Failed => 0,
             }
     }
 
@@ -214,12 +347,14 @@ impl sockeye_conn {
         self.preface.len()
             + match &self.phase {
                 Phase::Connected(connection) => connection.buffered_amount(),
+                Phase::Client(_) | Phase::Server(_) | Phase::Failed => 0,
             }
     }
 
     fn is_write_blocked(&self) -> bool {
         match &self.phase {
             Phase::Connected(connection) => connection.is_write_blocked(),
+            Phase::Client(_) | Phase::Server(_) | Phase::Failed => false,
         }
     }
 
@@ -236,11 +371,9 @@ impl sockeye_conn {
         Ok(())
     }
 
-    /// The connection, for a command; `ErrNotOpen` during the handshake.
+    /// The connection, for a command: `ErrNotOpen` during the handshake,
+    /// `ErrClosed` after it failed.
     fn open_connection(&mut self) -> Result<&mut Connection, sockeye_status> {
-        if self.state() == sockeye_state::Connecting {
-            return Err(sockeye_status::ErrNotOpen);
-        }
         self.connection()
     }
 }
@@ -336,7 +469,118 @@ pub unsafe extern "C" fn sockeye_conn_new_upgraded(
             _ => return Err(sockeye_status::ErrInvalidArgument),
         };
         let connection = Connection::new(role, config_of(config)?, time(now_ms));
-        let handle = Box::new(sockeye_conn::new(Phase::Connected(connection)));
+        let handle = Box::new(sockeye_conn::new(
+            Phase::Connected(connection),
+            time(now_ms),
+        ));
+        // SAFETY: `out` is non-null and writable by the caller's contract.
+        unsafe { write(out, Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
+/// Create a client handle: it starts CONNECTING with the opening handshake
+/// request queued (`sockeye_conn_transmit`). When the server's 101 arrives,
+/// `sockeye_conn_poll_event` reports `SOCKEYE_EVENT_KIND_OPEN` with the
+/// subprotocol it chose; a rejection or a bad answer reports
+/// `SOCKEYE_EVENT_KIND_ERROR` with `SOCKEYE_ERROR_HANDSHAKE`.
+///
+/// * `host`: the `Host` value, `"name"` or `"name:port"`;
+/// * `path`: the request target, starting with `/` (query included);
+/// * `protocols`: `protocol_count` subprotocols to offer, in order of
+///   preference (may be null when the count is 0);
+/// * `headers`: `header_count` extra header fields, such as `Origin` or
+///   `Authorization` (may be null when the count is 0). Fields the
+///   handshake writes itself (`Sec-WebSocket-*`, `Upgrade`, `Connection`,
+///   `Host`) are refused;
+/// * `config`: null for the defaults; `now_ms`: the current time.
+///
+/// All strings are NUL-terminated UTF-8 and copied. Returns
+/// `SOCKEYE_STATUS_ERR_INVALID_ARGUMENT` for an empty or malformed host,
+/// path, subprotocol or header.
+///
+/// # Safety
+/// Every pointer must be null or valid as described; `out` must be null or
+/// valid for writing one pointer.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments, reason = "a flat C signature")]
+pub unsafe extern "C" fn sockeye_conn_new_client(
+    config: *const sockeye_config,
+    host: *const c_char,
+    path: *const c_char,
+    protocols: *const *const c_char,
+    protocol_count: usize,
+    headers: *const sockeye_header,
+    header_count: usize,
+    now_ms: u64,
+    out: *mut *mut sockeye_conn,
+) -> sockeye_status {
+    boundary::guard(|| {
+        let out = boundary::out_ptr(out)?;
+        // SAFETY: the caller guarantees NUL-terminated strings or null.
+        let (host, path) = unsafe { (boundary::c_str(host)?, boundary::c_str(path)?) };
+        // SAFETY: the caller guarantees `protocol_count` string pointers.
+        let protocols = unsafe { strings(protocols, protocol_count) }?;
+        // SAFETY: the caller guarantees `header_count` headers.
+        let headers = unsafe { boundary::array(headers, header_count) }?;
+        let mut request = ClientRequest::new(host, path).map_err(request_status)?;
+        for protocol in protocols {
+            request = request.protocol(protocol).map_err(request_status)?;
+        }
+        for header in headers {
+            // SAFETY: each header holds NUL-terminated strings or nulls.
+            let (name, value) = unsafe {
+                (
+                    boundary::c_str(header.name)?,
+                    boundary::c_str(header.value)?,
+                )
+            };
+            request = if name.eq_ignore_ascii_case("Origin") {
+                request.origin(value)
+            } else {
+                request.header(name, value)
+            }
+            .map_err(request_status)?;
+        }
+        let now = time(now_ms);
+        let handshake = ClientHandshake::new(request, config_of(config)?, now);
+        let preface = Bytes::copy_from_slice(handshake.request_bytes());
+        let mut handle = Box::new(sockeye_conn::new(Phase::Client(Box::new(handshake)), now));
+        handle.preface = preface;
+        // SAFETY: `out` is non-null and writable by the caller's contract.
+        unsafe { write(out, Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
+/// Create a server handle: it starts CONNECTING and waits for the client's
+/// request. A valid request is accepted at once, choosing the first of
+/// `protocols` (`protocol_count` NUL-terminated UTF-8 strings, in order of
+/// preference; null when the count is 0) that the client offered: the 101
+/// response is queued and `SOCKEYE_EVENT_KIND_OPEN` reports the choice. An
+/// invalid request gets its HTTP error response queued (write it, then close
+/// the transport) and reports `SOCKEYE_EVENT_KIND_ERROR` with
+/// `SOCKEYE_ERROR_HANDSHAKE`. `config` may be null for the defaults.
+///
+/// # Safety
+/// Every pointer must be null or valid as described; `out` must be null or
+/// valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sockeye_conn_new_server(
+    config: *const sockeye_config,
+    protocols: *const *const c_char,
+    protocol_count: usize,
+    now_ms: u64,
+    out: *mut *mut sockeye_conn,
+) -> sockeye_status {
+    boundary::guard(|| {
+        let out = boundary::out_ptr(out)?;
+        // SAFETY: the caller guarantees `protocol_count` string pointers.
+        let protocols = unsafe { strings(protocols, protocol_count) }?;
+        let now = time(now_ms);
+        let handshake = ServerHandshake::new(config_of(config)?, now);
+        let mut handle = Box::new(sockeye_conn::new(Phase::Server(Box::new(handshake)), now));
+        handle.server_protocols = protocols.into_iter().map(String::from).collect();
         // SAFETY: `out` is non-null and writable by the caller's contract.
         unsafe { write(out, Box::into_raw(handle)) };
         Ok(())
@@ -699,6 +943,7 @@ pub unsafe extern "C" fn sockeye_conn_close(
             // SAFETY: the caller guarantees `reason` is readable for `len` bytes.
             let reason = boundary::text(reason, len)?;
             let code = CloseCode::new(code).ok_or(sockeye_status::ErrInvalidCloseCode)?;
+            conn.advance_clock(time(now_ms));
             conn.open_connection()?
                 .close(time(now_ms), code, reason)
                 .map_err(send_status)

@@ -30,7 +30,7 @@ pub enum sockeye_event_kind {
     Close = 7,
     /// The connection or the handshake failed: `error` says why,
     /// `close_code` is the code sent to the peer (1006 when the transport
-    /// ended or the peer stopped answering, 1002 for a failed handshake), and
+    /// ended or the peer stopped answering, or the handshake failed), and
     /// `data`/`len` hold a UTF-8 description. Any close frame or HTTP error
     /// response is queued; the handle is CLOSED.
     Error = 8,

@@ -574,3 +574,196 @@ fn status_descriptions_are_static_strings() {
         );
     }
 }
+
+fn server_with(protocols: &[&core::ffi::CStr]) -> Handle {
+    let pointers: Vec<*const c_char> = protocols.iter().map(|p| p.as_ptr()).collect();
+    let mut conn = null_mut();
+    // SAFETY: `pointers` holds NUL-terminated strings; `conn` is writable.
+    let status =
+        unsafe { sockeye_conn_new_server(null(), pointers.as_ptr(), pointers.len(), 0, &mut conn) };
+    assert_eq!(status, sockeye_status::Ok);
+    Handle(conn)
+}
+
+fn client_with(protocols: &[&core::ffi::CStr], headers: &[sockeye_header]) -> Handle {
+    let pointers: Vec<*const c_char> = protocols.iter().map(|p| p.as_ptr()).collect();
+    let mut conn = null_mut();
+    // SAFETY: every pointer is a NUL-terminated string or an array of the given length.
+    let status = unsafe {
+        sockeye_conn_new_client(
+            null(),
+            c"example.com:80".as_ptr(),
+            c"/chat".as_ptr(),
+            pointers.as_ptr(),
+            pointers.len(),
+            headers.as_ptr(),
+            headers.len(),
+            0,
+            &mut conn,
+        )
+    };
+    assert_eq!(status, sockeye_status::Ok);
+    Handle(conn)
+}
+
+#[test]
+fn client_and_server_handshake_then_open_with_the_servers_preferred_protocol() {
+    let origin = sockeye_header {
+        name: c"Origin".as_ptr(),
+        value: c"http://example.com".as_ptr(),
+    };
+    let client = client_with(&[c"b", c"a"], &[origin]);
+    let server = server_with(&[c"a", c"b"]);
+    assert_eq!(state(&client), sockeye_state::Connecting);
+    // SAFETY: live handle; pointer valid for its length.
+    let early = unsafe { sockeye_conn_send_text(client.0, c"x".as_ptr(), 1) };
+    assert_eq!(early, sockeye_status::ErrNotOpen);
+    pump(&client, &server);
+    assert_eq!(events(&server), [event(sockeye_event_kind::Open, b"a")]);
+    assert_eq!(state(&server), sockeye_state::Open);
+    pump(&server, &client);
+    assert_eq!(events(&client), [event(sockeye_event_kind::Open, b"a")]);
+    // SAFETY: live handle; pointer valid for its length.
+    let status = unsafe { sockeye_conn_send_text(client.0, c"hi".as_ptr(), 2) };
+    assert_eq!(status, sockeye_status::Ok);
+    pump(&client, &server);
+    assert_eq!(events(&server), [event(sockeye_event_kind::Text, b"hi")]);
+}
+
+#[test]
+fn invalid_request_queues_the_http_answer_and_reports_a_handshake_error() {
+    let server = server_with(&[]);
+    let request =
+        b"POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    // SAFETY: live handle; pointer valid for its length.
+    unsafe {
+        assert_eq!(
+            sockeye_conn_receive(server.0, request.as_ptr(), request.len()),
+            sockeye_status::Ok
+        )
+    };
+    let got = events(&server);
+    assert_eq!(
+        (got[0].kind, got[0].error, got[0].close_code),
+        (sockeye_event_kind::Error, sockeye_error::Handshake, 1006)
+    );
+    assert_eq!(state(&server), sockeye_state::Closed);
+    let (mut data, mut len) = (null(), 0usize);
+    // SAFETY: live handle, valid out pointers.
+    unsafe {
+        assert_eq!(
+            sockeye_conn_transmit(server.0, &mut data, &mut len),
+            sockeye_status::Ok
+        )
+    };
+    // SAFETY: valid until the next mutating call.
+    let answer = unsafe { core::slice::from_raw_parts(data, len) };
+    assert!(
+        answer.starts_with(b"HTTP/1.1 405"),
+        "{}",
+        String::from_utf8_lossy(answer)
+    );
+    // SAFETY: live handle; pointer valid for its length.
+    let late = unsafe { sockeye_conn_send_text(server.0, c"x".as_ptr(), 1) };
+    assert_eq!(late, sockeye_status::ErrClosed);
+}
+
+#[test]
+fn handshake_deadline_fails_the_handle() {
+    let client = client_with(&[], &[]);
+    let mut deadline = 0;
+    // SAFETY: live handle; valid out pointer.
+    unsafe {
+        assert_eq!(
+            sockeye_conn_next_timeout_ms(client.0, &mut deadline),
+            sockeye_status::Ok
+        );
+        assert_eq!(deadline, 10_000);
+        assert_eq!(
+            sockeye_conn_handle_timeout(client.0, deadline),
+            sockeye_status::Ok
+        );
+    }
+    let got = events(&client);
+    assert_eq!(
+        (got[0].kind, got[0].error),
+        (sockeye_event_kind::Error, sockeye_error::Handshake)
+    );
+    assert_eq!(state(&client), sockeye_state::Closed);
+}
+
+#[test]
+fn constructors_reject_null_and_invalid_strings() {
+    let mut out = null_mut();
+    let bad = [0xffu8, 0];
+    // SAFETY: every pointer is null or a NUL-terminated string; `out` is writable.
+    unsafe {
+        let host = c"h".as_ptr();
+        let path = c"/".as_ptr();
+        assert_eq!(
+            sockeye_conn_new_client(null(), null(), path, null(), 0, null(), 0, 0, &mut out),
+            sockeye_status::ErrNull
+        );
+        assert_eq!(
+            sockeye_conn_new_client(null(), host, null(), null(), 0, null(), 0, 0, &mut out),
+            sockeye_status::ErrNull
+        );
+        assert_eq!(
+            sockeye_conn_new_client(null(), host, path, null(), 1, null(), 0, 0, &mut out),
+            sockeye_status::ErrNull
+        );
+        assert_eq!(
+            sockeye_conn_new_client(null(), host, path, null(), 0, null(), 2, 0, &mut out),
+            sockeye_status::ErrNull
+        );
+        assert_eq!(
+            sockeye_conn_new_client(
+                null(),
+                bad.as_ptr().cast(),
+                path,
+                null(),
+                0,
+                null(),
+                0,
+                0,
+                &mut out
+            ),
+            sockeye_status::ErrInvalidUtf8
+        );
+        assert_eq!(
+            sockeye_conn_new_client(
+                null(),
+                host,
+                c"no-slash".as_ptr(),
+                null(),
+                0,
+                null(),
+                0,
+                0,
+                &mut out
+            ),
+            sockeye_status::ErrInvalidArgument
+        );
+        let reserved = sockeye_header {
+            name: c"Sec-WebSocket-Key".as_ptr(),
+            value: c"x".as_ptr(),
+        };
+        assert_eq!(
+            sockeye_conn_new_client(null(), host, path, null(), 0, &reserved, 1, 0, &mut out),
+            sockeye_status::ErrInvalidArgument
+        );
+        assert_eq!(
+            sockeye_conn_new_client(null(), host, path, null(), 0, null(), 0, 0, null_mut()),
+            sockeye_status::ErrNull
+        );
+        assert_eq!(
+            sockeye_conn_new_server(null(), null(), 3, 0, &mut out),
+            sockeye_status::ErrNull
+        );
+        assert_eq!(
+            sockeye_conn_new_server(null(), null(), 0, 0, null_mut()),
+            sockeye_status::ErrNull
+        );
+    }
+    assert!(out.is_null());
+}
