@@ -76,10 +76,15 @@ pub fn no_std() -> Result {
         "--target",
         "wasm32-unknown-unknown",
     ])?;
+    // wasm32-unknown-unknown has no OS random source: `std` without the
+    // default `os-rng` feature (callers pass their own `Entropy`).
     build(&[
         "build",
         "-p",
         "sockeye",
+        "--no-default-features",
+        "--features",
+        "std",
         "--target",
         "wasm32-unknown-unknown",
     ])?;
