@@ -468,7 +468,12 @@ pub unsafe extern "C" fn sockeye_conn_new_upgraded(
             r if r == sockeye_role::Server as u32 => Role::Server,
             _ => return Err(sockeye_status::ErrInvalidArgument),
         };
-        let connection = Connection::new(role, config_of(config)?, time(now_ms));
+        let (config, now) = (config_of(config)?, time(now_ms));
+        // A server never masks, so it needs no OS-seeded random source.
+        let connection = match role {
+            Role::Client => Connection::new(role, config, now),
+            Role::Server => Connection::server(config, now),
+        };
         let handle = Box::new(sockeye_conn::new(
             Phase::Connected(connection),
             time(now_ms),
