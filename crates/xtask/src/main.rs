@@ -281,11 +281,11 @@ mod tests {
     fn skip_and_only_select_steps_keeping_the_order() {
         assert_eq!(
             names(&["--skip", "miri", "--skip", "autobahn"]).unwrap(),
-            ["fmt", "clippy", "test", "no-std"]
+            ["fmt", "clippy", "test", "no-std", "ffi"]
         );
         assert_eq!(
             names(&["--skip", "miri,fmt"]).unwrap(),
-            ["clippy", "test", "no-std", "autobahn"]
+            ["clippy", "test", "no-std", "ffi", "autobahn"]
         );
         assert_eq!(
             names(&["--only", "test", "--only", "fmt"]).unwrap(),
