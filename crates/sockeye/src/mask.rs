@@ -71,6 +71,19 @@ pub fn apply_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     if buf.len() < SHORT {
         word::apply(buf, key);
+    } else if SMALL_SSE2 && buf.len() <= 64 {
+        let ptr = buf.as_mut_ptr();
+        #[cfg(all(
+            any(target_arch = "x86", target_arch = "x86_64"),
+            target_feature = "sse2"
+        ))]
+        // SAFETY: `16 <= len <= 64`; `ptr` is valid for reads and writes of
+        // `len` bytes (from `buf`), the same range on both sides; SSE2 is
+        // enabled at compile time.
+        unsafe {
+            sse2::xor_small(ptr, ptr, buf.len(), key)
+        };
+        let _ = ptr;
     } else {
         MaskPath::selected().run_in_place(buf, key);
     }
@@ -92,11 +105,24 @@ pub fn extend_masked(dst: &mut bytes::BytesMut, src: &[u8], key: [u8; 4]) {
     unsafe { dst.set_len(dst.len() + src.len()) };
 }
 
+/// Whether [`apply_at`] masks 16 to 64 bytes with the inlined SSE2 kernel.
+const SMALL_SSE2: bool = cfg!(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+));
+
 /// The key as seen from `offset` bytes into the key stream.
 #[inline]
 const fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let o = offset % 4;
-    [key[o], key[(o + 1) % 4], key[(o + 2) % 4], key[(o + 3) % 4]]
+    // Moving the key stream forward by one byte moves every key byte one
+    // place towards the front of the word: one rotate instruction.
+    let bits = 8 * (offset % 4) as u32;
+    let word = u32::from_ne_bytes(key);
+    if cfg!(target_endian = "little") {
+        word.rotate_right(bits).to_ne_bytes()
+    } else {
+        word.rotate_left(bits).to_ne_bytes()
+    }
 }
 
 /// One implementation of the mask.
@@ -178,11 +204,19 @@ impl MaskPath {
         }
     }
 
+    #[inline]
     fn from_u8(n: u8) -> MaskPath {
-        MaskPath::ALL
-            .into_iter()
-            .find(|path| *path as u8 == n)
-            .unwrap_or(MaskPath::Word)
+        const SSE2: u8 = MaskPath::Sse2 as u8;
+        const AVX2: u8 = MaskPath::Avx2 as u8;
+        const AVX512: u8 = MaskPath::Avx512 as u8;
+        const NEON: u8 = MaskPath::Neon as u8;
+        match n {
+            SSE2 => MaskPath::Sse2,
+            AVX2 => MaskPath::Avx2,
+            AVX512 => MaskPath::Avx512,
+            NEON => MaskPath::Neon,
+            _ => MaskPath::Word,
+        }
     }
 
     /// Mask `buf` in place with this path, starting `offset` bytes into the

@@ -1,20 +1,19 @@
 //! x86 AVX2: 32-byte vectors, four per loop iteration, stores aligned to
-//! 32 bytes for long buffers.
+//! 32 bytes, and overlapping vectors at both ends instead of byte-wise
+//! heads and tails (the scheme of the SSE2 kernel).
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86::{
-    __m256i, _mm256_loadu_si256, _mm256_set1_epi32, _mm256_storeu_si256, _mm256_xor_si256,
+    __m256i, _mm_loadu_si128, _mm_set1_epi32, _mm_storeu_si128, _mm_xor_si128, _mm256_loadu_si256,
+    _mm256_set1_epi32, _mm256_storeu_si256, _mm256_xor_si256,
 };
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{
-    __m256i, _mm256_loadu_si256, _mm256_set1_epi32, _mm256_storeu_si256, _mm256_xor_si256,
+    __m256i, _mm_loadu_si128, _mm_set1_epi32, _mm_storeu_si128, _mm_xor_si128, _mm256_loadu_si256,
+    _mm256_set1_epi32, _mm256_storeu_si256, _mm256_xor_si256,
 };
 
 const LANES: usize = 32;
-
-/// From this length on, a few bytes are masked first so that the vector
-/// stores are aligned: a store that straddles two cache lines costs two.
-const ALIGN_FROM: usize = 256;
 
 /// Write `src[i] ^ key[i % 4]` to `dst[i]` for `i < len`.
 ///
@@ -23,18 +22,38 @@ const ALIGN_FROM: usize = 256;
 /// writes of `len` bytes, and the two ranges must be identical or disjoint.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
-    let mut key = key;
-    let mut i = 0;
-    if len >= ALIGN_FROM {
-        i = dst.addr().wrapping_neg() % LANES;
-        // SAFETY: `i < LANES < len`, in bounds of both ranges.
-        unsafe { super::xor_tail(src, dst, i, key) };
-        key = super::rotate(key, i);
+    if len < 16 {
+        // SAFETY: the caller's contract, passed on.
+        return unsafe { super::xor_tail(src, dst, len, key) };
     }
-    let k = _mm256_set1_epi32(i32::from_ne_bytes(key));
+    if len < LANES {
+        // Two 16-byte vectors, overlapping unless `len` is 32.
+        // SAFETY: `16 <= len`, so both are in bounds; both are loaded
+        // before either is stored.
+        unsafe {
+            let first = _mm_loadu_si128(src.cast());
+            let last = _mm_loadu_si128(src.add(len - 16).cast());
+            let k_first = _mm_set1_epi32(i32::from_ne_bytes(key));
+            let k_last = _mm_set1_epi32(i32::from_ne_bytes(super::rotate(key, len)));
+            _mm_storeu_si128(dst.cast(), _mm_xor_si128(first, k_first));
+            _mm_storeu_si128(dst.add(len - 16).cast(), _mm_xor_si128(last, k_last));
+        }
+        return;
+    }
+    let vector = |key: [u8; 4]| _mm256_set1_epi32(i32::from_ne_bytes(key));
+    // SAFETY: `len >= 32`, so the first and last 32 bytes are in bounds.
+    let (first, last) = unsafe {
+        (
+            _mm256_loadu_si256(src.cast()),
+            _mm256_loadu_si256(src.add(len - LANES).cast()),
+        )
+    };
+    let mut i = dst.addr().wrapping_neg() % LANES;
+    let k = vector(super::rotate(key, i));
     while i + 4 * LANES <= len {
         // SAFETY: the 128 bytes at `i` are in bounds of both ranges; all
-        // four loads happen before any store, so identical ranges are fine.
+        // four loads happen before any store, and no byte loaded here has
+        // been stored to yet (the ends are stored last).
         unsafe {
             let s = src.add(i).cast::<__m256i>();
             let d = dst.add(i).cast::<__m256i>();
@@ -57,8 +76,11 @@ pub(super) unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4])
         }
         i += LANES;
     }
-    // SAFETY: `i <= len`, so the rest (< 32 bytes) is in bounds; AVX2
-    // implies SSE2. Everything since the head is a multiple of 4 long, so
-    // `key` is still the key for offset `i`.
-    unsafe { super::sse2::xor(src.add(i), dst.add(i), len - i, key) };
+    // SAFETY: both ends are in bounds (`len >= 32`); they were loaded before
+    // any store. `len - 32` is `len` modulo 4 into the key stream.
+    unsafe {
+        _mm256_storeu_si256(dst.cast(), _mm256_xor_si256(first, vector(key)));
+        let last = _mm256_xor_si256(last, vector(super::rotate(key, len)));
+        _mm256_storeu_si256(dst.add(len - LANES).cast(), last);
+    }
 }

@@ -1,5 +1,6 @@
 //! x86 AVX-512 (F and BW): 64-byte vectors, four per loop iteration, stores
-//! aligned to 64 bytes for long buffers.
+//! aligned to a cache line, and overlapping vectors at both ends instead of
+//! byte-wise heads and tails (the scheme of the SSE2 kernel).
 
 #[cfg(target_arch = "x86")]
 use core::arch::x86::{
@@ -12,10 +13,6 @@ use core::arch::x86_64::{
 
 const LANES: usize = 64;
 
-/// From this length on, a few bytes are masked first so that the vector
-/// stores are aligned to a cache line.
-const ALIGN_FROM: usize = 512;
-
 /// Write `src[i] ^ key[i % 4]` to `dst[i]` for `i < len`.
 ///
 /// # Safety
@@ -24,19 +21,24 @@ const ALIGN_FROM: usize = 512;
 /// identical or disjoint.
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(super) unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
-    let mut key = key;
-    let mut i = 0;
-    if len >= ALIGN_FROM {
-        i = dst.addr().wrapping_neg() % LANES;
-        // SAFETY: `i < LANES < len`, in bounds of both ranges; AVX-512F
-        // implies AVX2.
-        unsafe { super::avx2::xor(src, dst, i, key) };
-        key = super::rotate(key, i);
+    if len < LANES {
+        // SAFETY: the caller's contract, passed on; AVX-512F implies AVX2.
+        return unsafe { super::avx2::xor(src, dst, len, key) };
     }
-    let k = _mm512_set1_epi32(i32::from_ne_bytes(key));
+    let vector = |key: [u8; 4]| _mm512_set1_epi32(i32::from_ne_bytes(key));
+    // SAFETY: `len >= 64`, so the first and last 64 bytes are in bounds.
+    let (first, last) = unsafe {
+        (
+            _mm512_loadu_si512(src.cast()),
+            _mm512_loadu_si512(src.add(len - LANES).cast()),
+        )
+    };
+    let mut i = dst.addr().wrapping_neg() % LANES;
+    let k = vector(super::rotate(key, i));
     while i + 4 * LANES <= len {
         // SAFETY: the 256 bytes at `i` are in bounds of both ranges; all
-        // four loads happen before any store, so identical ranges are fine.
+        // four loads happen before any store, and no byte loaded here has
+        // been stored to yet (the ends are stored last).
         unsafe {
             let s = src.add(i).cast::<__m512i>();
             let d = dst.add(i).cast::<__m512i>();
@@ -59,8 +61,11 @@ pub(super) unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4])
         }
         i += LANES;
     }
-    // SAFETY: `i <= len`, so the rest (< 64 bytes) is in bounds; AVX-512F
-    // implies AVX2. Everything since the head is a multiple of 4 long, so
-    // `key` is still the key for offset `i`.
-    unsafe { super::avx2::xor(src.add(i), dst.add(i), len - i, key) };
+    // SAFETY: both ends are in bounds (`len >= 64`); they were loaded before
+    // any store. `len - 64` is `len` modulo 4 into the key stream.
+    unsafe {
+        _mm512_storeu_si512(dst.cast(), _mm512_xor_si512(first, vector(key)));
+        let last = _mm512_xor_si512(last, vector(super::rotate(key, len)));
+        _mm512_storeu_si512(dst.add(len - LANES).cast(), last);
+    }
 }

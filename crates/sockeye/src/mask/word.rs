@@ -16,7 +16,12 @@ pub fn apply(buf: &mut [u8], key: [u8; 4]) {
         chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
     }
     // Chunks are a multiple of 4 long, so the key restarts at the tail.
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
+    let rest = chunks.into_remainder();
+    let (four, rest) = rest.split_at_mut(if rest.len() >= 4 { 4 } else { 0 });
+    if let Ok(four) = <&mut [u8; 4]>::try_from(four) {
+        *four = (u32::from_ne_bytes(*four) ^ u32::from_ne_bytes(key)).to_ne_bytes();
+    }
+    for (i, byte) in rest.iter_mut().enumerate() {
         *byte ^= key[i % 4];
     }
 }
