@@ -187,10 +187,10 @@ impl sockeye_conn {
     /// The handshake failed: queue the server's HTTP answer, if any, and
     /// report the error. No close frame exists yet, so the code is 1006.
     fn fail_handshake(&mut self, error: HandshakeError) {
-        if matches!(self.phase, Phase::Server(_)) {
-            if let Some(response) = error.response() {
-                self.preface = Bytes::from(response);
-            }
+        if matches!(self.phase, Phase::Server(_))
+            && let Some(response) = error.response()
+        {
+            self.preface = Bytes::from(response);
         }
         self.phase = Phase::Failed;
         self.pending.push_back(Ready::failure(

@@ -287,10 +287,10 @@ impl Request {
             Some(key) if self.websocket => key,
             _ => return Err(HandshakeError::NotWebSocket(Box::new(self.clone()))),
         };
-        if let Some(protocol) = &accept.protocol {
-            if !self.protocols().any(|offered| offered == protocol) {
-                return Err(HandshakeError::NotOffered(protocol.clone()));
-            }
+        if let Some(protocol) = &accept.protocol
+            && !self.protocols().any(|offered| offered == protocol)
+        {
+            return Err(HandshakeError::NotOffered(protocol.clone()));
         }
         for selected in &accept.extensions {
             let list = Extension::parse_list(selected)
