@@ -339,3 +339,108 @@ fn pair_raw_server() -> (DuplexStream, WebSocketStream<DuplexStream>) {
     let (a, b) = tokio::io::duplex(64 << 10);
     (a, from_raw(b, Role::Server, Config::default()))
 }
+
+#[tokio::test]
+async fn handshake_over_tcp_with_subprotocol_and_rejection() {
+    use sockeye_tokio::{ClientOptions, Decision};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let result = sockeye_tokio::accept_with(tcp, Config::default(), |request| {
+                if request.path() == "/forbidden" {
+                    return Decision::reject(403).body("no");
+                }
+                Decision::accept_first_of(request, &["v2", "v1"])
+            })
+            .await;
+            if let Ok((mut ws, request)) = result {
+                assert_eq!(request.query("x").as_deref(), Some("1"));
+                while let Some(Ok(message)) = ws.recv().await {
+                    if message.is_data() {
+                        ws.send(message).await.unwrap();
+                    }
+                }
+            }
+        }
+    });
+    let url = format!("ws://{addr}/forbidden");
+    let error = sockeye_tokio::connect(&url).await.err().unwrap();
+    assert_eq!(error.http_status(), Some(403), "{error}");
+
+    let url = format!("ws://{addr}/chat?x=1");
+    let options = ClientOptions::new().protocol("v1").protocol("v2");
+    let (mut ws, response) = sockeye_tokio::connect_with(&url, options, Config::default())
+        .await
+        .unwrap();
+    assert_eq!(response.protocol.as_deref(), Some("v1"));
+    ws.send("hi").await.unwrap();
+    assert_eq!(next(&mut ws).await, Message::text("hi"));
+    timeout(LIMIT, ws.close(CloseCode::NORMAL, "done"))
+        .await
+        .unwrap()
+        .unwrap();
+    timeout(LIMIT, server).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn connection_refused_dns_failure_and_bad_urls_are_distinct_errors() {
+    // Bind then drop to find a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = sockeye_tokio::connect(&format!("ws://127.0.0.1:{port}/"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(refused, Error::Connect(ref e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{refused}"
+    );
+    let dns = sockeye_tokio::connect("ws://no-such-host.invalid/")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(dns, Error::Resolve(_)), "{dns}");
+    let url = sockeye_tokio::connect("http://example.com/")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(url, Error::Url(_)), "{url}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn handshake_that_never_completes_times_out() {
+    let mut config = Config::default();
+    config.handshake_timeout = Some(Duration::from_secs(3));
+    // A server that never answers.
+    let (a, _silent) = tokio::io::duplex(1024);
+    let result = timeout(
+        Duration::from_secs(30),
+        sockeye_tokio::accept_with(a, config, |_| sockeye_tokio::Decision::accept()),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(result, Err(Error::HandshakeTimeout)));
+}
+
+#[tokio::test]
+async fn client_vanishing_mid_handshake_is_a_handshake_error() {
+    let (mut a, b) = tokio::io::duplex(1024);
+    a.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    drop(a);
+    let result = timeout(LIMIT, sockeye_tokio::accept(b)).await.unwrap();
+    assert!(
+        matches!(
+            result,
+            Err(Error::Handshake(
+                sockeye_io::sockeye::handshake::HandshakeError::Incomplete
+            ))
+        ),
+        "{:?}",
+        result.err()
+    );
+}
