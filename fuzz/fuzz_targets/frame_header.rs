@@ -33,7 +33,9 @@ fn check_against_reference(bytes: &[u8]) -> Result<Decoded, sockeye::ProtocolErr
             assert_eq!(bytes.len() + needed, total, "{bytes:02x?}");
         }
         (Err(_), RefDecoded::Invalid(_)) => {}
-        (ours, reference) => panic!("decode({bytes:02x?}) = {ours:?}, reference says {reference:?}"),
+        (ours, reference) => {
+            panic!("decode({bytes:02x?}) = {ours:?}, reference says {reference:?}")
+        }
     }
     decoded
 }
@@ -52,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
             for cut in 0..header_len {
                 match FrameHeader::decode(&data[..cut]) {
                     Ok(Decoded::Partial { needed }) => {
-                        assert!(needed >= 1 && cut + needed <= header_len, "prefix {cut}: needed {needed}");
+                        assert!(
+                            needed >= 1 && cut + needed <= header_len,
+                            "prefix {cut}: needed {needed}"
+                        );
                     }
                     other => panic!("prefix of {cut} bytes of a valid header gave {other:?}"),
                 }
@@ -61,7 +66,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(Decoded::Partial { needed }) => {
             assert!(needed >= 1, "Partial with needed 0");
             let total = data.len() + needed;
-            assert!(total <= MAX_HEADER_LEN, "total {total} over {MAX_HEADER_LEN}");
+            assert!(
+                total <= MAX_HEADER_LEN,
+                "total {total} over {MAX_HEADER_LEN}"
+            );
             // Extend with arbitrary bytes (taken from the input itself, then a
             // fixed pattern) one at a time and watch the totals.
             let mut grown = data.to_vec();
@@ -73,13 +81,19 @@ fuzz_target!(|data: &[u8]| {
                 match check_against_reference(&grown) {
                     Ok(Decoded::Partial { needed: now_needed }) => {
                         let now_total = grown.len() + now_needed;
-                        assert!(now_total >= last_total, "total shrank from {last_total} to {now_total}");
+                        assert!(
+                            now_total >= last_total,
+                            "total shrank from {last_total} to {now_total}"
+                        );
                         assert!(now_total <= MAX_HEADER_LEN);
                         if known_two {
                             assert_eq!(now_total, total, "total changed after the first two bytes");
                         }
                         last_total = now_total;
-                        assert!(added < needed || !known_two, "still partial after adding `needed` bytes");
+                        assert!(
+                            added < needed || !known_two,
+                            "still partial after adding `needed` bytes"
+                        );
                     }
                     Ok(Decoded::Complete { header_len, .. }) => {
                         assert_eq!(added, needed, "complete before `needed` bytes arrived");
@@ -90,7 +104,10 @@ fuzz_target!(|data: &[u8]| {
                         // Errors need the bytes that break a rule; once two
                         // bytes are known only the length rules remain, and
                         // those need the whole extended length.
-                        assert!(!known_two || added == needed, "error before the length was known");
+                        assert!(
+                            !known_two || added == needed,
+                            "error before the length was known"
+                        );
                         break;
                     }
                 }
@@ -106,6 +123,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Decoded::Complete { .. }) = decoded {
         let mut longer = data.to_vec();
         longer.extend_from_slice(&[0xa5; 3]);
-        assert_eq!(FrameHeader::decode(&longer), decoded, "appending bytes changed the header");
+        assert_eq!(
+            FrameHeader::decode(&longer),
+            decoded,
+            "appending bytes changed the header"
+        );
     }
 });

@@ -25,7 +25,12 @@ fn reference(data: &[u8], key: [u8; 4], offset: usize) -> Vec<u8> {
 }
 
 fuzz_target!(|input: Input| {
-    let Input { key, offset, skew, data } = input;
+    let Input {
+        key,
+        offset,
+        skew,
+        data,
+    } = input;
     let skew = usize::from(skew % 64);
     // An offset near usize::MAX must still follow the key stream modulo 4.
     let expected_at = reference(&data, key, offset);
@@ -34,8 +39,15 @@ fuzz_target!(|input: Input| {
     let mut buf = vec![0u8; skew];
     buf.extend_from_slice(&data);
     sockeye::mask::apply_at(&mut buf[skew..], key, offset);
-    assert_eq!(&buf[skew..], &expected_at[..], "apply_at, offset {offset}, skew {skew}");
-    assert!(buf[..skew].iter().all(|&b| b == 0), "apply_at wrote before the slice");
+    assert_eq!(
+        &buf[skew..],
+        &expected_at[..],
+        "apply_at, offset {offset}, skew {skew}"
+    );
+    assert!(
+        buf[..skew].iter().all(|&b| b == 0),
+        "apply_at wrote before the slice"
+    );
 
     let mut buf = vec![0u8; skew];
     buf.extend_from_slice(&data);
@@ -47,7 +59,11 @@ fuzz_target!(|input: Input| {
 
     let mut dst = BytesMut::from(&vec![0x5a; skew][..]);
     sockeye::mask::extend_masked(&mut dst, &data, key);
-    assert_eq!(&dst[..skew], &vec![0x5a; skew][..], "extend_masked touched earlier bytes");
+    assert_eq!(
+        &dst[..skew],
+        &vec![0x5a; skew][..],
+        "extend_masked touched earlier bytes"
+    );
     assert_eq!(&dst[skew..], &expected[..], "extend_masked, prefix {skew}");
 
     // Masking in pieces with running offsets equals masking at once.

@@ -21,7 +21,12 @@ enum Message {
     Binary(Vec<u8>),
     /// A message sent in pieces cut at these byte lengths, with a ping
     /// (payload `ping`) sent after the first piece if given.
-    Pieces { text: bool, body: String, cuts: Vec<u8>, ping: Option<Vec<u8>> },
+    Pieces {
+        text: bool,
+        body: String,
+        cuts: Vec<u8>,
+        ping: Option<Vec<u8>>,
+    },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
 }
@@ -70,8 +75,17 @@ fn send_all(sender: &mut Connection, messages: Vec<Message>) -> (Vec<Got>, Vec<V
                 expected.push(Got::Binary(data.clone()));
                 sender.send_binary(data).expect("send_binary");
             }
-            Message::Pieces { text, body, cuts, ping } => {
-                let kind = if text { DataKind::Text } else { DataKind::Binary };
+            Message::Pieces {
+                text,
+                body,
+                cuts,
+                ping,
+            } => {
+                let kind = if text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
                 let bytes = body.as_bytes();
                 let ping = ping.map(control_payload);
                 let cuts: Vec<u8> = cuts.into_iter().take(16).collect();
@@ -98,7 +112,11 @@ fn send_all(sender: &mut Connection, messages: Vec<Message>) -> (Vec<Got>, Vec<V
                     .send_fragment(kind, bytes[at..].to_vec(), true)
                     .expect("last fragment");
                 let body = bytes.to_vec();
-                expected.push(if text { Got::Text(body) } else { Got::Binary(body) });
+                expected.push(if text {
+                    Got::Text(body)
+                } else {
+                    Got::Binary(body)
+                });
                 if let (Some(payload), false) = (ping, ping_inside) {
                     sender.ping(payload.clone()).expect("ping");
                     expected.push(Got::Ping(payload.clone()));
@@ -128,7 +146,10 @@ struct Receiver {
 
 impl Receiver {
     fn new() -> Self {
-        Self { got: Vec::new(), streamed: None }
+        Self {
+            got: Vec::new(),
+            streamed: None,
+        }
     }
 
     fn poll(&mut self, conn: &mut Connection) {
@@ -141,7 +162,12 @@ impl Receiver {
                 Event::Close(frame) => self
                     .got
                     .push(Got::Close(frame.map(|f| (f.code.get(), f.reason)))),
-                Event::Fragment(Fragment { kind, payload, is_first, is_last }) => {
+                Event::Fragment(Fragment {
+                    kind,
+                    payload,
+                    is_first,
+                    is_last,
+                }) => {
                     if is_first {
                         assert!(self.streamed.is_none(), "is_first inside a message");
                         self.streamed = Some((kind, Vec::new()));
@@ -168,7 +194,13 @@ impl Receiver {
 
 /// Move everything queued on `from` into `to` in chunks, polling `to`
 /// after each; returns the number of bytes moved.
-fn transfer(from: &mut Connection, to: &mut Connection, rx: &mut Receiver, chunks: &[u16], turn: &mut usize) -> usize {
+fn transfer(
+    from: &mut Connection,
+    to: &mut Connection,
+    rx: &mut Receiver,
+    chunks: &[u16],
+    turn: &mut usize,
+) -> usize {
     let mut bytes = Vec::new();
     while let Some(run) = from.poll_transmit() {
         bytes.extend_from_slice(&run);
@@ -212,18 +244,42 @@ fuzz_target!(|input: Input| {
 
     // Client to server, then the server's automatic pongs back.
     let (expected, pings) = send_all(&mut pair.client, input.to_server);
-    transfer(&mut pair.client, &mut pair.server, &mut at_server, chunks, &mut turn);
+    transfer(
+        &mut pair.client,
+        &mut pair.server,
+        &mut at_server,
+        chunks,
+        &mut turn,
+    );
     assert_eq!(at_server.got, expected, "server received");
-    transfer(&mut pair.server, &mut pair.client, &mut at_client, chunks, &mut turn);
+    transfer(
+        &mut pair.server,
+        &mut pair.client,
+        &mut at_client,
+        chunks,
+        &mut turn,
+    );
     assert_eq!(at_client.got, pongs(pings), "client's pongs");
     at_server.got.clear();
     at_client.got.clear();
 
     // Server to client, then the client's automatic pongs back.
     let (expected, pings) = send_all(&mut pair.server, input.to_client);
-    transfer(&mut pair.server, &mut pair.client, &mut at_client, chunks, &mut turn);
+    transfer(
+        &mut pair.server,
+        &mut pair.client,
+        &mut at_client,
+        chunks,
+        &mut turn,
+    );
     assert_eq!(at_client.got, expected, "client received");
-    transfer(&mut pair.client, &mut pair.server, &mut at_server, chunks, &mut turn);
+    transfer(
+        &mut pair.client,
+        &mut pair.server,
+        &mut at_server,
+        chunks,
+        &mut turn,
+    );
     assert_eq!(at_server.got, pongs(pings), "server's pongs");
     at_server.got.clear();
     at_client.got.clear();
@@ -243,13 +299,37 @@ fuzz_target!(|input: Input| {
     if client_starts {
         pair.client.close(now, code, &reason).expect("close");
         assert_eq!(pair.client.state(), State::Closing);
-        transfer(&mut pair.client, &mut pair.server, &mut at_server, chunks, &mut turn);
-        transfer(&mut pair.server, &mut pair.client, &mut at_client, chunks, &mut turn);
+        transfer(
+            &mut pair.client,
+            &mut pair.server,
+            &mut at_server,
+            chunks,
+            &mut turn,
+        );
+        transfer(
+            &mut pair.server,
+            &mut pair.client,
+            &mut at_client,
+            chunks,
+            &mut turn,
+        );
     } else {
         pair.server.close(now, code, &reason).expect("close");
         assert_eq!(pair.server.state(), State::Closing);
-        transfer(&mut pair.server, &mut pair.client, &mut at_client, chunks, &mut turn);
-        transfer(&mut pair.client, &mut pair.server, &mut at_server, chunks, &mut turn);
+        transfer(
+            &mut pair.server,
+            &mut pair.client,
+            &mut at_client,
+            chunks,
+            &mut turn,
+        );
+        transfer(
+            &mut pair.client,
+            &mut pair.server,
+            &mut at_server,
+            chunks,
+            &mut turn,
+        );
     }
     // The answering side echoes the code (RFC 6455 §5.5.1).
     assert_eq!(at_server.got, expected, "server's close event");

@@ -29,9 +29,8 @@ fn first_impossible_prefix(bytes: &[u8]) -> Option<usize> {
     let error = std::str::from_utf8(bytes).err()?;
     error.error_len()?;
     let start = error.valid_up_to();
-    (start + 1..=bytes.len()).find(|&end| {
-        std::str::from_utf8(&bytes[..end]).is_err_and(|e| e.error_len().is_some())
-    })
+    (start + 1..=bytes.len())
+        .find(|&end| std::str::from_utf8(&bytes[..end]).is_err_and(|e| e.error_len().is_some()))
 }
 
 fn check(validator: &mut Utf8Validator, text: &[u8], cuts: &[u8]) {
@@ -61,7 +60,11 @@ fn check(validator: &mut Utf8Validator, text: &[u8], cuts: &[u8]) {
         }
     }
     let complete = std::str::from_utf8(text).is_ok();
-    assert_eq!(validator.finish().is_ok(), complete, "finish on {text:02x?}");
+    assert_eq!(
+        validator.finish().is_ok(),
+        complete,
+        "finish on {text:02x?}"
+    );
 }
 
 fuzz_target!(|input: Input| {

@@ -8,7 +8,9 @@ use arbitrary::Arbitrary;
 use sockeye::connection::Fragment;
 use sockeye::frame::MAX_HEADER_LEN;
 use sockeye::testing::SeededEntropy;
-use sockeye::{CloseCode, Config, Connection, DataKind, Event, ProtocolError, Role, SendError, State};
+use sockeye::{
+    CloseCode, Config, Connection, DataKind, Event, ProtocolError, Role, SendError, State,
+};
 
 use crate::wire::{Sender, WireChecker, close_code_allowed, encode_frame};
 
@@ -85,8 +87,15 @@ pub enum Op {
     SendBinary(Vec<u8>),
     /// A piece of a text message: `text[..cut]` now, the rest kept for the
     /// next piece, so that the whole message stays UTF-8.
-    SendTextFragment { text: String, cut: u8, last: bool },
-    SendBinaryFragment { data: Vec<u8>, last: bool },
+    SendTextFragment {
+        text: String,
+        cut: u8,
+        last: bool,
+    },
+    SendBinaryFragment {
+        data: Vec<u8>,
+        last: bool,
+    },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(u16, String),
@@ -218,7 +227,11 @@ impl Harness {
                 let mut piece = std::mem::take(&mut self.text_carry);
                 let carry_len = piece.len();
                 let bytes = text.as_bytes();
-                let cut = if last { bytes.len() } else { usize::from(cut).min(bytes.len()) };
+                let cut = if last {
+                    bytes.len()
+                } else {
+                    usize::from(cut).min(bytes.len())
+                };
                 piece.extend_from_slice(&bytes[..cut]);
                 let before = self.conn.state();
                 let result = self.conn.send_fragment(DataKind::Text, piece.clone(), last);
@@ -266,13 +279,19 @@ impl Harness {
                 match &result {
                     Ok(()) => {
                         assert_eq!(before, State::Open, "close accepted in {before:?}");
-                        assert!(reason.len() <= 123, "close accepted a {}-byte reason", reason.len());
+                        assert!(
+                            reason.len() <= 123,
+                            "close accepted a {}-byte reason",
+                            reason.len()
+                        );
                         assert_eq!(self.conn.state(), State::Closing);
                         self.sending_kind = None;
                         self.text_carry.clear();
                     }
                     Err(SendError::ReasonTooLong { len }) => assert!(*len > 123),
-                    Err(SendError::Closed) => assert_ne!(before, State::Open, "close refused while open"),
+                    Err(SendError::Closed) => {
+                        assert_ne!(before, State::Open, "close refused while open")
+                    }
                     Err(other) => panic!("close failed with {other:?}"),
                 }
             }
@@ -283,7 +302,11 @@ impl Harness {
                 let before = self.conn.buffered_amount();
                 self.feed_wire(&taken);
                 self.conn.advance_transmit(n);
-                assert_eq!(self.conn.buffered_amount(), before - n, "advance_transmit({n})");
+                assert_eq!(
+                    self.conn.buffered_amount(),
+                    before - n,
+                    "advance_transmit({n})"
+                );
             }
             Op::TransmitAll => {
                 self.transmit_all();
@@ -299,7 +322,10 @@ impl Harness {
             assert_eq!(len, 0, "a closed connection buffered input");
         }
         let bound = self.receive_bound() + bytes.len();
-        assert!(len <= bound, "received_len {len} > bound {bound} right after a receive");
+        assert!(
+            len <= bound,
+            "received_len {len} > bound {bound} right after a receive"
+        );
     }
 
     /// Most bytes the receive buffer may hold once events are drained: a
@@ -337,7 +363,10 @@ impl Harness {
             Err(SendError::FragmentOutOfOrder) => {
                 assert_eq!(before, State::Open);
                 if !fragment {
-                    assert!(self.sending_kind.is_some(), "whole message refused with no fragmented one in progress");
+                    assert!(
+                        self.sending_kind.is_some(),
+                        "whole message refused with no fragmented one in progress"
+                    );
                 }
             }
             Err(other) => panic!("send failed with {other:?}"),
@@ -354,7 +383,9 @@ impl Harness {
                 assert_eq!(*reported, len);
                 assert!(len > 125);
             }
-            Err(SendError::Closed) => assert_ne!(before, State::Open, "control frame refused while open"),
+            Err(SendError::Closed) => {
+                assert_ne!(before, State::Open, "control frame refused while open")
+            }
             Err(other) => panic!("control frame failed with {other:?}"),
         }
     }
@@ -364,7 +395,10 @@ impl Harness {
             let Some(event) = self.conn.poll_event() else {
                 let len = self.conn.received_len();
                 let bound = self.receive_bound();
-                assert!(len <= bound, "received_len {len} > bound {bound} with events drained");
+                assert!(
+                    len <= bound,
+                    "received_len {len} > bound {bound} with events drained"
+                );
                 return;
             };
             self.check_event(event);
@@ -381,14 +415,30 @@ impl Harness {
         match &event {
             Event::Text(text) => {
                 assert!(!self.config.streaming, "whole message in streaming mode");
-                assert!(std::str::from_utf8(text.as_bytes()).is_ok(), "text event not UTF-8");
-                assert!(text.len() <= max_message, "text of {} bytes over the limit", text.len());
+                assert!(
+                    std::str::from_utf8(text.as_bytes()).is_ok(),
+                    "text event not UTF-8"
+                );
+                assert!(
+                    text.len() <= max_message,
+                    "text of {} bytes over the limit",
+                    text.len()
+                );
             }
             Event::Binary(data) => {
                 assert!(!self.config.streaming, "whole message in streaming mode");
-                assert!(data.len() <= max_message, "binary of {} bytes over the limit", data.len());
+                assert!(
+                    data.len() <= max_message,
+                    "binary of {} bytes over the limit",
+                    data.len()
+                );
             }
-            Event::Fragment(Fragment { kind, payload, is_first, is_last }) => {
+            Event::Fragment(Fragment {
+                kind,
+                payload,
+                is_first,
+                is_last,
+            }) => {
                 assert!(self.config.streaming, "fragment outside streaming mode");
                 assert!(payload.len() <= max_frame, "piece larger than a frame");
                 match (&mut self.streamed, is_first) {
@@ -401,29 +451,49 @@ impl Harness {
                     }
                 }
                 if let Some((_, so_far)) = &self.streamed {
-                    assert!(so_far.len() <= max_message, "streamed message over the limit");
+                    assert!(
+                        so_far.len() <= max_message,
+                        "streamed message over the limit"
+                    );
                 }
                 if *is_last {
                     let (kind, whole) = self.streamed.take().unwrap_or((*kind, Vec::new()));
                     if kind == DataKind::Text {
-                        assert!(std::str::from_utf8(&whole).is_ok(), "streamed text not UTF-8");
+                        assert!(
+                            std::str::from_utf8(&whole).is_ok(),
+                            "streamed text not UTF-8"
+                        );
                     }
                 }
             }
             Event::Ping(payload) | Event::Pong(payload) => assert!(payload.len() <= 125),
             Event::Close(frame) => {
                 if let Some(frame) = frame {
-                    assert!(close_code_allowed(frame.code.get()), "reported close code {}", frame.code);
+                    assert!(
+                        close_code_allowed(frame.code.get()),
+                        "reported close code {}",
+                        frame.code
+                    );
                     assert!(frame.reason.len() <= 123);
                 }
-                assert_eq!(self.conn.state(), State::Closed, "Close event but not closed");
+                assert_eq!(
+                    self.conn.state(),
+                    State::Closed,
+                    "Close event but not closed"
+                );
                 self.terminal_event = Some(event);
             }
             Event::Failed(error) => {
-                assert_eq!(self.conn.state(), State::Closed, "Failed event but not closed");
+                assert_eq!(
+                    self.conn.state(),
+                    State::Closed,
+                    "Failed event but not closed"
+                );
                 if matches!(
                     error,
-                    ProtocolError::UnexpectedEof | ProtocolError::CloseTimeout | ProtocolError::KeepaliveTimeout
+                    ProtocolError::UnexpectedEof
+                        | ProtocolError::CloseTimeout
+                        | ProtocolError::KeepaliveTimeout
                 ) {
                     self.transport_gone = true;
                 }
@@ -442,16 +512,24 @@ impl Harness {
         );
         assert_ne!(state, State::Connecting, "a connection reported Connecting");
         if state == State::Closed {
-            assert!(self.conn.close_status().is_some(), "closed without a close status");
-            assert!(self.conn.poll_timeout().is_none() || self.role == Role::Client,
-                "closed server still arms a timer");
+            assert!(
+                self.conn.close_status().is_some(),
+                "closed without a close status"
+            );
+            assert!(
+                self.conn.poll_timeout().is_none() || self.role == Role::Client,
+                "closed server still arms a timer"
+            );
         }
         if state != State::Open {
             // Whatever is queued must by now include our close frame, unless
             // the transport went away before one was owed.
             self.transmit_all();
             if !(state == State::Closed && self.transport_gone) {
-                assert!(self.wire.close_seen(), "{state:?} without a close frame written");
+                assert!(
+                    self.wire.close_seen(),
+                    "{state:?} without a close frame written"
+                );
             }
         }
         self.state = state;
@@ -465,10 +543,16 @@ impl Harness {
             total += bytes.len();
             self.feed_wire(&bytes);
         }
-        assert_eq!(total, expected, "buffered_amount disagrees with poll_transmit");
+        assert_eq!(
+            total, expected,
+            "buffered_amount disagrees with poll_transmit"
+        );
         assert_eq!(self.conn.buffered_amount(), 0);
         if self.wire.close_seen() {
-            assert!(self.wire.at_frame_boundary(), "output ends inside a frame after close");
+            assert!(
+                self.wire.at_frame_boundary(),
+                "output ends inside a frame after close"
+            );
         }
         total
     }

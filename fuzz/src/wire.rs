@@ -30,7 +30,9 @@ pub enum RefDecoded {
     Complete(RefHeader),
     /// The header is this many bytes long in total (a lower bound while
     /// fewer than two bytes are known).
-    Partial { total: usize },
+    Partial {
+        total: usize,
+    },
     /// The header breaks §5.2 or §5.5.
     Invalid(&'static str),
 }
@@ -167,7 +169,10 @@ impl WireChecker {
             let header = match ref_decode(&self.buf) {
                 RefDecoded::Partial { .. } => return Ok(()),
                 RefDecoded::Invalid(why) => {
-                    return Err(format!("engine wrote an invalid header ({why}): {}", hex(&self.buf)));
+                    return Err(format!(
+                        "engine wrote an invalid header ({why}): {}",
+                        hex(&self.buf)
+                    ));
                 }
                 RefDecoded::Complete(header) => header,
             };
@@ -230,7 +235,9 @@ impl WireChecker {
             0x9 | 0xA => {}
             0x0 => {
                 let Some((is_text, so_far)) = self.message.as_mut() else {
-                    return Err(format!("{what}: continuation without a message in progress"));
+                    return Err(format!(
+                        "{what}: continuation without a message in progress"
+                    ));
                 };
                 so_far.extend_from_slice(payload);
                 if header.fin {
@@ -265,7 +272,13 @@ fn check_text(is_text: bool, whole: &[u8], what: &str) -> Result<(), String> {
 
 /// Encode one frame the way a peer would, for feeding an engine: the
 /// shortest length form, masked with `mask` if given.
-pub fn encode_frame(fin: bool, rsv: u8, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+pub fn encode_frame(
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 14);
     out.push((u8::from(fin) << 7) | ((rsv & 7) << 4) | (opcode & 0x0f));
     let m = if mask.is_some() { 0x80 } else { 0 };
