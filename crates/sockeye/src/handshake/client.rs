@@ -1,0 +1,997 @@
+//! The client half: write the request, validate the response (RFC 6455 §4.1).
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::accept_key::{accept_key, generate_key};
+use super::{
+    Deadline, Extension, HandshakeError, HeadBuffer, Headers, WEBSOCKET_VERSION, check_field,
+    is_token, parse_error, write_field,
+};
+use crate::config::{Config, Role};
+use crate::connection::Connection;
+use crate::entropy::BoxedEntropy;
+
+/// Fields a client request gets from the handshake, not from
+/// [`ClientRequest::header`].
+const CLIENT_OWNED_FIELDS: &[&str] = &[
+    "Host",
+    "Upgrade",
+    "Connection",
+    "Origin",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Sec-WebSocket-Accept",
+    "Content-Length",
+    "Transfer-Encoding",
+];
+
+/// What a client asks for: where, from which origin, with which subprotocols,
+/// extensions and extra fields.
+///
+/// Every setter checks its input, so a request that was built can always be
+/// written out without forging or duplicating fields.
+///
+/// ```
+/// use sockeye::handshake::ClientRequest;
+///
+/// let request = ClientRequest::new("example.com", "/feed?since=42")?
+///     .origin("https://example.com")?
+///     .protocol("feed.v1")?
+///     .extension("permessage-deflate; client_max_window_bits")?
+///     .header("Authorization", "Bearer abc")?;
+/// assert_eq!(request.protocols(), ["feed.v1"]);
+/// assert!(request.header("Sec-WebSocket-Key", "x").is_err());
+/// # Ok::<(), sockeye::handshake::HandshakeError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRequest {
+    host: String,
+    target: String,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    extensions: Vec<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl ClientRequest {
+    /// A request for `path_and_query` (like `/chat?room=1`) on `host_with_port`
+    /// (the `Host` field, like `example.com` or `example.com:8080`).
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidHeader`] when the host is empty or holds
+    /// whitespace or control characters, or the path does not start with `/`
+    /// or holds whitespace or control characters.
+    pub fn new(host_with_port: &str, path_and_query: &str) -> Result<Self, HandshakeError> {
+        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() || b >= 0x80);
+        if !plain(host_with_port) {
+            return Err(invalid("Host", "empty or holds whitespace or controls"));
+        }
+        if !plain(path_and_query) || !path_and_query.starts_with('/') {
+            return Err(invalid(
+                "path",
+                "must start with '/' and hold no whitespace or controls",
+            ));
+        }
+        Ok(Self {
+            host: String::from(host_with_port),
+            target: String::from(path_and_query),
+            origin: None,
+            protocols: Vec::new(),
+            extensions: Vec::new(),
+            headers: Vec::new(),
+        })
+    }
+
+    /// Sets the `Origin` field (RFC 6455 §4.1 step 8; browsers always send it).
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidHeader`] when the value holds CR, LF or NUL.
+    pub fn origin(mut self, origin: &str) -> Result<Self, HandshakeError> {
+        check_field("Origin", origin, &[])?;
+        self.origin = Some(String::from(origin));
+        Ok(self)
+    }
+
+    /// Offers a subprotocol; call again to offer more, most preferred first
+    /// (RFC 6455 §4.1 step 10).
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidHeader`] when `protocol` is not an HTTP token
+    /// or was already offered.
+    pub fn protocol(mut self, protocol: &str) -> Result<Self, HandshakeError> {
+        if !is_token(protocol) {
+            return Err(invalid("Sec-WebSocket-Protocol", "not an HTTP token"));
+        }
+        if self.protocols.iter().any(|p| p == protocol) {
+            return Err(invalid("Sec-WebSocket-Protocol", "offered twice"));
+        }
+        self.protocols.push(String::from(protocol));
+        Ok(self)
+    }
+
+    /// Offers an extension, written as on the wire, such as
+    /// `permessage-deflate; client_max_window_bits`; call again to offer more
+    /// (RFC 6455 §9.1).
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidHeader`] when `offer` does not follow the
+    /// `extension-list` grammar.
+    pub fn extension(mut self, offer: &str) -> Result<Self, HandshakeError> {
+        Extension::parse_list(offer)
+            .map_err(|_| invalid("Sec-WebSocket-Extensions", "not an extension list"))?;
+        self.extensions.push(String::from(offer.trim()));
+        Ok(self)
+    }
+
+    /// Adds an extra field, such as `Authorization` or `Cookie` (RFC 6455 §4.1
+    /// step 12).
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidHeader`] when the name is not a token, the
+    /// value holds CR, LF or NUL, or the field is one the handshake writes
+    /// itself (`Host`, `Upgrade`, `Connection`, `Origin`, `Sec-WebSocket-*`,
+    /// `Content-Length`, `Transfer-Encoding`).
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
+        check_field(name, value, CLIENT_OWNED_FIELDS)?;
+        self.headers.push((String::from(name), String::from(value)));
+        Ok(self)
+    }
+
+    /// The `Host` field.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The request target: path and query.
+    pub fn path_and_query(&self) -> &str {
+        &self.target
+    }
+
+    /// The `Origin` field, if set.
+    pub fn origin_value(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The offered subprotocols, most preferred first.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The offered extensions, as written.
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
+    }
+
+    /// The extra fields, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The HTTP/1.1 request with `key` as `Sec-WebSocket-Key` (RFC 6455 §4.1).
+    fn to_bytes(&self, key: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"GET ");
+        out.extend_from_slice(self.target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        write_field(&mut out, "Host", &self.host);
+        write_field(&mut out, "Upgrade", "websocket");
+        write_field(&mut out, "Connection", "Upgrade");
+        write_field(&mut out, "Sec-WebSocket-Key", key);
+        write_field(&mut out, "Sec-WebSocket-Version", WEBSOCKET_VERSION);
+        if let Some(origin) = &self.origin {
+            write_field(&mut out, "Origin", origin);
+        }
+        if !self.protocols.is_empty() {
+            write_field(
+                &mut out,
+                "Sec-WebSocket-Protocol",
+                &self.protocols.join(", "),
+            );
+        }
+        if !self.extensions.is_empty() {
+            write_field(
+                &mut out,
+                "Sec-WebSocket-Extensions",
+                &self.extensions.join(", "),
+            );
+        }
+        for (name, value) in &self.headers {
+            write_field(&mut out, name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+}
+
+fn invalid(name: &str, reason: &'static str) -> HandshakeError {
+    HandshakeError::InvalidHeader {
+        name: String::from(name),
+        reason,
+    }
+}
+
+/// Where the client is in reading the response.
+#[derive(Debug)]
+enum Reading {
+    /// The status line and header fields.
+    Head,
+    /// The body of a rejection, kept up to `limit` bytes; `limit` is `None`
+    /// when the body runs to the end of the stream (then the configured
+    /// maximum applies).
+    RejectionBody {
+        status: u16,
+        reason: String,
+        headers: Headers,
+        body: Vec<u8>,
+        limit: Option<usize>,
+    },
+    /// Completed or failed.
+    Finished,
+}
+
+/// The client side of the opening handshake.
+///
+/// Write [`request_bytes`](Self::request_bytes) to the transport, then feed
+/// what comes back to [`receive`](Self::receive) until it yields an
+/// [`Established`] or an error. Arm a timer for
+/// [`poll_timeout`](Self::poll_timeout) and call
+/// [`handle_timeout`](Self::handle_timeout) when it fires.
+pub struct ClientHandshake {
+    request: ClientRequest,
+    config: Config,
+    entropy: Option<BoxedEntropy>,
+    expected_accept: String,
+    request_bytes: Vec<u8>,
+    head: HeadBuffer,
+    reading: Reading,
+    deadline: Deadline,
+}
+
+impl ClientHandshake {
+    /// Starts a handshake at `now` with a random source seeded from the
+    /// operating system, which the connection then uses for mask keys.
+    #[cfg(feature = "os-rng")]
+    pub fn new(request: ClientRequest, config: Config, now: Duration) -> Self {
+        Self::with_entropy(request, config, now, crate::entropy::os_seeded())
+    }
+
+    /// Starts a handshake at `now` with the caller's random source. It draws
+    /// the `Sec-WebSocket-Key` and then moves on to the connection for mask
+    /// keys, so it must be cryptographically secure outside tests (RFC 6455
+    /// §10.3).
+    pub fn with_entropy(
+        request: ClientRequest,
+        config: Config,
+        now: Duration,
+        mut entropy: BoxedEntropy,
+    ) -> Self {
+        let key = generate_key(&mut *entropy);
+        let expected_accept = accept_key(key.as_bytes());
+        let request_bytes = request.to_bytes(&key);
+        Self {
+            deadline: Deadline::start(now, config.handshake_timeout),
+            request,
+            config,
+            entropy: Some(entropy),
+            expected_accept,
+            request_bytes,
+            head: HeadBuffer::default(),
+            reading: Reading::Head,
+        }
+    }
+
+    /// The request to write to the transport, byte for byte.
+    pub fn request_bytes(&self) -> &[u8] {
+        &self.request_bytes
+    }
+
+    /// The request this handshake was built from.
+    pub fn request(&self) -> &ClientRequest {
+        &self.request
+    }
+
+    /// Feeds bytes received from the server.
+    ///
+    /// Returns `Ok(None)` while the response is incomplete, and
+    /// `Ok(Some(established))` once a valid `101 Switching Protocols` arrived;
+    /// bytes after the response's header block are kept in the
+    /// [`Established`].
+    ///
+    /// # Errors
+    ///
+    /// * [`HandshakeError::Rejected`] for a status other than 101, once its
+    ///   body has arrived (per `Content-Length`, or up to
+    ///   [`Config::max_rejection_body`] bytes; a body that runs to the end of
+    ///   the stream is completed by [`receive_eof`](Self::receive_eof)). A
+    ///   chunked body is not decoded: the rejection is reported at once with
+    ///   an empty body.
+    /// * [`HandshakeError::TooLarge`], [`HandshakeError::TooManyHeaders`],
+    ///   [`HandshakeError::Malformed`] for a header block over the limits or
+    ///   not HTTP.
+    /// * [`HandshakeError::BadStatus`], [`HandshakeError::MissingUpgrade`],
+    ///   [`HandshakeError::InvalidAccept`],
+    ///   [`HandshakeError::UnexpectedProtocol`],
+    ///   [`HandshakeError::UnexpectedExtension`],
+    ///   [`HandshakeError::MalformedHeader`] for a 101 that breaks RFC 6455
+    ///   §4.1.
+    /// * [`HandshakeError::Finished`] when called after the handshake ended.
+    pub fn receive(&mut self, data: &[u8]) -> Result<Option<Established>, HandshakeError> {
+        let result = match &mut self.reading {
+            Reading::Finished => return Err(HandshakeError::Finished),
+            Reading::Head => {
+                self.head.bytes.extend_from_slice(data);
+                self.receive_head()
+            }
+            Reading::RejectionBody { body, limit, .. } => {
+                let room = limit
+                    .unwrap_or(self.config.max_rejection_body)
+                    .saturating_sub(body.len());
+                body.extend_from_slice(&data[..data.len().min(room)]);
+                if data.len() >= room {
+                    Err(self.take_rejection())
+                } else {
+                    Ok(None)
+                }
+            }
+        };
+        if !matches!(result, Ok(None)) {
+            self.finish();
+        }
+        result
+    }
+
+    /// Reports that the server closed the stream.
+    ///
+    /// Returns the rejection whose body ran to the end of the stream, or
+    /// [`HandshakeError::Incomplete`] when the stream ended inside the header
+    /// block (or [`HandshakeError::Finished`] if the handshake had already
+    /// ended).
+    pub fn receive_eof(&mut self) -> HandshakeError {
+        let error = match self.reading {
+            Reading::Finished => return HandshakeError::Finished,
+            Reading::Head => HandshakeError::Incomplete,
+            Reading::RejectionBody { .. } => self.take_rejection(),
+        };
+        self.finish();
+        error
+    }
+
+    /// When the handshake times out, if it is still in progress: arm a timer
+    /// for this instant and call [`handle_timeout`](Self::handle_timeout).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        match self.reading {
+            Reading::Finished => None,
+            _ => self.deadline.0,
+        }
+    }
+
+    /// Tells the handshake the time is `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::Timeout`] once `now` has reached the deadline (the
+    /// handshake is then over); a call before the deadline does nothing.
+    pub fn handle_timeout(&mut self, now: Duration) -> Result<(), HandshakeError> {
+        if matches!(self.reading, Reading::Finished) {
+            return Ok(());
+        }
+        let result = self.deadline.check(now);
+        if result.is_err() {
+            self.finish();
+        }
+        result
+    }
+
+    fn finish(&mut self) {
+        self.reading = Reading::Finished;
+        self.head.release();
+    }
+
+    fn take_rejection(&mut self) -> HandshakeError {
+        match core::mem::replace(&mut self.reading, Reading::Finished) {
+            Reading::RejectionBody {
+                status,
+                reason,
+                headers,
+                body,
+                ..
+            } => HandshakeError::Rejected {
+                status,
+                reason,
+                headers,
+                body,
+            },
+            _ => HandshakeError::Finished,
+        }
+    }
+
+    fn receive_head(&mut self) -> Result<Option<Established>, HandshakeError> {
+        let (status, reason, headers, head_len) = loop {
+            let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
+                return Ok(None);
+            };
+            let mut fields = vec![httparse::EMPTY_HEADER; self.config.max_headers];
+            let mut response = httparse::Response::new(&mut fields);
+            match response
+                .parse(&self.head.bytes[..end])
+                .map_err(parse_error)?
+            {
+                httparse::Status::Complete(len) => {
+                    break (
+                        response.code.unwrap_or_default(),
+                        String::from(response.reason.unwrap_or_default()),
+                        Headers::from_parsed(response.headers),
+                        len,
+                    );
+                }
+                // Blank lines before the status line; look further.
+                httparse::Status::Partial => continue,
+            }
+        };
+        let trailing = &self.head.bytes[head_len..];
+        match status {
+            101 => {
+                let (protocol, extensions) = self.validate_switch(&headers)?;
+                Ok(Some(Established {
+                    headers,
+                    protocol,
+                    extensions,
+                    trailing: trailing.to_vec(),
+                    config: self.config.clone(),
+                    entropy: self.entropy.take().ok_or(HandshakeError::Finished)?,
+                }))
+            }
+            100..=199 => Err(HandshakeError::BadStatus(status)),
+            _ => {
+                let limit = rejection_body_length(status, &headers)?;
+                let keep = limit
+                    .unwrap_or(usize::MAX)
+                    .min(self.config.max_rejection_body);
+                let body = trailing[..trailing.len().min(keep)].to_vec();
+                let complete = body.len() == keep;
+                self.reading = Reading::RejectionBody {
+                    status,
+                    reason,
+                    headers,
+                    body,
+                    limit: limit.map(|l| l.min(self.config.max_rejection_body)),
+                };
+                if complete {
+                    Err(self.take_rejection())
+                } else {
+                    self.head.release();
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// Checks a 101 response (RFC 6455 §4.1, client steps 2 to 6) and returns
+    /// the selected subprotocol and extensions.
+    fn validate_switch(
+        &self,
+        headers: &Headers,
+    ) -> Result<(Option<String>, Vec<Extension>), HandshakeError> {
+        if !headers.contains_token("Upgrade", "websocket")
+            || !headers.contains_token("Connection", "upgrade")
+        {
+            return Err(HandshakeError::MissingUpgrade);
+        }
+        // RFC 6455 §11.3.3: the field appears once; whitespace around it is ignored.
+        let mut accepts = headers.get_all_bytes("Sec-WebSocket-Accept");
+        match (accepts.next(), accepts.next()) {
+            (Some(accept), None) if accept.trim_ascii() == self.expected_accept.as_bytes() => {}
+            _ => return Err(HandshakeError::InvalidAccept),
+        }
+        let mut protocols = headers.get_all_bytes("Sec-WebSocket-Protocol");
+        let protocol = match (protocols.next(), protocols.next()) {
+            (None, _) => None,
+            (Some(selected), None) => {
+                let selected = String::from_utf8_lossy(selected.trim_ascii()).into_owned();
+                if !self.request.protocols.contains(&selected) {
+                    return Err(HandshakeError::UnexpectedProtocol(selected));
+                }
+                Some(selected)
+            }
+            (Some(_), Some(_)) => {
+                return Err(HandshakeError::UnexpectedProtocol(String::from(
+                    "(more than one)",
+                )));
+            }
+        };
+        let mut extensions = Vec::new();
+        for value in headers.get_all_bytes("Sec-WebSocket-Extensions") {
+            let value = core::str::from_utf8(value)
+                .map_err(|_| HandshakeError::MalformedHeader("Sec-WebSocket-Extensions"))?;
+            extensions.extend(Extension::parse_list(value)?);
+        }
+        for extension in &extensions {
+            if !self.offered_extension(extension.name()) {
+                return Err(HandshakeError::UnexpectedExtension(String::from(
+                    extension.name(),
+                )));
+            }
+        }
+        Ok((protocol, extensions))
+    }
+
+    fn offered_extension(&self, name: &str) -> bool {
+        self.request.extensions.iter().any(|offer| {
+            Extension::parse_list(offer)
+                .is_ok_and(|list| list.iter().any(|e| e.name().eq_ignore_ascii_case(name)))
+        })
+    }
+}
+
+impl core::fmt::Debug for ClientHandshake {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientHandshake")
+            .field("request", &self.request)
+            .field("reading", &self.reading)
+            .field("buffered", &self.head.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many body bytes a rejection carries: `Some(n)` for a known length,
+/// `None` when the body runs to the end of the stream (RFC 9112 §6.3).
+fn rejection_body_length(status: u16, headers: &Headers) -> Result<Option<usize>, HandshakeError> {
+    // RFC 9112 §6.3 rule 1: no body, whatever the fields say.
+    if status == 204 || status == 304 {
+        return Ok(Some(0));
+    }
+    // Chunked bodies are not decoded here; report the rejection without one.
+    if headers.contains("Transfer-Encoding") {
+        return Ok(Some(0));
+    }
+    let mut length = None;
+    for value in headers
+        .get_all_bytes("Content-Length")
+        .flat_map(super::list_items)
+    {
+        let parsed = core::str::from_utf8(value)
+            .ok()
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .ok_or(HandshakeError::Malformed("invalid Content-Length"))?;
+        // RFC 9112 §6.3 rule 5: differing lengths make the message invalid.
+        if length.is_some_and(|l| l != parsed) {
+            return Err(HandshakeError::Malformed("conflicting Content-Length"));
+        }
+        length = Some(parsed);
+    }
+    Ok(length)
+}
+
+/// A completed client handshake: the server switched to WebSocket.
+///
+/// Turn it into a [`Connection`] with [`into_connection`](Self::into_connection).
+pub struct Established {
+    headers: Headers,
+    protocol: Option<String>,
+    extensions: Vec<Extension>,
+    trailing: Vec<u8>,
+    config: Config,
+    entropy: BoxedEntropy,
+}
+
+impl Established {
+    /// The status of the response: always 101.
+    pub fn status(&self) -> u16 {
+        101
+    }
+
+    /// The response's header fields (for `Set-Cookie` and the like).
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The subprotocol the server selected (RFC 6455 §4.1: the _Subprotocol
+    /// In Use_), if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The extensions the server selected, in the order it listed them (the
+    /// _Extensions In Use_). They are only checked against the offer; running
+    /// them is up to the caller.
+    pub fn extensions(&self) -> &[Extension] {
+        &self.extensions
+    }
+
+    /// Bytes that arrived after the response's header block: the start of
+    /// the WebSocket stream.
+    pub fn trailing(&self) -> &[u8] {
+        &self.trailing
+    }
+
+    /// The client connection, open from `now`, with the handshake's config
+    /// and random source, already fed with the [trailing](Self::trailing)
+    /// bytes.
+    pub fn into_connection(self, now: Duration) -> Connection {
+        let mut connection = Connection::with_entropy(Role::Client, self.config, now, self.entropy);
+        if !self.trailing.is_empty() {
+            connection.receive(&self.trailing);
+        }
+        connection
+    }
+}
+
+impl core::fmt::Debug for Established {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Established")
+            .field("headers", &self.headers)
+            .field("protocol", &self.protocol)
+            .field("extensions", &self.extensions)
+            .field("trailing", &self.trailing.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::Entropy;
+    use crate::handshake::{Accept, ServerHandshake};
+    use alloc::boxed::Box;
+    use alloc::format;
+    use proptest::prelude::*;
+
+    /// A repeatable random source: 0, 1, 2, ...
+    struct Counter(u8);
+
+    impl Entropy for Counter {
+        fn fill(&mut self, dest: &mut [u8]) {
+            for byte in dest {
+                *byte = self.0;
+                self.0 = self.0.wrapping_add(1);
+            }
+        }
+    }
+
+    /// The key drawn from `Counter(0)`: the bytes 0 to 15.
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODw==";
+
+    fn handshake(request: ClientRequest) -> ClientHandshake {
+        ClientHandshake::with_entropy(
+            request,
+            Config::default(),
+            Duration::ZERO,
+            Box::new(Counter(0)),
+        )
+    }
+
+    fn chat_request() -> ClientRequest {
+        ClientRequest::new("server.example.com", "/chat")
+            .unwrap()
+            .protocol("chat")
+            .unwrap()
+            .extension("permessage-deflate; client_max_window_bits")
+            .unwrap()
+    }
+
+    fn switching(extra: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
+            accept_key(KEY.as_bytes())
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn request_bytes_are_exact() {
+        let request = ClientRequest::new("example.com:8080", "/chat?x=1")
+            .unwrap()
+            .origin("https://example.com")
+            .unwrap()
+            .protocol("a")
+            .unwrap()
+            .protocol("b")
+            .unwrap()
+            .extension("permessage-deflate; client_max_window_bits")
+            .unwrap()
+            .header("Authorization", "Bearer t")
+            .unwrap();
+        let client = handshake(request);
+        let expected = format!(
+            "GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\
+             Origin: https://example.com\r\nSec-WebSocket-Protocol: a, b\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+             Authorization: Bearer t\r\n\r\n"
+        );
+        assert_eq!(client.request_bytes(), expected.as_bytes());
+    }
+
+    #[test]
+    fn builder_refuses_bad_input() {
+        let base = || ClientRequest::new("h", "/").unwrap();
+        assert!(ClientRequest::new("", "/").is_err());
+        assert!(ClientRequest::new("h st", "/").is_err());
+        assert!(ClientRequest::new("h", "chat").is_err());
+        assert!(ClientRequest::new("h", "/a b").is_err());
+        assert!(ClientRequest::new("h", "/a\r\nX: y").is_err());
+        assert!(base().protocol("a b").is_err());
+        assert!(base().protocol("").is_err());
+        assert!(base().protocol("a").unwrap().protocol("a").is_err());
+        assert!(base().extension("a; b=\"c d\"").is_err());
+        assert!(base().origin("x\ny").is_err());
+        assert!(base().header("X-A", "1\r\nX-B: 2").is_err());
+        assert!(base().header("Bad Name", "1").is_err());
+        for owned in [
+            "sec-websocket-key",
+            "Host",
+            "Upgrade",
+            "CONNECTION",
+            "Content-Length",
+        ] {
+            assert!(base().header(owned, "x").is_err(), "{owned}");
+        }
+    }
+
+    #[test]
+    fn round_trip_with_the_server_yields_two_connections() {
+        let mut client = handshake(chat_request());
+        let mut server = ServerHandshake::new(Config::default(), Duration::ZERO);
+        let request = server.receive(client.request_bytes()).unwrap().unwrap();
+        assert_eq!(request.key(), Some(KEY));
+        let (response, server_connection) = request
+            .accept(
+                Accept::new(Duration::ZERO)
+                    .protocol("chat")
+                    .extension("permessage-deflate"),
+            )
+            .unwrap();
+        let established = client.receive(&response).unwrap().unwrap();
+        assert_eq!(established.protocol(), Some("chat"));
+        assert_eq!(established.extensions()[0].name(), "permessage-deflate");
+        assert!(established.trailing().is_empty());
+        assert_eq!(server_connection.role(), Role::Server);
+        assert_eq!(
+            established.into_connection(Duration::ZERO).role(),
+            Role::Client
+        );
+        assert_eq!(client.poll_timeout(), None);
+        assert!(matches!(
+            client.receive(b"more"),
+            Err(HandshakeError::Finished)
+        ));
+    }
+
+    #[test]
+    fn frame_in_the_same_chunk_as_the_101_is_kept() {
+        let mut client = handshake(chat_request());
+        let mut bytes = switching("");
+        let frame = [0x81, 0x02, b'H', b'i'];
+        bytes.extend_from_slice(&frame);
+        let established = client.receive(&bytes).unwrap().unwrap();
+        assert_eq!(established.trailing(), frame);
+        assert_eq!(established.protocol(), None);
+        assert_eq!(
+            established.into_connection(Duration::ZERO).role(),
+            Role::Client
+        );
+    }
+
+    #[test]
+    fn invalid_101_responses_fail_the_connection() {
+        let cases: [(Vec<u8>, HandshakeError); 8] = [
+            (
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+                    .to_vec(),
+                HandshakeError::InvalidAccept,
+            ),
+            (
+                format!(
+                    "HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                    accept_key(KEY.as_bytes())
+                )
+                .into_bytes(),
+                HandshakeError::MissingUpgrade,
+            ),
+            (
+                format!(
+                    "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                    accept_key(KEY.as_bytes())
+                )
+                .into_bytes(),
+                HandshakeError::MissingUpgrade,
+            ),
+            (
+                b"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".to_vec(),
+                HandshakeError::InvalidAccept,
+            ),
+            (
+                switching("Sec-WebSocket-Protocol: superchat\r\n"),
+                HandshakeError::UnexpectedProtocol(String::from("superchat")),
+            ),
+            (
+                switching("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"),
+                HandshakeError::UnexpectedExtension(String::from("x-webkit-deflate-frame")),
+            ),
+            (
+                switching("Sec-WebSocket-Extensions: permessage-deflate; x=\"a b\"\r\n"),
+                HandshakeError::MalformedHeader("Sec-WebSocket-Extensions"),
+            ),
+            (
+                b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+                HandshakeError::BadStatus(100),
+            ),
+        ];
+        for (response, expected) in cases {
+            let mut client = handshake(chat_request());
+            assert_eq!(client.receive(&response).unwrap_err(), expected);
+        }
+    }
+
+    #[test]
+    fn accept_with_surrounding_whitespace_and_mixed_case_tokens_is_valid() {
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n\
+             sec-websocket-accept:   {}  \r\n\r\n",
+            accept_key(KEY.as_bytes())
+        );
+        let mut client = handshake(chat_request());
+        assert!(client.receive(response.as_bytes()).unwrap().is_some());
+    }
+
+    fn rejected_401(body: &[u8]) -> HandshakeError {
+        let mut headers = Headers::new();
+        headers.append("WWW-Authenticate", "Bearer");
+        HandshakeError::Rejected {
+            status: 401,
+            reason: String::from("Unauthorized"),
+            headers,
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn rejection_body_is_read_per_content_length_across_reads() {
+        let mut client = handshake(chat_request());
+        let head = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 12\r\n\r\nlog";
+        assert!(matches!(client.receive(head), Ok(None)));
+        let Err(HandshakeError::Rejected {
+            status,
+            reason,
+            headers,
+            body,
+        }) = client.receive(b" in firstEXTRA")
+        else {
+            panic!("expected a rejection");
+        };
+        assert_eq!((status, reason.as_str()), (401, "Unauthorized"));
+        assert_eq!(headers.get("www-authenticate"), Some("Bearer"));
+        assert_eq!(body, b"log in first");
+        assert_eq!(client.poll_timeout(), None);
+    }
+
+    #[test]
+    fn rejection_body_without_length_runs_to_eof() {
+        let mut client = handshake(chat_request());
+        let head = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\r\ngo ";
+        assert!(matches!(client.receive(head), Ok(None)));
+        assert!(matches!(client.receive(b"away"), Ok(None)));
+        assert_eq!(client.receive_eof(), rejected_401(b"go away"));
+        assert_eq!(client.receive_eof(), HandshakeError::Finished);
+    }
+
+    #[test]
+    fn rejection_body_is_cut_at_the_configured_limit() {
+        let config = Config {
+            max_rejection_body: 4,
+            ..Config::default()
+        };
+        let mut client = ClientHandshake::with_entropy(
+            chat_request(),
+            config,
+            Duration::ZERO,
+            Box::new(Counter(0)),
+        );
+        let response = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 100\r\n\r\n0123456789";
+        let Err(HandshakeError::Rejected { status, body, .. }) = client.receive(response) else {
+            panic!("expected a rejection");
+        };
+        assert_eq!((status, body.as_slice()), (401, &b"0123"[..]));
+    }
+
+    #[test]
+    fn eof_inside_the_header_block_is_incomplete() {
+        let mut client = handshake(chat_request());
+        assert!(matches!(
+            client.receive(b"HTTP/1.1 101 Switching"),
+            Ok(None)
+        ));
+        assert_eq!(client.receive_eof(), HandshakeError::Incomplete);
+    }
+
+    #[test]
+    fn oversized_response_header_block_fails() {
+        let mut client = handshake(chat_request());
+        let mut response = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+        response.resize(64 << 10, b'a');
+        assert_eq!(
+            client.receive(&response).unwrap_err(),
+            HandshakeError::TooLarge
+        );
+    }
+
+    #[test]
+    fn timeout_fires_at_the_deadline_only() {
+        let config = Config {
+            handshake_timeout: Some(Duration::from_secs(5)),
+            ..Config::default()
+        };
+        let mut client = ClientHandshake::with_entropy(
+            chat_request(),
+            config,
+            Duration::from_secs(1),
+            Box::new(Counter(0)),
+        );
+        assert_eq!(client.poll_timeout(), Some(Duration::from_secs(6)));
+        assert_eq!(client.handle_timeout(Duration::from_secs(2)), Ok(()));
+        assert_eq!(
+            client.handle_timeout(Duration::from_secs(6)),
+            Err(HandshakeError::Timeout)
+        );
+        assert_eq!(client.poll_timeout(), None);
+    }
+
+    /// What a completed handshake handed over: trailing bytes and subprotocol.
+    type Outcome = Result<Option<(Vec<u8>, Option<String>)>, HandshakeError>;
+
+    /// Feeds `bytes` split at `at`; leftover input after completion is
+    /// appended to the trailing bytes, as the caller would hand it on.
+    fn receive_split(bytes: &[u8], at: usize) -> Outcome {
+        let mut client = handshake(chat_request());
+        match client.receive(&bytes[..at])? {
+            Some(done) => {
+                let mut trailing = done.trailing().to_vec();
+                trailing.extend_from_slice(&bytes[at..]);
+                Ok(Some((trailing, done.protocol().map(String::from))))
+            }
+            None => Ok(client
+                .receive(&bytes[at..])?
+                .map(|done| (done.trailing().to_vec(), done.protocol().map(String::from)))),
+        }
+    }
+
+    fn sample_responses() -> Vec<Vec<u8>> {
+        let mut with_frame = switching("Sec-WebSocket-Protocol: chat\r\n");
+        with_frame.extend_from_slice(&[0x81, 0x00]);
+        vec![
+            with_frame,
+            switching("Sec-WebSocket-Protocol: other\r\n"),
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno".to_vec(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_in_two_gives_the_same_result(which in 0usize..3, split in any::<prop::sample::Index>()) {
+            let bytes = &sample_responses()[which];
+            let at = split.index(bytes.len() + 1);
+            prop_assert_eq!(receive_split(bytes, bytes.len()), receive_split(bytes, at));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut client = handshake(chat_request());
+            let _ = client.receive(&bytes);
+            let _ = client.receive_eof();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The checks `cargo xtask ci` runs, one function per step.
+
+use crate::cmd::{self, Result};
+use crate::ensure::{ensure_nightly_component, ensure_rustup_target};
+
+/// Targets the engine must build for without `std` (or for the web).
+const CROSS_TARGETS: &[&str] = &[
+    "thumbv7em-none-eabihf",
+    "wasm32-unknown-unknown",
+    "aarch64-unknown-linux-gnu",
+];
+
+/// Tests Miri leaves out, by name (passed as `--skip NAME`, a substring
+/// match). Miri interprets every instruction, so exhaustive loops that take
+/// milliseconds natively take minutes there; they exercise no `unsafe` code
+/// and keep running natively in the `test` step. Everything else, including
+/// new tests, runs under Miri by default. Measured on 2 shared cores: the
+/// engine suite takes 2 to 4 minutes under Miri (the exhaustive close-code
+/// table test is the slowest), so nothing is skipped yet.
+pub const MIRI_SKIP: &[&str] = &[];
+
+/// Proptest cases per property under Miri (the native default is 256).
+const MIRI_PROPTEST_CASES: &str = "8";
+
+/// `cargo fmt --all --check`.
+pub fn fmt() -> Result {
+    cmd::run(cmd::cargo().args(["fmt", "--all", "--check"]))
+}
+
+/// Clippy over everything with warnings denied, and the engine without its
+/// default features (the `no_std` build).
+pub fn clippy() -> Result {
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "-p",
+        "sockeye",
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+/// Unit, integration and doc tests of the whole workspace.
+pub fn test() -> Result {
+    cmd::run_tests(cmd::cargo().args(["test", "--workspace"])).map(drop)
+}
+
+/// The engine builds for a bare-metal target and for wasm without `std`,
+/// for wasm with `std`, and checks on a 64-bit ARM host target (the NEON
+/// paths).
+pub fn no_std() -> Result {
+    ensure_rustup_target(None, CROSS_TARGETS)?;
+    let build = |args: &[&str]| cmd::run(cmd::cargo().args(args));
+    build(&[
+        "build",
+        "-p",
+        "sockeye",
+        "--no-default-features",
+        "--target",
+        "thumbv7em-none-eabihf",
+    ])?;
+    build(&[
+        "build",
+        "-p",
+        "sockeye",
+        "--no-default-features",
+        "--target",
+        "wasm32-unknown-unknown",
+    ])?;
+    // wasm32-unknown-unknown has no OS random source: `std` without the
+    // default `os-rng` feature (callers pass their own `Entropy`).
+    build(&[
+        "build",
+        "-p",
+        "sockeye",
+        "--no-default-features",
+        "--features",
+        "std",
+        "--target",
+        "wasm32-unknown-unknown",
+    ])?;
+    build(&[
+        "check",
+        "-p",
+        "sockeye",
+        "--target",
+        "aarch64-unknown-linux-gnu",
+    ])
+}
+
+/// The engine's tests under Miri (undefined behaviour, out-of-bounds access,
+/// leaks), with few proptest cases and without the tests in [`MIRI_SKIP`].
+pub fn miri() -> Result {
+    ensure_nightly_component(&["miri", "rust-src"])?;
+    cmd::run(cmd::cargo_nightly().args(["miri", "setup"]))?;
+    let mut command = cmd::cargo_nightly();
+    command
+        .args(["miri", "test", "-p", "sockeye"])
+        .env("PROPTEST_CASES", MIRI_PROPTEST_CASES)
+        // Proptest reads its failure-persistence files, which Miri's
+        // isolation would refuse.
+        .env("MIRIFLAGS", "-Zmiri-disable-isolation");
+    if !MIRI_SKIP.is_empty() {
+        command.arg("--");
+        for name in MIRI_SKIP {
+            command.args(["--skip", name]);
+        }
+    }
+    cmd::run_tests(&mut command).map(drop)
+}
