@@ -3,4 +3,5 @@
 //! connection targets.
 
 pub mod drive;
+pub mod http;
 pub mod wire;
