@@ -94,7 +94,16 @@ fn check_accepted(data: &[u8], request: &Request) {
     let nonce = base64_decode(keys[0]).expect("key is base64");
     assert_eq!(nonce.len(), 16, "key decodes to {} bytes", nonce.len());
     assert_eq!(request.key(), Some(keys[0]));
-    assert_eq!(head.values("Sec-WebSocket-Version"), ["13"]);
+    // One version, 13. The field is read as a list (RFC 9110 §5.6.1: empty
+    // elements are ignored), so `,13` counts as the single version 13.
+    let versions: Vec<&str> = head
+        .values("Sec-WebSocket-Version")
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim_matches([' ', '\t']))
+        .filter(|v| !v.is_empty())
+        .collect();
+    assert_eq!(versions, ["13"], "Sec-WebSocket-Version");
     assert!(request.is_websocket());
     let (response, _connection) = request
         .accept(Accept::new(Duration::ZERO))

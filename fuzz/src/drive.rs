@@ -12,7 +12,7 @@ use sockeye::{
     CloseCode, Config, Connection, DataKind, Event, ProtocolError, Role, SendError, State,
 };
 
-use crate::wire::{Sender, WireChecker, close_code_allowed, encode_frame};
+use crate::wire::{RefEvent, Sender, WireChecker, close_code_allowed, encode_frame};
 
 /// Limits kept small so that the fuzzer reaches them.
 #[derive(Arbitrary, Debug)]
@@ -130,6 +130,10 @@ struct Harness {
     role: Role,
     now: Duration,
     wire: WireChecker,
+    /// The independent reading of what the peer sent.
+    incoming: WireChecker,
+    /// What the engine reported, in the reference's terms.
+    reported: Vec<RefEvent>,
     state: State,
     /// The streamed message in progress: its kind and bytes so far.
     streamed: Option<(DataKind, Vec<u8>)>,
@@ -153,9 +157,9 @@ pub fn run(role: Role, scenario: Scenario) {
             Box::new(SeededEntropy::new(scenario.seed)),
         ),
     };
-    let sender = match role {
-        Role::Client => Sender::Client,
-        Role::Server => Sender::Server,
+    let (sender, peer) = match role {
+        Role::Client => (Sender::Client, Sender::Server),
+        Role::Server => (Sender::Server, Sender::Client),
     };
     let mut h = Harness {
         state: conn.state(),
@@ -164,6 +168,8 @@ pub fn run(role: Role, scenario: Scenario) {
         role,
         now: Duration::ZERO,
         wire: WireChecker::new(sender),
+        incoming: WireChecker::incoming(peer),
+        reported: Vec::new(),
         streamed: None,
         terminal_event: None,
         text_carry: Vec::new(),
@@ -175,6 +181,7 @@ pub fn run(role: Role, scenario: Scenario) {
         h.apply(op);
         h.drain_events();
         h.check_state();
+        h.check_against_reference();
     }
     h.transmit_all();
     h.check_state();
@@ -316,6 +323,10 @@ impl Harness {
 
     fn receive(&mut self, bytes: &[u8]) {
         let closed_before = self.conn.state() == State::Closed;
+        if !closed_before {
+            // A violation is recorded inside the checker.
+            let _ = self.incoming.feed(bytes);
+        }
         self.conn.receive(bytes);
         let len = self.conn.received_len();
         if closed_before {
@@ -414,6 +425,7 @@ impl Harness {
         let max_frame = usize::try_from(self.config.max_frame_size).unwrap_or(usize::MAX);
         match &event {
             Event::Text(text) => {
+                self.reported.push(RefEvent::Text(text.as_bytes().to_vec()));
                 assert!(!self.config.streaming, "whole message in streaming mode");
                 assert!(
                     std::str::from_utf8(text.as_bytes()).is_ok(),
@@ -426,6 +438,7 @@ impl Harness {
                 );
             }
             Event::Binary(data) => {
+                self.reported.push(RefEvent::Binary(data.to_vec()));
                 assert!(!self.config.streaming, "whole message in streaming mode");
                 assert!(
                     data.len() <= max_message,
@@ -463,11 +476,32 @@ impl Harness {
                             std::str::from_utf8(&whole).is_ok(),
                             "streamed text not UTF-8"
                         );
+                        self.reported.push(RefEvent::Text(whole));
+                    } else {
+                        self.reported.push(RefEvent::Binary(whole));
                     }
                 }
             }
-            Event::Ping(payload) | Event::Pong(payload) => assert!(payload.len() <= 125),
+            Event::Ping(payload) => {
+                assert!(payload.len() <= 125);
+                self.reported.push(RefEvent::Ping(payload.to_vec()));
+            }
+            Event::Pong(payload) => {
+                assert!(payload.len() <= 125);
+                self.reported.push(RefEvent::Pong(payload.to_vec()));
+            }
             Event::Close(frame) => {
+                let mut payload = Vec::new();
+                if let Some(frame) = frame {
+                    payload.extend_from_slice(&frame.code.get().to_be_bytes());
+                    payload.extend_from_slice(frame.reason.as_bytes());
+                }
+                self.reported.push(RefEvent::Close(payload));
+                assert!(
+                    self.incoming.close_seen() && self.incoming.violation().is_none(),
+                    "engine accepted a close frame the reference rejects: {:?}",
+                    self.incoming.violation()
+                );
                 if let Some(frame) = frame {
                     assert!(
                         close_code_allowed(frame.code.get()),
@@ -489,13 +523,18 @@ impl Harness {
                     State::Closed,
                     "Failed event but not closed"
                 );
-                if matches!(
-                    error,
+                match error {
                     ProtocolError::UnexpectedEof
-                        | ProtocolError::CloseTimeout
-                        | ProtocolError::KeepaliveTimeout
-                ) {
-                    self.transport_gone = true;
+                    | ProtocolError::CloseTimeout
+                    | ProtocolError::KeepaliveTimeout => self.transport_gone = true,
+                    // Limits are the engine's own; the reference knows none.
+                    ProtocolError::FrameTooLarge
+                    | ProtocolError::MessageTooLarge
+                    | ProtocolError::TooManyFragments => {}
+                    violation => assert!(
+                        self.incoming.pending_violation().is_some(),
+                        "engine failed with {violation:?} on input the reference accepts"
+                    ),
                 }
                 self.terminal_event = Some(event);
             }
@@ -533,6 +572,33 @@ impl Harness {
             }
         }
         self.state = state;
+    }
+
+    /// The engine reports what the independent reader reads from the same
+    /// bytes, and fails where it finds a violation.
+    fn check_against_reference(&mut self) {
+        let reference = &self.incoming.events;
+        if self.conn.state() == State::Closed {
+            assert!(
+                reference.starts_with(&self.reported),
+                "engine reported {:?}, the reference read {reference:?}",
+                self.reported
+            );
+        } else {
+            assert_eq!(&self.reported, reference, "engine and reference disagree");
+        }
+        if let Some(violation) = self.incoming.violation() {
+            assert_eq!(
+                self.conn.state(),
+                State::Closed,
+                "engine still open after {violation}"
+            );
+            assert!(
+                matches!(self.terminal_event, Some(Event::Failed(_))),
+                "after {violation} the engine ended with {:?}",
+                self.terminal_event
+            );
+        }
     }
 
     fn transmit_all(&mut self) -> usize {

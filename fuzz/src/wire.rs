@@ -124,6 +124,17 @@ pub struct WireFrame {
     pub payload: Vec<u8>,
 }
 
+/// What a receiver should report for a complete frame or message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefEvent {
+    Text(Vec<u8>),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    /// The close frame's payload (code and reason, or empty).
+    Close(Vec<u8>),
+}
+
 /// Reads everything one end writes and checks it against RFC 6455:
 /// masking by role (§5.1), minimal lengths (§5.2), RSV bits clear, control
 /// frames with FIN and at most 125 bytes (§5.5), well-ordered fragments
@@ -136,8 +147,15 @@ pub struct WireChecker {
     /// The data message in progress: `true` for text, with its bytes so far.
     message: Option<(bool, Vec<u8>)>,
     close_seen: bool,
+    /// Reading what a peer sends to the engine: bytes after a close frame
+    /// are ignored (the engine stops reading) instead of being an error.
+    incoming: bool,
+    /// The first violation found; nothing is read after it.
+    violation: Option<String>,
     /// Every frame read so far, in order.
     pub frames: Vec<WireFrame>,
+    /// Every message and control frame read so far, as a receiver reports them.
+    pub events: Vec<RefEvent>,
 }
 
 impl WireChecker {
@@ -148,7 +166,64 @@ impl WireChecker {
             buf: Vec::new(),
             message: None,
             close_seen: false,
+            incoming: false,
+            violation: None,
             frames: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// A checker for what a peer in role `sender` sends to the engine: it
+    /// stops reading at the peer's close frame, as the engine does.
+    pub fn incoming(sender: Sender) -> Self {
+        Self {
+            incoming: true,
+            ..Self::new(sender)
+        }
+    }
+
+    /// The first violation read so far.
+    pub fn violation(&self) -> Option<&str> {
+        self.violation.as_deref()
+    }
+
+    /// A violation that the bytes already received prove, even though the
+    /// frame they belong to is incomplete: a header that breaks a rule
+    /// (decodable as soon as its own bytes are in), or text whose received
+    /// part can no longer become UTF-8.
+    pub fn pending_violation(&self) -> Option<String> {
+        if let Some(violation) = &self.violation {
+            return Some(violation.clone());
+        }
+        if self.close_seen && self.incoming {
+            return None;
+        }
+        let header = match ref_decode(&self.buf) {
+            RefDecoded::Partial { .. } => return None,
+            RefDecoded::Invalid(why) => return Some(why.to_string()),
+            RefDecoded::Complete(header) => header,
+        };
+        if let Err(violation) = self.check_header(&header) {
+            return Some(violation);
+        }
+        let text_so_far = match (header.opcode, &self.message) {
+            (0x1, _) => Vec::new(),
+            (0x0, Some((true, so_far))) => so_far.clone(),
+            _ => return None,
+        };
+        let available = (self.buf.len() - header.header_len)
+            .min(usize::try_from(header.payload_len).unwrap_or(usize::MAX));
+        let mut text = text_so_far;
+        let key = header.mask;
+        text.extend(
+            self.buf[header.header_len..header.header_len + available]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| key.map_or(*b, |k| b ^ k[i % 4])),
+        );
+        match std::str::from_utf8(&text) {
+            Err(e) if e.error_len().is_some() => Some("text can no longer be UTF-8".to_string()),
+            _ => None,
         }
     }
 
@@ -164,8 +239,26 @@ impl WireChecker {
 
     /// Read more output; returns a description of the first violation.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if let Some(violation) = &self.violation {
+            return Err(violation.clone());
+        }
+        let result = self.read(bytes);
+        if let Err(violation) = &result {
+            self.violation = Some(violation.clone());
+        }
+        result
+    }
+
+    fn read(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if self.incoming && self.close_seen {
+            return Ok(());
+        }
         self.buf.extend_from_slice(bytes);
         loop {
+            if self.incoming && self.close_seen {
+                self.buf.clear();
+                return Ok(());
+            }
             let header = match ref_decode(&self.buf) {
                 RefDecoded::Partial { .. } => return Ok(()),
                 RefDecoded::Invalid(why) => {
@@ -199,11 +292,9 @@ impl WireChecker {
         }
     }
 
-    fn check_frame(&mut self, header: &RefHeader, payload: &[u8]) -> Result<(), String> {
-        let what = format!(
-            "frame fin={} rsv={} opcode={:#x} len={}",
-            header.fin, header.rsv, header.opcode, header.payload_len
-        );
+    /// The rules a header breaks in the context of the frames before it.
+    fn check_header(&self, header: &RefHeader) -> Result<(), String> {
+        let what = describe(header);
         if self.close_seen {
             return Err(format!("{what} written after a close frame"));
         }
@@ -215,6 +306,19 @@ impl WireChecker {
         if header.rsv != 0 {
             return Err(format!("{what}: RSV bits set"));
         }
+        match (header.opcode, &self.message) {
+            (0x0, None) => Err(format!(
+                "{what}: continuation without a message in progress"
+            )),
+            (0x1 | 0x2, Some(_)) => Err(format!("{what}: new message while one is in progress")),
+            (0x0 | 0x1 | 0x2 | 0x8 | 0x9 | 0xA, _) => Ok(()),
+            (other, _) => Err(format!("{what}: opcode {other:#x}")),
+        }
+    }
+
+    fn check_frame(&mut self, header: &RefHeader, payload: &[u8]) -> Result<(), String> {
+        self.check_header(header)?;
+        let what = describe(header);
         match header.opcode {
             0x8 => {
                 self.close_seen = true;
@@ -231,8 +335,10 @@ impl WireChecker {
                         }
                     }
                 }
+                self.events.push(RefEvent::Close(payload.to_vec()));
             }
-            0x9 | 0xA => {}
+            0x9 => self.events.push(RefEvent::Ping(payload.to_vec())),
+            0xA => self.events.push(RefEvent::Pong(payload.to_vec())),
             0x0 => {
                 let Some((is_text, so_far)) = self.message.as_mut() else {
                     return Err(format!(
@@ -240,27 +346,58 @@ impl WireChecker {
                     ));
                 };
                 so_far.extend_from_slice(payload);
+                let is_text = *is_text;
+                check_prefix(is_text, so_far, &what)?;
                 if header.fin {
-                    let is_text = *is_text;
                     let (_, whole) = self.message.take().unwrap_or_default();
                     check_text(is_text, &whole, &what)?;
+                    self.events.push(message_event(is_text, whole));
                 }
             }
             0x1 | 0x2 => {
-                if self.message.is_some() {
-                    return Err(format!("{what}: new message while one is in progress"));
-                }
                 let is_text = header.opcode == 0x1;
                 if header.fin {
                     check_text(is_text, payload, &what)?;
+                    self.events.push(message_event(is_text, payload.to_vec()));
                 } else {
+                    check_prefix(is_text, payload, &what)?;
                     self.message = Some((is_text, payload.to_vec()));
                 }
             }
-            other => return Err(format!("{what}: opcode {other:#x}")),
+            _ => {}
         }
         Ok(())
     }
+}
+
+fn message_event(is_text: bool, bytes: Vec<u8>) -> RefEvent {
+    if is_text {
+        RefEvent::Text(bytes)
+    } else {
+        RefEvent::Binary(bytes)
+    }
+}
+
+fn describe(header: &RefHeader) -> String {
+    format!(
+        "frame fin={} rsv={} opcode={:#x} len={}",
+        header.fin, header.rsv, header.opcode, header.payload_len
+    )
+}
+
+/// Text so far that can no longer become UTF-8 is a violation already.
+fn check_prefix(is_text: bool, so_far: &[u8], what: &str) -> Result<(), String> {
+    if is_text {
+        if let Err(e) = std::str::from_utf8(so_far) {
+            if e.error_len().is_some() {
+                return Err(format!(
+                    "{what}: text can no longer be UTF-8: {}",
+                    hex(so_far)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_text(is_text: bool, whole: &[u8], what: &str) -> Result<(), String> {
