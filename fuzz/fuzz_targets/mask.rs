@@ -1,11 +1,14 @@
-//! The masking functions against the byte-by-byte definition of RFC 6455
-//! §5.3 (`out[i] = in[i] ^ key[(offset + i) % 4]`), for any length, key,
-//! key-stream offset and buffer alignment.
+//! Every masking path this CPU supports (`MaskPath::available()`: scalar,
+//! word, SSE2, AVX2, AVX-512, NEON) and the dispatched functions against the
+//! byte-by-byte definition of RFC 6455 §5.3
+//! (`out[i] = in[i] ^ key[(offset + i) % 4]`), for any length, key,
+//! key-stream offset (up to `usize::MAX`) and buffer alignment.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
+use sockeye::mask::MaskPath;
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -65,6 +68,35 @@ fuzz_target!(|input: Input| {
         "extend_masked touched earlier bytes"
     );
     assert_eq!(&dst[skew..], &expected[..], "extend_masked, prefix {skew}");
+
+    for path in MaskPath::available() {
+        let name = path.name();
+        let mut buf = vec![0u8; skew];
+        buf.extend_from_slice(&data);
+        path.apply_at(&mut buf[skew..], key, offset);
+        assert_eq!(
+            &buf[skew..],
+            &expected_at[..],
+            "{name} apply_at, offset {offset}, skew {skew}"
+        );
+        assert!(
+            buf[..skew].iter().all(|&b| b == 0),
+            "{name} wrote before the slice"
+        );
+
+        let mut dst = BytesMut::from(&vec![0x5a; skew][..]);
+        path.extend_masked(&mut dst, &data, key);
+        assert_eq!(
+            &dst[..skew],
+            &vec![0x5a; skew][..],
+            "{name} extend_masked touched earlier bytes"
+        );
+        assert_eq!(
+            &dst[skew..],
+            &expected[..],
+            "{name} extend_masked, prefix {skew}"
+        );
+    }
 
     // Masking in pieces with running offsets equals masking at once.
     let mut pieces = data.clone();
