@@ -1,0 +1,279 @@
+//! The driver proper: one connection, its transport and its clock.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use sockeye::{CloseCode, Connection, Role, State};
+
+use super::{Clock, Transport};
+use crate::{Error, Message};
+
+/// Most runs of queued output handed to one vectored write.
+const WRITE_BATCH: usize = 16;
+
+/// Pumps bytes between a [`Connection`] and a [`Transport`], on a [`Clock`].
+///
+/// Runtime adapters wrap it in [`WebSocket`](super::WebSocket); it is public
+/// for adapters that need the poll-level API.
+///
+/// # Batching and latency
+/// Output is coalesced by the engine and written:
+/// * before [`poll_recv`](Self::poll_recv) waits for the transport (the
+///   input batch is drained);
+/// * by [`poll_send_done`](Self::poll_send_done) at once, unless the last
+///   `poll_recv` returned a message without waiting and more received bytes
+///   are already buffered, in which case the next `poll_recv` writes it
+///   before it waits;
+/// * by [`poll_ready`](Self::poll_ready) once the queue reaches
+///   [`sockeye::Config::write_high_water_mark`];
+/// * by [`poll_flush`](Self::poll_flush) always.
+///
+/// So a message sent while no received input is waiting is written before
+/// its send completes; none is ever held longer than the next receive.
+#[derive(Debug)]
+pub struct Driver<T, C> {
+    conn: Connection,
+    io: T,
+    clock: C,
+    /// The transport reported end of stream (or failed).
+    eof: bool,
+    /// The connection is over and its last item has been returned.
+    finished: bool,
+    /// The last `poll_recv` returned an event without waiting for input.
+    mid_batch: bool,
+    /// When a client stops waiting for the server to close the transport.
+    teardown_deadline: Option<Duration>,
+}
+
+impl<T: Transport, C: Clock> Driver<T, C> {
+    /// Drive `conn` over `io`, with `clock` on the scale `conn` was created on.
+    pub fn new(conn: Connection, io: T, clock: C) -> Self {
+        Self {
+            conn,
+            io,
+            clock,
+            eof: false,
+            finished: false,
+            mid_batch: false,
+            teardown_deadline: None,
+        }
+    }
+
+    /// The engine.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The engine, for commands the driver does not wrap.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.io
+    }
+
+    /// The clock's current time, on the engine's scale.
+    pub fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// The next message; `None` once the connection has ended and the
+    /// transport is closed (flushed and shut down; a client first waits for
+    /// the server to close, up to [`sockeye::Config::close_timeout`]).
+    ///
+    /// Nothing is lost when the caller stops polling: a message leaves the
+    /// engine only in a `Ready` result.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            if self.finished {
+                return Poll::Ready(None);
+            }
+            if let Some(event) = self.conn.poll_event() {
+                let item = Message::from_event(event);
+                if matches!(item, Ok(Message::Close(_)) | Err(_)) {
+                    // Send the close reply now, in case no one polls again.
+                    let _ = self.poll_write_out(cx);
+                }
+                self.mid_batch = true;
+                return Poll::Ready(Some(item));
+            }
+            if self.conn.state() == State::Closed {
+                ready!(self.poll_teardown(cx));
+                return Poll::Ready(None);
+            }
+            // The input batch is drained: write out what it produced before
+            // waiting for more.
+            self.mid_batch = false;
+            if self.conn.buffered_amount() > 0 {
+                if let Poll::Ready(Err(error)) = self.poll_write_out(cx) {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+            match self.poll_read(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.fire_due_timers();
+                    continue;
+                }
+                Poll::Ready(Err(error)) => {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(Error::Io(error))));
+                }
+                Poll::Pending => {}
+            }
+            match self.conn.poll_timeout() {
+                Some(deadline) if self.clock.poll_deadline(cx, deadline).is_ready() => {
+                    self.conn.handle_timeout(self.clock.now());
+                }
+                _ => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Ready when another message may be queued: the queued output is below
+    /// [`sockeye::Config::write_high_water_mark`] (writing some out if not).
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.finished {
+            return Poll::Ready(Err(Error::Closed));
+        }
+        if self.conn.is_write_blocked() {
+            if let Poll::Ready(Err(error)) = self.poll_write_out(cx) {
+                return Poll::Ready(Err(error));
+            }
+            if self.conn.is_write_blocked() {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queue `message` in the engine; writes nothing.
+    ///
+    /// # Errors
+    /// As [`Message::queue_on`]; [`Error::Closed`] once the connection ended.
+    pub fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        if self.finished {
+            return Err(Error::Closed);
+        }
+        let now = self.clock.now();
+        message.queue_on(&mut self.conn, now)
+    }
+
+    /// Finish a send under the batching rule: write the queued output now,
+    /// unless a receive batch is in progress (its end writes it).
+    pub fn poll_send_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.mid_batch && self.conn.received_len() > 0 {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_flush(cx)
+    }
+
+    /// Write out everything queued and flush the transport.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.finished && self.conn.buffered_amount() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_out(cx)
+    }
+
+    /// Start the closing handshake with `code` and `reason` unless it has
+    /// started already (so calling it again is harmless).
+    ///
+    /// # Errors
+    /// [`Error::Send`] for a reason over 123 bytes.
+    pub fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.finished || self.conn.state() != State::Open {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        self.conn.close(now, code, reason).map_err(Error::from)
+    }
+
+    /// Write every queued byte, then flush the transport.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while self.conn.buffered_amount() > 0 {
+            let mut slices = [IoSlice::new(&[]); WRITE_BATCH];
+            let filled = self.conn.transmit_io_slices(&mut slices);
+            let written = match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..filled]) {
+                Poll::Ready(Ok(0)) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Poll::Ready(result) => result,
+                Poll::Pending => return Poll::Pending,
+            };
+            match written {
+                Ok(n) => self.conn.advance_transmit(n),
+                Err(error) => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                    return Poll::Ready(Err(Error::Io(error)));
+                }
+            }
+        }
+        Pin::new(&mut self.io).poll_flush(cx).map_err(Error::Io)
+    }
+
+    /// One read into the engine; end of stream is handed to the engine too.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.eof {
+            return Poll::Pending;
+        }
+        let io = &mut self.io;
+        let read = ready!(
+            self.conn
+                .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
+        )?;
+        if read == 0 {
+            self.eof = true;
+            self.conn.receive_eof();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Fire the engine's timers if one is due; a busy transport must not
+    /// starve them.
+    fn fire_due_timers(&mut self) {
+        if let Some(deadline) = self.conn.poll_timeout() {
+            let now = self.clock.now();
+            if deadline <= now {
+                self.conn.handle_timeout(now);
+            }
+        }
+    }
+
+    /// After `State::Closed`: flush, then close the transport (RFC 6455
+    /// §7.1.1): a server at once, a client once the server has closed it or
+    /// after the close timeout.
+    fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Poll::Ready(Err(_)) | Poll::Pending = self.poll_write_out(cx) {
+            if !self.eof {
+                return Poll::Pending;
+            }
+        }
+        if self.conn.role() == Role::Client && !self.eof {
+            if self.teardown_deadline.is_none() {
+                let now = self.clock.now();
+                let timeout = self.conn.config().close_timeout;
+                self.teardown_deadline = timeout.map(|t| now.saturating_add(t));
+            }
+            loop {
+                match self.poll_read(cx) {
+                    Poll::Ready(Ok(())) if !self.eof => continue,
+                    Poll::Ready(_) => break,
+                    Poll::Pending => match self.teardown_deadline {
+                        Some(deadline) if self.clock.poll_deadline(cx, deadline).is_ready() => {
+                            break;
+                        }
+                        _ => return Poll::Pending,
+                    },
+                }
+            }
+        }
+        // A failed shutdown changes nothing: the connection is over either way.
+        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        self.finished = true;
+        Poll::Ready(())
+    }
+}

@@ -1,0 +1,437 @@
+//! The application-facing WebSocket: async methods, `Stream` + `Sink`, halves.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
+use sockeye::connection::CloseStatus;
+use sockeye::{CloseCode, Connection, State};
+
+use super::{Clock, Driver, Transport};
+use crate::{Error, Message};
+
+/// Which task a poll comes from: the receiving side or the sending side.
+#[derive(Clone, Copy)]
+enum Side {
+    Receiving = 0,
+    Sending = 1,
+}
+
+/// The wakers of both sides. The transport and the timer are polled with a
+/// waker that wakes both, because either side may be the one waiting on them
+/// (the receiving side writes queued pongs; the sending side waits for
+/// writability), and a transport keeps only one waker per direction.
+#[derive(Default)]
+struct Wakers([AtomicWaker; 2]);
+
+impl Wake for Wakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        for slot in &self.0 {
+            slot.wake();
+        }
+    }
+}
+
+struct Shared<T, C> {
+    driver: Mutex<Driver<T, C>>,
+    wakers: Arc<Wakers>,
+    waker: Waker,
+}
+
+impl<T: Transport, C: Clock> Shared<T, C> {
+    fn new(driver: Driver<T, C>) -> Arc<Self> {
+        let wakers = Arc::new(Wakers::default());
+        Arc::new(Self {
+            driver: Mutex::new(driver),
+            waker: Waker::from(wakers.clone()),
+            wakers,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
+        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Run `f` on the driver with a context that wakes `side`'s task. The lock
+    /// is held only for the synchronous poll, never across an await.
+    fn poll<R>(
+        &self,
+        side: Side,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
+    ) -> R {
+        self.wakers.0[side as usize].register(cx.waker());
+        let mut both = Context::from_waker(&self.waker);
+        f(&mut self.lock(), &mut both)
+    }
+
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        self.poll(Side::Receiving, cx, Driver::poll_recv)
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll(Side::Sending, cx, Driver::poll_ready)
+    }
+
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll(Side::Sending, cx, Driver::poll_flush)
+    }
+
+    fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        message: &mut Option<Message>,
+    ) -> Poll<Result<(), Error>> {
+        self.poll(Side::Sending, cx, |driver, cx| {
+            if message.is_some() {
+                if let Err(error) = std::task::ready!(driver.poll_ready(cx)) {
+                    return Poll::Ready(Err(error));
+                }
+                if let Some(message) = message.take() {
+                    driver.start_send(message)?;
+                }
+            }
+            driver.poll_send_done(cx)
+        })
+    }
+
+    /// Start closing (once), then write the close frame out.
+    fn poll_close_frame(
+        &self,
+        cx: &mut Context<'_>,
+        close: &mut Option<(CloseCode, &str)>,
+    ) -> Poll<Result<(), Error>> {
+        self.poll(Side::Sending, cx, |driver, cx| {
+            if let Some((code, reason)) = close.take() {
+                driver.start_close(code, reason)?;
+            }
+            driver.poll_flush(cx)
+        })
+    }
+
+    /// Receive and drop messages until the connection has ended.
+    fn poll_until_closed(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            match std::task::ready!(self.poll_recv(cx)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => {}
+                Some(Err(Error::Protocol(sockeye::ProtocolError::UnexpectedEof))) => {}
+                Some(Err(error)) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+macro_rules! common_getters {
+    () => {
+        /// Where the connection is in its life.
+        pub fn state(&self) -> State {
+            self.shared.lock().connection().state()
+        }
+
+        /// How the connection ended, once it is [`State::Closed`].
+        pub fn close_status(&self) -> Option<CloseStatus> {
+            self.shared.lock().connection().close_status().cloned()
+        }
+
+        /// Bytes queued for the transport and not yet written.
+        pub fn buffered_amount(&self) -> usize {
+            self.shared.lock().connection().buffered_amount()
+        }
+
+        /// Run `f` on the engine (for its getters and settings).
+        pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+            f(self.shared.lock().connection_mut())
+        }
+    };
+}
+
+/// A WebSocket connection over a [`Transport`] driven on a [`Clock`]: the
+/// runtime adapters' `WebSocketStream`.
+///
+/// Receive with [`recv`](Self::recv) or as a `futures::Stream`; send with
+/// [`send`](Self::send) or as a `futures::Sink<Message>`; end with
+/// [`close`](Self::close); [`split`](Self::split) it to receive and send from
+/// two tasks.
+///
+/// # Cancel safety
+/// Every partial state lives in the engine, so dropping any of the futures
+/// loses nothing that was not explicitly said below: [`recv`](Self::recv)
+/// never drops a message, [`send`](Self::send) queues its message entirely
+/// or not at all, [`close`](Self::close) can be called again to continue.
+pub struct WebSocket<T, C> {
+    shared: Arc<Shared<T, C>>,
+}
+
+impl<T: Transport, C: Clock> WebSocket<T, C> {
+    /// A WebSocket driving `conn` over `io`, timed by `clock` (whose `now`
+    /// must be on the scale `conn` was created on).
+    pub fn new(conn: Connection, io: T, clock: C) -> Self {
+        Self {
+            shared: Shared::new(Driver::new(conn, io, clock)),
+        }
+    }
+
+    /// The next message, or `None` once the connection has ended and the
+    /// transport is closed.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] when the peer broke the protocol or vanished
+    /// (the close frame is already sent); [`Error::Io`] when the transport
+    /// failed. After an error the next call returns `None`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: a message is taken out of the engine only when this
+    /// future completes.
+    pub fn recv(&mut self) -> Recv<'_, T, C> {
+        Recv {
+            shared: &self.shared,
+        }
+    }
+
+    /// Send `message`. See [`Driver`] for when the bytes are written: at
+    /// once, unless received messages are waiting to be read, in which case
+    /// the next [`recv`](Self::recv) writes them before it waits. Waits while
+    /// the queued output is above the high-water mark (backpressure).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after a close frame was sent; [`Error::Send`] for
+    /// misuse; [`Error::Io`] when writing fails.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped while waiting for room, the
+    /// message is not sent; once queued, it is written by the next operation.
+    pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
+        Send {
+            shared: &self.shared,
+            message: Some(message.into()),
+        }
+    }
+
+    /// Write out everything queued.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when writing fails.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: what was not written stays queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.shared.poll_flush(cx)).await
+    }
+
+    /// Close the connection: send a close frame with `code` and `reason`,
+    /// receive (and drop) messages until the peer's close frame, then close
+    /// the transport.
+    ///
+    /// # Errors
+    /// [`Error::Send`] for a reason over 123 bytes; [`Error::Protocol`] with
+    /// [`sockeye::ProtocolError::CloseTimeout`] when the peer did not answer
+    /// within [`sockeye::Config::close_timeout`]; [`Error::Io`].
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: the closing handshake continues from where it was on the
+    /// next `close` or `recv`.
+    pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
+        Close {
+            shared: &self.shared,
+            start: Some((code, reason)),
+            wait_for_peer: true,
+        }
+    }
+
+    /// Split into a receiving half and a sending half, usable from two tasks.
+    /// The receiving half also drives timers and writes automatic pongs, so
+    /// keep receiving on it.
+    pub fn split(self) -> (ReadHalf<T, C>, WriteHalf<T, C>) {
+        (
+            ReadHalf {
+                shared: self.shared.clone(),
+            },
+            WriteHalf {
+                shared: self.shared,
+            },
+        )
+    }
+
+    common_getters!();
+}
+
+/// The receiving half of a [`WebSocket`] (see [`WebSocket::split`]).
+pub struct ReadHalf<T, C> {
+    shared: Arc<Shared<T, C>>,
+}
+
+impl<T: Transport, C: Clock> ReadHalf<T, C> {
+    /// The next message; as [`WebSocket::recv`], also cancel-safe.
+    pub fn recv(&mut self) -> Recv<'_, T, C> {
+        Recv {
+            shared: &self.shared,
+        }
+    }
+
+    /// Put the halves back together.
+    ///
+    /// # Errors
+    /// Gives both back when they come from different connections.
+    #[allow(clippy::result_large_err)]
+    pub fn reunite(
+        self,
+        other: WriteHalf<T, C>,
+    ) -> Result<WebSocket<T, C>, (Self, WriteHalf<T, C>)> {
+        if Arc::ptr_eq(&self.shared, &other.shared) {
+            drop(other);
+            Ok(WebSocket {
+                shared: self.shared,
+            })
+        } else {
+            Err((self, other))
+        }
+    }
+
+    common_getters!();
+}
+
+/// The sending half of a [`WebSocket`] (see [`WebSocket::split`]).
+pub struct WriteHalf<T, C> {
+    shared: Arc<Shared<T, C>>,
+}
+
+impl<T: Transport, C: Clock> WriteHalf<T, C> {
+    /// Send a message; as [`WebSocket::send`], also cancel-safe.
+    pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
+        Send {
+            shared: &self.shared,
+            message: Some(message.into()),
+        }
+    }
+
+    /// Write out everything queued; cancel-safe.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when writing fails.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.shared.poll_flush(cx)).await
+    }
+
+    /// Send a close frame and write it out. The receiving half sees the
+    /// peer's answer and then the end of the stream.
+    ///
+    /// # Errors
+    /// [`Error::Send`] for a reason over 123 bytes; [`Error::Io`].
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: the close frame is queued on the first poll and stays queued.
+    pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
+        Close {
+            shared: &self.shared,
+            start: Some((code, reason)),
+            wait_for_peer: false,
+        }
+    }
+
+    common_getters!();
+}
+
+/// The future of `recv`.
+#[must_use = "futures do nothing unless polled"]
+pub struct Recv<'a, T, C> {
+    shared: &'a Shared<T, C>,
+}
+
+impl<T: Transport, C: Clock> Future for Recv<'_, T, C> {
+    type Output = Option<Result<Message, Error>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.shared.poll_recv(cx)
+    }
+}
+
+/// The future of `send`.
+#[must_use = "futures do nothing unless polled"]
+pub struct Send<'a, T, C> {
+    shared: &'a Shared<T, C>,
+    message: Option<Message>,
+}
+
+impl<T: Transport, C: Clock> Future for Send<'_, T, C> {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        this.shared.poll_send(cx, &mut this.message)
+    }
+}
+
+/// The future of `close`.
+#[must_use = "futures do nothing unless polled"]
+pub struct Close<'a, T, C> {
+    shared: &'a Shared<T, C>,
+    start: Option<(CloseCode, &'a str)>,
+    wait_for_peer: bool,
+}
+
+impl<T: Transport, C: Clock> Future for Close<'_, T, C> {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if this.start.is_some() || !this.wait_for_peer {
+            std::task::ready!(this.shared.poll_close_frame(cx, &mut this.start))?;
+        }
+        if this.wait_for_peer {
+            this.shared.poll_until_closed(cx)
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+}
+
+macro_rules! stream_impl {
+    ($ty:ident) => {
+        impl<T: Transport, C: Clock> futures_core::Stream for $ty<T, C> {
+            type Item = Result<Message, Error>;
+
+            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+                self.shared.poll_recv(cx)
+            }
+        }
+    };
+}
+
+macro_rules! sink_impl {
+    ($ty:ident) => {
+        impl<T: Transport, C: Clock> futures_sink::Sink<Message> for $ty<T, C> {
+            type Error = Error;
+
+            fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.shared.poll_ready(cx)
+            }
+
+            fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+                self.shared.lock().start_send(item)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.shared.poll_flush(cx)
+            }
+
+            /// Sends a normal close (1000) unless closing already started,
+            /// and writes it out.
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                let mut start = Some((CloseCode::NORMAL, ""));
+                self.shared.poll_close_frame(cx, &mut start)
+            }
+        }
+    };
+}
+
+stream_impl!(WebSocket);
+stream_impl!(ReadHalf);
+sink_impl!(WebSocket);
+sink_impl!(WriteHalf);

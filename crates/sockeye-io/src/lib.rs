@@ -1,0 +1,28 @@
+//! Runtime-independent glue shared by the sockeye adapters.
+//!
+//! * [`Message`] and [`Error`]: what `recv` returns and `send` takes, and the
+//!   one error type of every adapter;
+//! * [`Target`]: a `ws://` / `wss://` URL taken apart;
+//! * [`driver`] (feature `async`): the async driver written once against
+//!   poll-style I/O, which `sockeye-tokio` and `sockeye-smol` instantiate with
+//!   their runtime's streams and timers;
+//! * `tls` (feature `rustls`): rustls client and server settings.
+//!
+//! Protocol decisions are the engine's ([`sockeye`]); this crate only moves
+//! bytes and maps types.
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "async")]
+pub mod driver;
+mod error;
+mod message;
+mod target;
+
+pub use error::Error;
+pub use message::Message;
+pub use target::Target;
+
+pub use sockeye;
+pub use sockeye::connection::{CloseStatus, Fragment};
+pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, State, Utf8Bytes};
