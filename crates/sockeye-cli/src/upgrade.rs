@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use sockeye::handshake::{
-    Accept, ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
+    Accept, ClientHandshake, ClientRequest, Established, HandshakeError, Request, ServerHandshake,
 };
 use sockeye_io::driver::Clock;
 use sockeye_io::{Config, Error, Target};
@@ -133,6 +133,24 @@ pub async fn connect(
     options: &ClientOptions,
     config: Config,
 ) -> Result<Connected, Error> {
+    let clock = TokioClock::new();
+    let (stream, established) = dial(url, options, config, &clock).await?;
+    let protocol = established.protocol().map(str::to_owned);
+    let connection = established.into_connection(clock.now());
+    Ok(Connected {
+        socket: sockeye_tokio::WebSocket::new(connection, TokioIo(stream), clock),
+        protocol,
+    })
+}
+
+/// Open a TCP connection to a `ws://` URL and complete the opening
+/// handshake, timed by `clock`; the caller drives the socket from there.
+pub async fn dial(
+    url: &str,
+    options: &ClientOptions,
+    config: Config,
+    clock: &TokioClock,
+) -> Result<(TcpStream, Established), Error> {
     let target = Target::parse(url)?;
     if target.secure {
         return Err(Error::Url(
@@ -154,7 +172,6 @@ pub async fn connect(
     for (name, value) in &options.headers {
         request = request.header(name, value).map_err(Error::Handshake)?;
     }
-    let clock = TokioClock::new();
     let deadline = config
         .handshake_timeout
         .unwrap_or(FALLBACK_HANDSHAKE_TIMEOUT);
@@ -188,10 +205,5 @@ pub async fn connect(
     let established = tokio::time::timeout(deadline, exchange)
         .await
         .map_err(|_| Error::HandshakeTimeout)??;
-    let protocol = established.protocol().map(str::to_owned);
-    let connection = established.into_connection(clock.now());
-    Ok(Connected {
-        socket: sockeye_tokio::WebSocket::new(connection, TokioIo(stream), clock),
-        protocol,
-    })
+    Ok((stream, established))
 }
