@@ -10,6 +10,7 @@
 //! in a future, which is what makes the adapters' `async fn`s cancel-safe.
 
 mod core;
+pub mod handshake;
 mod stream;
 
 use std::io::{self, IoSlice};

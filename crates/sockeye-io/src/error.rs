@@ -158,3 +158,16 @@ impl From<Error> for io::Error {
         }
     }
 }
+
+impl From<HandshakeError> for Error {
+    fn from(error: HandshakeError) -> Self {
+        match error {
+            HandshakeError::Timeout => Error::HandshakeTimeout,
+            HandshakeError::Rejected { status, body, .. } => Error::Rejected {
+                status,
+                body: body.into(),
+            },
+            other => Error::Handshake(other),
+        }
+    }
+}

@@ -17,12 +17,15 @@
 pub mod driver;
 mod error;
 mod message;
+mod options;
 mod target;
 
 pub use error::Error;
 pub use message::Message;
+pub use options::{ClientOptions, Decision, Response};
 pub use target::Target;
 
 pub use sockeye;
 pub use sockeye::connection::{CloseStatus, Fragment};
+pub use sockeye::handshake::{Headers, Request};
 pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, State, Utf8Bytes};

@@ -29,11 +29,16 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod connect;
 mod runtime;
+
+pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
 
 pub use runtime::{TokioClock, TokioIo};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
-pub use sockeye_io::{CloseCode, CloseFrame, Config, Error, Message, Role};
+pub use sockeye_io::{
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
+};
 
 /// A WebSocket over a tokio stream `S` (a `TcpStream`, a TLS stream, a duplex pipe).
 pub type WebSocketStream<S> = WebSocket<TokioIo<S>, TokioClock>;

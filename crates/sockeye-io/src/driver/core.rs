@@ -20,8 +20,9 @@ const WRITE_BATCH: usize = 16;
 ///
 /// # Batching and latency
 /// Output is coalesced by the engine and written:
-/// * before [`poll_recv`](Self::poll_recv) waits for the transport (the
-///   input batch is drained);
+/// * by [`poll_recv`](Self::poll_recv) when the input batch is drained: when
+///   it returns the last buffered event (without waiting for the write to
+///   finish) and before it waits for the transport;
 /// * by [`poll_send_done`](Self::poll_send_done) at once, unless the last
 ///   `poll_recv` returned a message without waiting and more received bytes
 ///   are already buffered, in which case the next `poll_recv` writes it
@@ -31,7 +32,9 @@ const WRITE_BATCH: usize = 16;
 /// * by [`poll_flush`](Self::poll_flush) always.
 ///
 /// So a message sent while no received input is waiting is written before
-/// its send completes; none is ever held longer than the next receive.
+/// its send completes (a send waits until the transport took its bytes);
+/// none is ever held longer than the next receive. Replies the engine makes
+/// itself (pongs, the close reply) leave with the batch that caused them.
 #[derive(Debug)]
 pub struct Driver<T, C> {
     conn: Connection,
@@ -94,8 +97,9 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             }
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
-                if matches!(item, Ok(Message::Close(_)) | Err(_)) {
-                    // Send the close reply now, in case no one polls again.
+                if self.conn.received_len() == 0 || matches!(item, Ok(Message::Close(_)) | Err(_)) {
+                    // The input batch is drained (or over): write out what it
+                    // produced (pongs, the close reply) without waiting.
                     let _ = self.poll_write_out(cx);
                 }
                 self.mid_batch = true;

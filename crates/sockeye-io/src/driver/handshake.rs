@@ -1,0 +1,201 @@
+//! The opening handshake over a [`Transport`], bounded by the engine's deadline.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use sockeye::Config;
+use sockeye::handshake::{
+    ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
+};
+
+use super::{Clock, Transport, WebSocket};
+use crate::{Decision, Error, Response};
+
+/// Bytes read at a time while waiting for the header block.
+const HANDSHAKE_READ: usize = 4 << 10;
+
+/// Run a client handshake over `io`: write the request, read the response,
+/// and return the WebSocket and what the server's `101` said. The whole
+/// exchange is bounded by [`Config::handshake_timeout`].
+///
+/// # Errors
+/// [`Error::Rejected`] for a non-101 answer (with its status),
+/// [`Error::HandshakeTimeout`], [`Error::Handshake`] for an invalid answer or
+/// a transport that ended mid-handshake, [`Error::Io`].
+///
+/// # Cancel safety
+/// Dropping the future drops the transport: the handshake cannot resume.
+pub async fn client<T: Transport, C: Clock>(
+    mut io: T,
+    mut clock: C,
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<T, C>, Response), Error> {
+    let mut handshake = ClientHandshake::new(request, config, clock.now());
+    let mut written = 0;
+    let mut buf = BytesMut::new();
+    let established = poll_fn(|cx| {
+        let deadline = handshake.poll_timeout();
+        if let Poll::Ready(Err(error)) = check_deadline(&mut clock, cx, deadline, |now| {
+            handshake.handle_timeout(now)
+        }) {
+            return Poll::Ready(Err(error));
+        }
+        let request = handshake.request_bytes();
+        while written < request.len() {
+            match write_some(&mut io, cx, &request[written..]) {
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::Io(error))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if let Poll::Ready(Err(error)) = Pin::new(&mut io).poll_flush(cx) {
+            return Poll::Ready(Err(Error::Io(error)));
+        }
+        loop {
+            buf.clear();
+            buf.reserve(HANDSHAKE_READ);
+            match Pin::new(&mut io).poll_read_buf(cx, &mut buf) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(handshake.receive_eof().into())),
+                Poll::Ready(Ok(_)) => match handshake.receive(&buf) {
+                    Ok(None) => continue,
+                    Ok(Some(established)) => return Poll::Ready(Ok(established)),
+                    Err(error) => return Poll::Ready(Err(error.into())),
+                },
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::Io(error))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await?;
+    let response = Response {
+        protocol: established.protocol().map(str::to_owned),
+        headers: established.headers().clone(),
+    };
+    let conn = established.into_connection(clock.now());
+    Ok((WebSocket::new(conn, io, clock), response))
+}
+
+/// Run a server handshake over `io`: read the request, let `decide` answer
+/// it, write the answer, and return the WebSocket and the request. A request
+/// that fails the checks of RFC 6455 §4.2.1 is answered with the matching
+/// HTTP error before the error is returned.
+///
+/// # Errors
+/// [`Error::Handshake`] for an invalid request or a client that went away
+/// mid-handshake ([`HandshakeError::Incomplete`]), [`Error::Rejected`] with
+/// the status `decide` rejected with, [`Error::HandshakeTimeout`],
+/// [`Error::Io`].
+///
+/// # Cancel safety
+/// Dropping the future drops the transport: the handshake cannot resume.
+pub async fn server<T, C, F>(
+    mut io: T,
+    mut clock: C,
+    config: Config,
+    decide: F,
+) -> Result<(WebSocket<T, C>, Request), Error>
+where
+    T: Transport,
+    C: Clock,
+    F: FnOnce(&Request) -> Decision,
+{
+    let mut handshake = ServerHandshake::new(config, clock.now());
+    let mut buf = BytesMut::new();
+    // Failures carry the HTTP answer to send back, where there is one.
+    let fail = |error: HandshakeError| {
+        let response = error.response();
+        (Error::from(error), response)
+    };
+    let received = poll_fn(|cx| {
+        let deadline = handshake.poll_timeout();
+        if let Poll::Ready(Err(error)) = check_deadline(&mut clock, cx, deadline, |now| {
+            handshake.handle_timeout(now)
+        }) {
+            return Poll::Ready(Err((error, None)));
+        }
+        loop {
+            buf.clear();
+            buf.reserve(HANDSHAKE_READ);
+            match Pin::new(&mut io).poll_read_buf(cx, &mut buf) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(fail(HandshakeError::Incomplete))),
+                Poll::Ready(Ok(_)) => match handshake.receive(&buf) {
+                    Ok(None) => continue,
+                    Ok(Some(request)) => return Poll::Ready(Ok(request)),
+                    Err(error) => return Poll::Ready(Err(fail(error))),
+                },
+                Poll::Ready(Err(error)) => return Poll::Ready(Err((Error::Io(error), None))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await;
+    let request = match received {
+        Ok(request) => request,
+        Err((error, response)) => {
+            if let Some(response) = response {
+                // Best effort: the client may already be gone.
+                let _ = write_all_and_shutdown(&mut io, &response).await;
+            }
+            return Err(error);
+        }
+    };
+    let decision = decide(&request);
+    let rejected = decision.rejected_status();
+    let (response, conn) = decision.apply(&request, clock.now())?;
+    write_all(&mut io, &response).await.map_err(Error::Io)?;
+    match (conn, rejected) {
+        (Some(conn), _) => Ok((WebSocket::new(conn, io, clock), request)),
+        (None, status) => {
+            let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
+            Err(Error::Rejected {
+                status: status.unwrap_or_default(),
+                body: bytes::Bytes::new(),
+            })
+        }
+    }
+}
+
+fn check_deadline<C: Clock>(
+    clock: &mut C,
+    cx: &mut Context<'_>,
+    deadline: Option<std::time::Duration>,
+    fire: impl FnOnce(std::time::Duration) -> Result<(), HandshakeError>,
+) -> Poll<Result<(), Error>> {
+    match deadline {
+        Some(deadline) if clock.poll_deadline(cx, deadline).is_ready() => {
+            Poll::Ready(fire(clock.now()).map_err(Error::from))
+        }
+        _ => Poll::Pending,
+    }
+}
+
+fn write_some<T: Transport>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    data: &[u8],
+) -> Poll<io::Result<usize>> {
+    match Pin::new(io).poll_write_vectored(cx, &[io::IoSlice::new(data)]) {
+        Poll::Ready(Ok(0)) => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+        other => other,
+    }
+}
+
+async fn write_all<T: Transport>(io: &mut T, data: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    poll_fn(|cx| {
+        while written < data.len() {
+            written += std::task::ready!(write_some(io, cx, &data[written..]))?;
+        }
+        Pin::new(&mut *io).poll_flush(cx)
+    })
+    .await
+}
+
+async fn write_all_and_shutdown<T: Transport>(io: &mut T, data: &[u8]) -> io::Result<()> {
+    write_all(io, data).await?;
+    poll_fn(|cx| Pin::new(&mut *io).poll_shutdown(cx)).await
+}

@@ -1,0 +1,219 @@
+//! Clients (`connect`) and servers (`accept`) over tokio.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use sockeye_io::driver::handshake;
+use sockeye_io::{ClientOptions, Config, Decision, Error, Request, Response, Target};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::{TokioClock, TokioIo, WebSocketStream};
+
+/// A TCP stream, or (feature `rustls`) a TLS stream over one.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S> {
+    /// Plain `ws://`.
+    Plain(S),
+}
+
+/// Connect to `url` (`ws://`, or `wss://` with the `rustls` feature) with
+/// default options and [`Config::default`].
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), sockeye_tokio::Error> {
+/// let (mut ws, _response) = sockeye_tokio::connect("ws://127.0.0.1:9001/chat").await?;
+/// ws.send("hello").await?;
+/// if let Some(reply) = ws.recv().await {
+///     println!("{:?}", reply?);
+/// }
+/// ws.close(sockeye_tokio::CloseCode::NORMAL, "").await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// See [`connect_with`].
+pub async fn connect(
+    url: &str,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    connect_with(url, ClientOptions::new(), Config::default()).await
+}
+
+/// Connect to `url` with handshake `options` (subprotocols, origin, extra
+/// fields) and the connection's `config`.
+///
+/// # Errors
+/// Each fault has its variant: [`Error::Url`] for a bad URL,
+/// [`Error::Resolve`] when DNS fails, [`Error::Connect`] when no address
+/// accepts the connection (refused), [`Error::Rejected`] with the HTTP status
+/// for a non-101 answer, [`Error::HandshakeTimeout`] after
+/// [`Config::handshake_timeout`], [`Error::Handshake`] for an invalid answer
+/// or a server that hung up mid-handshake.
+///
+/// # Cancel safety
+/// Dropping the future abandons the connection attempt.
+pub async fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    let target = Target::parse(url)?;
+    let request = options.request(&target)?;
+    let tcp = connect_tcp(&target).await?;
+    let stream = if target.secure {
+        return Err(Error::Url(
+            "wss:// needs the `rustls` feature of sockeye-tokio".into(),
+        ));
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    handshake::client(TokioIo(stream), TokioClock::new(), request, config).await
+}
+
+async fn connect_tcp(target: &Target) -> Result<TcpStream, Error> {
+    let addrs: Vec<_> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(Error::Resolve)?
+        .collect();
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    if addrs.is_empty() {
+        return Err(Error::Resolve(last));
+    }
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                // Frames are already coalesced; do not wait for more.
+                stream.set_nodelay(true).map_err(Error::Connect)?;
+                return Ok(stream);
+            }
+            Err(error) => last = error,
+        }
+    }
+    Err(Error::Connect(last))
+}
+
+/// Accept a WebSocket client on `stream` (a `TcpStream` from a listener, a
+/// TLS stream...) with [`Config::default`], accepting every upgrade request
+/// without a subprotocol.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+/// loop {
+///     let (tcp, _) = listener.accept().await?;
+///     tokio::spawn(async move {
+///         let mut ws = sockeye_tokio::accept(tcp).await?;
+///         while let Some(message) = ws.recv().await {
+///             let message = message?;
+///             if message.is_data() {
+///                 ws.send(message).await?;
+///             }
+///         }
+///         Ok::<_, sockeye_tokio::Error>(())
+///     });
+/// }
+/// # }
+/// ```
+///
+/// # Errors
+/// See [`accept_with`].
+pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (ws, _request) =
+        accept_with(stream, Config::default(), |_: &Request| Decision::accept()).await?;
+    Ok(ws)
+}
+
+/// Accept a WebSocket client on `stream` with `config`, letting `decide` see
+/// the request (path, query, headers, origin, offered subprotocols) and
+/// answer it: accept with a subprotocol and extra fields, or reject with a
+/// status.
+///
+/// ```no_run
+/// use sockeye_tokio::{Config, Decision};
+/// # async fn serve(tcp: tokio::net::TcpStream) -> Result<(), sockeye_tokio::Error> {
+/// let (ws, request) = sockeye_tokio::accept_with(tcp, Config::default(), |request| {
+///     if request.path() != "/chat" {
+///         return Decision::reject(404);
+///     }
+///     Decision::accept_first_of(request, &["chat.v2", "chat.v1"])
+/// })
+/// .await?;
+/// # let _ = (ws, request); Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::Handshake`] for an invalid request (already answered with the
+/// matching HTTP error) or a client that left mid-handshake,
+/// [`Error::Rejected`] when `decide` rejected, [`Error::HandshakeTimeout`]
+/// after [`Config::handshake_timeout`], [`Error::Io`].
+pub async fn accept_with<S, F>(
+    stream: S,
+    config: Config,
+    decide: F,
+) -> Result<(WebSocketStream<S>, Request), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Decision,
+{
+    handshake::server(TokioIo(stream), TokioClock::new(), config, decide).await
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            MaybeTlsStream::Plain(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
