@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sockeye_io::{CloseCode, CloseFrame, Config, Error, Message};
+use sockeye_io::{ClientOptions, CloseCode, CloseFrame, Config, Error, Message};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::hex;
-use crate::upgrade::{self, ClientOptions};
 
 /// Connect to a WebSocket server; stdin lines become messages, received
 /// messages are printed to stdout.
@@ -85,18 +84,22 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     if args.url.starts_with("wss:") && (args.ca.is_some() || args.insecure) {
         tracing::debug!(ca = ?args.ca, insecure = args.insecure, "TLS options");
     }
-    let options = ClientOptions {
-        headers: args.headers.clone(),
-        protocols: args.protocols.clone(),
-        origin: args.origin.clone(),
-    };
-    let connected = upgrade::connect(&args.url, &options, Config::default())
+    let mut options = ClientOptions::new();
+    for protocol in &args.protocols {
+        options = options.protocol(protocol);
+    }
+    if let Some(origin) = &args.origin {
+        options = options.origin(origin);
+    }
+    for (name, value) in &args.headers {
+        options = options.header(name, value);
+    }
+    let (mut socket, response) = sockeye_tokio::connect_with(&args.url, options, Config::default())
         .await
         .map_err(describe)?;
-    if let Some(protocol) = &connected.protocol {
+    if let Some(protocol) = &response.protocol {
         tracing::info!(protocol, "server selected a subprotocol");
     }
-    let mut socket = connected.socket;
     let mut stdout = tokio::io::stdout();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;

@@ -2,11 +2,8 @@
 
 use std::process::ExitCode;
 
-use sockeye_io::{Config, Message};
-use sockeye_tokio::TokioClock;
+use sockeye_io::{Config, Decision, Message};
 use tokio::net::{TcpListener, TcpStream};
-
-use crate::upgrade::{self, Incoming};
 
 /// An echo server: every text and binary message comes back unchanged.
 ///
@@ -60,21 +57,12 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     }
 }
 
-async fn serve(mut stream: TcpStream) -> Result<(), String> {
+async fn serve(stream: TcpStream) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
-    let config = config();
-    let clock = TokioClock::new();
-    let request = match upgrade::read_request(&mut stream, &config, &clock).await? {
-        Incoming::Upgrade(request) => request,
-        Incoming::Http(request) => {
-            let response = sockeye::handshake::HandshakeError::NotWebSocket(request)
-                .response()
-                .unwrap_or_default();
-            upgrade::respond(&mut stream, &response).await;
-            return Ok(());
-        }
-    };
-    let mut socket = upgrade::accept(stream, &request, config, clock).await?;
+    let (mut socket, _request) =
+        sockeye_tokio::accept_with(stream, config(), |_| Decision::accept())
+            .await
+            .map_err(|error| error.to_string())?;
     while let Some(received) = socket.recv().await {
         let message = received.map_err(|error| error.to_string())?;
         if !matches!(message, Message::Text(_) | Message::Binary(_)) {

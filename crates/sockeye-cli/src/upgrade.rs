@@ -8,10 +8,10 @@
 use std::time::Duration;
 
 use sockeye::handshake::{
-    Accept, ClientHandshake, ClientRequest, Established, HandshakeError, Request, ServerHandshake,
+    Accept, ClientHandshake, Established, HandshakeError, Request, ServerHandshake,
 };
 use sockeye_io::driver::Clock;
-use sockeye_io::{Config, Error, Target};
+use sockeye_io::{ClientOptions, Config, Error, Target};
 use sockeye_tokio::{TokioClock, TokioIo, WebSocketStream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -108,43 +108,9 @@ where
     ))
 }
 
-/// What a client puts in its opening handshake besides the URL.
-#[derive(Clone, Debug, Default)]
-pub struct ClientOptions {
-    /// Extra header fields.
-    pub headers: Vec<(String, String)>,
-    /// Offered subprotocols, in order of preference.
-    pub protocols: Vec<String>,
-    /// The `Origin` field.
-    pub origin: Option<String>,
-}
-
-/// A client connection: the socket, the subprotocol the server chose.
-pub struct Connected {
-    /// The WebSocket.
-    pub socket: WebSocketStream<TcpStream>,
-    /// The subprotocol the server selected.
-    pub protocol: Option<String>,
-}
-
-/// Connect to a `ws://` URL and complete the opening handshake.
-pub async fn connect(
-    url: &str,
-    options: &ClientOptions,
-    config: Config,
-) -> Result<Connected, Error> {
-    let clock = TokioClock::new();
-    let (stream, established) = dial(url, options, config, &clock).await?;
-    let protocol = established.protocol().map(str::to_owned);
-    let connection = established.into_connection(clock.now());
-    Ok(Connected {
-        socket: sockeye_tokio::WebSocket::new(connection, TokioIo(stream), clock),
-        protocol,
-    })
-}
-
 /// Open a TCP connection to a `ws://` URL and complete the opening
-/// handshake, timed by `clock`; the caller drives the socket from there.
+/// handshake, timed by `clock`; the caller drives the raw socket from there
+/// (the load generator writes prepared frames itself).
 pub async fn dial(
     url: &str,
     options: &ClientOptions,
@@ -161,17 +127,7 @@ pub async fn dial(
         .await
         .map_err(Error::Connect)?;
     let _ = stream.set_nodelay(true);
-    let mut request =
-        ClientRequest::new(&target.host_header, &target.resource).map_err(Error::Handshake)?;
-    if let Some(origin) = &options.origin {
-        request = request.origin(origin).map_err(Error::Handshake)?;
-    }
-    for protocol in &options.protocols {
-        request = request.protocol(protocol).map_err(Error::Handshake)?;
-    }
-    for (name, value) in &options.headers {
-        request = request.header(name, value).map_err(Error::Handshake)?;
-    }
+    let request = options.request(&target)?;
     let deadline = config
         .handshake_timeout
         .unwrap_or(FALLBACK_HANDSHAKE_TIMEOUT);

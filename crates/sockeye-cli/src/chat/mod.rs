@@ -148,19 +148,8 @@ async fn converse(
     let evicted = membership.evicted.clone();
     loop {
         tokio::select! {
-            received = socket.recv() => match received {
-                Some(Ok(Message::Text(text))) => match protocol::parse(text.as_str()) {
-                    Ok(text) => room.say(&membership.name, &text),
-                    Err(why) => send(&mut socket, Outbound::Error { text: &why }.to_json()).await?,
-                },
-                Some(Ok(Message::Binary(_))) => {
-                    let why = "binary messages are not understood; send JSON text";
-                    send(&mut socket, Outbound::Error { text: why }.to_json()).await?;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(error)) => return Err(error.to_string()),
-                None => return Ok(()),
-            },
+            biased;
+            () = evicted.notified() => break,
             outgoing = membership.outbox.recv() => match outgoing {
                 Some(text) => {
                     tokio::select! {
@@ -173,7 +162,19 @@ async fn converse(
                 // Removed from the room: only eviction does that.
                 None => break,
             },
-            () = evicted.notified() => break,
+            received = socket.recv() => match received {
+                Some(Ok(Message::Text(text))) => match protocol::parse(text.as_str()) {
+                    Ok(text) => room.say(&membership.name, &text),
+                    Err(why) => reply_error(&mut socket, &mut membership, &why).await?,
+                },
+                Some(Ok(Message::Binary(_))) => {
+                    let why = "binary messages are not understood; send JSON text";
+                    reply_error(&mut socket, &mut membership, why).await?;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error.to_string()),
+                None => return Ok(()),
+            },
         }
     }
     let _ = tokio::time::timeout(
@@ -185,6 +186,19 @@ async fn converse(
     )
     .await;
     Err("fell behind; closed with 1008".into())
+}
+
+/// Answer malformed input. Broadcasts already queued for this client go out
+/// first, so that the error follows everything said before it.
+async fn reply_error(
+    socket: &mut sockeye_tokio::WebSocketStream<TcpStream>,
+    membership: &mut Membership,
+    why: &str,
+) -> Result<(), String> {
+    while let Ok(text) = membership.outbox.try_recv() {
+        send(socket, text.to_string()).await?;
+    }
+    send(socket, Outbound::Error { text: why }.to_json()).await
 }
 
 async fn send(

@@ -24,8 +24,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Semaphore;
 
-use crate::upgrade::{self, ClientOptions};
+use crate::upgrade;
 use report::Summary;
+use sockeye_io::ClientOptions;
 
 /// Generate load against an echo server and report rate and latency.
 ///
@@ -278,7 +279,7 @@ async fn run_connection(
     let mut config = Config::default();
     config.max_message_size = (size as u64).max(1 << 20);
     config.max_frame_size = (size as u64).max(1 << 20);
-    let (stream, established) = upgrade::dial(url, &ClientOptions::default(), config, &clock)
+    let (stream, established) = upgrade::dial(url, &ClientOptions::new(), config, &clock)
         .await
         .map_err(crate::connect::describe)?;
     let conn = established.into_connection(clock.now());
