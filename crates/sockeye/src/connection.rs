@@ -229,7 +229,7 @@ impl Connection {
     /// A connection in `role`, open from `now` (time since an epoch of the
     /// caller's choosing, the same one for every call), drawing mask keys
     /// from an OS-seeded generator.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "os-rng")]
     pub fn new(role: Role, config: Config, now: Duration) -> Self {
         let entropy = match role {
             Role::Client => Some(crate::entropy::os_seeded()),

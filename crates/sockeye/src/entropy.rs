@@ -34,7 +34,7 @@ impl<R: rand::RngCore + Send> Entropy for R {
 pub type BoxedEntropy = Box<dyn Entropy>;
 
 /// The default source: a ChaCha-based generator seeded from the operating system.
-#[cfg(feature = "std")]
+#[cfg(feature = "os-rng")]
 pub fn os_seeded() -> BoxedEntropy {
     use rand::SeedableRng;
     Box::new(rand::rngs::StdRng::from_os_rng())

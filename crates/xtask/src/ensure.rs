@@ -125,7 +125,6 @@ fn is_root() -> bool {
 
 /// Makes sure the cargo tool binary `bin` (e.g. `cargo-fuzz`) exists, running
 /// `cargo install --locked CRATE EXTRA_ARGS` when it does not.
-#[allow(dead_code, reason = "for the fuzz and coverage steps")]
 pub fn ensure_cargo_tool(bin: &str, crate_name: &str, extra_args: &[&str]) -> Result {
     if cmd::on_path(bin) {
         return Ok(());

@@ -52,6 +52,11 @@ const STEPS: &[Step] = &[
         run: steps::miri,
     },
     Step {
+        name: "ffi",
+        about: "the C ABI: header freshness, C example with -Werror, Python ctypes test, Autobahn on the C echo server",
+        run: steps::ffi,
+    },
+    Step {
         name: "autobahn",
         about: "the Autobahn TestSuite (kosoku) against the example servers and clients",
         run: autobahn::step,
@@ -268,7 +273,7 @@ mod tests {
     fn ci_runs_every_step_in_order() {
         assert_eq!(
             names(&[]).unwrap(),
-            ["fmt", "clippy", "test", "no-std", "miri", "autobahn"]
+            ["fmt", "clippy", "test", "no-std", "miri", "ffi", "autobahn"]
         );
     }
 
@@ -276,11 +281,11 @@ mod tests {
     fn skip_and_only_select_steps_keeping_the_order() {
         assert_eq!(
             names(&["--skip", "miri", "--skip", "autobahn"]).unwrap(),
-            ["fmt", "clippy", "test", "no-std"]
+            ["fmt", "clippy", "test", "no-std", "ffi"]
         );
         assert_eq!(
             names(&["--skip", "miri,fmt"]).unwrap(),
-            ["clippy", "test", "no-std", "autobahn"]
+            ["clippy", "test", "no-std", "ffi", "autobahn"]
         );
         assert_eq!(
             names(&["--only", "test", "--only", "fmt"]).unwrap(),

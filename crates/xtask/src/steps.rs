@@ -1,7 +1,8 @@
 //! The checks `cargo xtask ci` runs, one function per step.
 
+use crate::autobahn;
 use crate::cmd::{self, Result};
-use crate::ensure::{ensure_nightly_component, ensure_rustup_target};
+use crate::ensure::{ensure_cargo_tool, ensure_nightly_component, ensure_rustup_target};
 
 /// Targets the engine must build for without `std` (or for the web).
 const CROSS_TARGETS: &[&str] = &[
@@ -76,10 +77,15 @@ pub fn no_std() -> Result {
         "--target",
         "wasm32-unknown-unknown",
     ])?;
+    // wasm32-unknown-unknown has no OS random source: `std` without the
+    // default `os-rng` feature (callers pass their own `Entropy`).
     build(&[
         "build",
         "-p",
         "sockeye",
+        "--no-default-features",
+        "--features",
+        "std",
         "--target",
         "wasm32-unknown-unknown",
     ])?;
@@ -111,4 +117,19 @@ pub fn miri() -> Result {
         }
     }
     cmd::run_tests(&mut command).map(drop)
+}
+
+/// The C ABI (`crates/sockeye-ffi/ci.sh`: release build, header freshness
+/// against cbindgen, the C echo server built with `-Werror`, the Python
+/// ctypes test), then the Autobahn TestSuite against that C echo server.
+pub fn ffi() -> Result {
+    ensure_cargo_tool("cbindgen", "cbindgen", &[])?;
+    cmd::run(std::process::Command::new("bash").arg(cmd::root().join("crates/sockeye-ffi/ci.sh")))?;
+    let server = std::process::Command::new(cmd::target_dir().join("echo_server"));
+    autobahn::autobahn_server_suite(
+        "ffi-c-echo-server",
+        server,
+        &autobahn::out_dir("ffi-c-echo-server"),
+    )
+    .map(drop)
 }

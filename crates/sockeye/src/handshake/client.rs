@@ -260,7 +260,7 @@ pub struct ClientHandshake {
 impl ClientHandshake {
     /// Starts a handshake at `now` with a random source seeded from the
     /// operating system, which the connection then uses for mask keys.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "os-rng")]
     pub fn new(request: ClientRequest, config: Config, now: Duration) -> Self {
         Self::with_entropy(request, config, now, crate::entropy::os_seeded())
     }

@@ -12,9 +12,8 @@ use super::{
     Deadline, Extension, HandshakeError, HeadBuffer, Headers, check_field, is_token, list_items,
     parse_error, write_field, write_response, write_status_line,
 };
-use crate::config::{Config, Role};
+use crate::config::Config;
 use crate::connection::Connection;
-use crate::entropy::{BoxedEntropy, Entropy};
 
 /// Fields a 101 response gets from the handshake, not from [`Accept::header`].
 const ACCEPT_OWNED_FIELDS: &[&str] = &[
@@ -336,8 +335,7 @@ impl Request {
         response.extend_from_slice(b"\r\n");
 
         let config = accept.config.unwrap_or_else(|| self.config.clone());
-        let entropy = accept.entropy.unwrap_or_else(|| Box::new(ServerNeverMasks));
-        let mut connection = Connection::with_entropy(Role::Server, config, accept.now, entropy);
+        let mut connection = Connection::server(config, accept.now);
         if !self.trailing.is_empty() {
             connection.receive(&self.trailing);
         }
@@ -456,7 +454,6 @@ pub struct Accept {
     extensions: Vec<String>,
     headers: Vec<(String, String)>,
     config: Option<Config>,
-    entropy: Option<BoxedEntropy>,
 }
 
 impl Accept {
@@ -468,7 +465,6 @@ impl Accept {
             extensions: Vec::new(),
             headers: Vec::new(),
             config: None,
-            entropy: None,
         }
     }
 
@@ -501,18 +497,6 @@ impl Accept {
         self.config = Some(config);
         self
     }
-
-    /// Gives the connection a random source.
-    ///
-    /// A server never masks its frames (RFC 6455 §5.1), so by default the
-    /// connection gets a source that yields zeros: nothing is seeded from the
-    /// operating system per connection, and `no_std` servers need no
-    /// generator. Pass one here if the connection should draw randomness for
-    /// something else.
-    pub fn entropy(mut self, entropy: BoxedEntropy) -> Self {
-        self.entropy = Some(entropy);
-        self
-    }
 }
 
 impl core::fmt::Debug for Accept {
@@ -524,16 +508,6 @@ impl core::fmt::Debug for Accept {
             .field("headers", &self.headers)
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// The default random source of a server connection: servers never mask
-/// (RFC 6455 §5.1), so it is never needed for that; it yields zeros.
-struct ServerNeverMasks;
-
-impl Entropy for ServerNeverMasks {
-    fn fill(&mut self, dest: &mut [u8]) {
-        dest.fill(0);
     }
 }
 
@@ -647,7 +621,7 @@ mod tests {
               Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
               Sec-WebSocket-Protocol: chat\r\n\r\n"
         );
-        assert_eq!(connection.role(), Role::Server);
+        assert_eq!(connection.role(), crate::Role::Server);
     }
 
     #[test]

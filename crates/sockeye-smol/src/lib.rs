@@ -1,0 +1,173 @@
+//! WebSocket (RFC 6455) client and server over `futures-io` streams, driven
+//! by the sans-IO [`sockeye`](sockeye_io::sockeye) engine. Runs on smol,
+//! async-std or any executor; timers come from `async-io`.
+//!
+//! The API is the one of `sockeye-tokio`: the same driver
+//! ([`sockeye_io::driver`]) with a `futures-io` transport and an `async-io`
+//! clock.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), sockeye_smol::Error> {
+//! smol::block_on(async {
+//!     let (mut ws, _) = sockeye_smol::connect("ws://127.0.0.1:9001/").await?;
+//!     ws.send("hello").await?;
+//!     let reply = ws.recv().await;
+//!     ws.close(sockeye_smol::CloseCode::NORMAL, "").await
+//! })
+//! # }
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_net::TcpStream;
+use futures_io::{AsyncRead, AsyncWrite};
+use sockeye_io::Target;
+use sockeye_io::driver::{Clock, FuturesIo, handshake};
+
+pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::{
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
+};
+
+/// A WebSocket over a `futures-io` stream `S`.
+pub type WebSocketStream<S> = WebSocket<FuturesIo<S>, AsyncIoClock>;
+
+/// The system clock with an `async-io` timer, allocated on first use.
+#[derive(Debug)]
+pub struct AsyncIoClock {
+    start: Instant,
+    timer: Option<(Duration, async_io::Timer)>,
+}
+
+impl AsyncIoClock {
+    /// A clock whose zero is now.
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            timer: None,
+        }
+    }
+}
+
+impl Default for AsyncIoClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for AsyncIoClock {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()> {
+        let Some(at) = self.start.checked_add(deadline) else {
+            return Poll::Pending;
+        };
+        if Instant::now() >= at {
+            return Poll::Ready(());
+        }
+        let (armed, timer) = self
+            .timer
+            .get_or_insert_with(|| (deadline, async_io::Timer::at(at)));
+        if *armed != deadline {
+            timer.set_at(at);
+            *armed = deadline;
+        }
+        Pin::new(timer).poll(cx).map(|_| ())
+    }
+}
+
+/// A WebSocket over `stream`, whose opening handshake was done elsewhere.
+pub fn from_raw<S>(stream: S, role: Role, config: Config) -> WebSocketStream<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let clock = AsyncIoClock::new();
+    let conn = sockeye_io::sockeye::Connection::new(role, config, clock.now());
+    WebSocket::new(conn, FuturesIo(stream), clock)
+}
+
+/// Connect to a `ws://` URL with default options and config.
+///
+/// # Errors
+/// See [`connect_with`].
+pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+    connect_with(url, ClientOptions::new(), Config::default()).await
+}
+
+/// Connect to a `ws://` URL with handshake `options` and `config`.
+///
+/// # Errors
+/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused),
+/// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
+/// [`Error::Handshake`]; `wss://` is not supported by this adapter yet
+/// ([`Error::Url`]).
+pub async fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+    let target = Target::parse(url)?;
+    if target.secure {
+        return Err(Error::Url(
+            "wss:// is not supported by sockeye-smol yet".into(),
+        ));
+    }
+    let request = options.request(&target)?;
+    let addrs = async_net::resolve((target.host.as_str(), target.port))
+        .await
+        .map_err(Error::Resolve)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    if addrs.is_empty() {
+        return Err(Error::Resolve(last));
+    }
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => {
+                tcp.set_nodelay(true).map_err(Error::Connect)?;
+                return handshake::client(FuturesIo(tcp), AsyncIoClock::new(), request, config)
+                    .await;
+            }
+            Err(error) => last = error,
+        }
+    }
+    Err(Error::Connect(last))
+}
+
+/// Accept a WebSocket client on `stream` with the default config.
+///
+/// # Errors
+/// See [`accept_with`].
+pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (ws, _) = accept_with(stream, Config::default(), |_: &Request| Decision::accept()).await?;
+    Ok(ws)
+}
+
+/// Accept a WebSocket client on `stream` with `config`; `decide` sees the
+/// request and accepts (with a subprotocol, extra fields) or rejects.
+///
+/// # Errors
+/// [`Error::Handshake`] for an invalid request (already answered with the
+/// HTTP error) or a client that left mid-handshake, [`Error::Rejected`] when
+/// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
+pub async fn accept_with<S, F>(
+    stream: S,
+    config: Config,
+    decide: F,
+) -> Result<(WebSocketStream<S>, Request), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Decision,
+{
+    handshake::server(FuturesIo(stream), AsyncIoClock::new(), config, decide).await
+}

@@ -1,0 +1,378 @@
+//! The blocking WebSocket and its constructors.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use sockeye_io::sockeye::handshake::{ClientHandshake, HandshakeError, ServerHandshake};
+use sockeye_io::sockeye::{Connection, State};
+use sockeye_io::{
+    ClientOptions, CloseStatus, Config, Decision, Error, Message, Request, Response, Role, Target,
+};
+
+/// Bytes read at a time during the opening handshake.
+const HANDSHAKE_READ: usize = 4 << 10;
+/// Most runs of queued output per vectored write.
+const WRITE_BATCH: usize = 16;
+
+/// A blocking WebSocket over a stream `S`.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    conn: Connection,
+    stream: S,
+    start: Instant,
+    eof: bool,
+    finished: bool,
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// A WebSocket over `stream`, whose opening handshake was done elsewhere.
+    pub fn from_raw(stream: S, role: Role, config: Config) -> Self {
+        Self::with_connection(
+            stream,
+            Connection::new(role, config, Duration::ZERO),
+            Instant::now(),
+        )
+    }
+
+    fn with_connection(stream: S, conn: Connection, start: Instant) -> Self {
+        Self {
+            conn,
+            stream,
+            start,
+            eof: false,
+            finished: false,
+        }
+    }
+
+    /// The next message (in streaming mode, the next piece), or `None` once
+    /// the connection has ended and the transport is closed (a client first
+    /// waits for the server to close it, up to the close timeout).
+    ///
+    /// Output produced while receiving (pongs, the close reply, messages
+    /// queued by [`send`](Self::send) during the batch) is written before
+    /// this blocks on a read.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] when the peer broke the protocol or vanished;
+    /// [`Error::Timeout`] when the stream's read timeout expired (call again);
+    /// [`Error::Io`].
+    pub fn recv(&mut self) -> Option<Result<Message, Error>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            if let Some(event) = self.conn.poll_event() {
+                let item = Message::from_event(event);
+                if self.conn.received_len() == 0 || !matches!(item, Ok(ref m) if m.is_data()) {
+                    if let Err(error) = self.flush() {
+                        return Some(Err(error));
+                    }
+                }
+                return Some(item);
+            }
+            if self.conn.state() == State::Closed {
+                self.teardown();
+                return None;
+            }
+            if let Err(error) = self.flush() {
+                self.finished = true;
+                return Some(Err(error));
+            }
+            if let Err(error) = self.read() {
+                if !matches!(error, Error::Timeout) {
+                    self.finished = true;
+                }
+                return Some(Err(error));
+            }
+        }
+    }
+
+    /// Send `message`. It is written at once, unless received input is
+    /// already buffered, in which case the next [`recv`](Self::recv) writes
+    /// it together with its replies (so an echo loop costs one write per
+    /// batch, not per message); [`flush`](Self::flush) writes at once.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after a close frame was sent, [`Error::Send`] for
+    /// misuse, [`Error::Timeout`] when the write timeout expired (the message
+    /// is queued and goes out with the next write), [`Error::Io`].
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        if self.finished {
+            return Err(Error::Closed);
+        }
+        message
+            .into()
+            .queue_on(&mut self.conn, self.start.elapsed())?;
+        if self.conn.received_len() > 0 && !self.conn.is_write_blocked() {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    /// Write out everything queued.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when the write timeout expired (what is left stays
+    /// queued), [`Error::Io`].
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while self.conn.buffered_amount() > 0 {
+            let mut slices = [IoSlice::new(&[]); WRITE_BATCH];
+            let filled = self.conn.transmit_io_slices(&mut slices);
+            match self.stream.write_vectored(&slices[..filled]) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.advance_transmit(n),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.stream.flush().map_err(Error::from)
+    }
+
+    /// Close: send a close frame with `code` and `reason`, receive (and
+    /// drop) messages until the peer's close frame, then close the transport.
+    /// Calling it again after a timeout continues the handshake.
+    ///
+    /// # Errors
+    /// [`Error::Send`] for a reason over 123 bytes; [`Error::Protocol`] with
+    /// `CloseTimeout` when the peer did not answer in time; [`Error::Io`].
+    pub fn close(&mut self, code: sockeye_io::CloseCode, reason: &str) -> Result<(), Error> {
+        if !self.finished && self.conn.state() == State::Open {
+            self.conn.close(self.start.elapsed(), code, reason)?;
+        }
+        while let Some(item) = self.recv() {
+            match item {
+                Ok(_) | Err(Error::Protocol(sockeye_io::sockeye::ProtocolError::UnexpectedEof)) => {
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        self.conn.state()
+    }
+
+    /// How the connection ended, once closed.
+    pub fn close_status(&self) -> Option<&CloseStatus> {
+        self.conn.close_status()
+    }
+
+    /// The engine, for its getters and settings.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The stream (to set timeouts, for example).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// One read into the engine, then fire due timers.
+    fn read(&mut self) -> Result<(), Error> {
+        let stream = &mut self.stream;
+        let result = self.conn.receive_with(|buf| {
+            let start = buf.len();
+            buf.resize(buf.capacity(), 0);
+            let result = stream.read(&mut buf[start..]);
+            buf.truncate(start + *result.as_ref().unwrap_or(&0));
+            result
+        });
+        let now = self.start.elapsed();
+        if self
+            .conn
+            .poll_timeout()
+            .is_some_and(|deadline| deadline <= now)
+        {
+            self.conn.handle_timeout(now);
+        }
+        match result {
+            Ok(0) => {
+                self.eof = true;
+                self.conn.receive_eof();
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// RFC 6455 §7.1.1: flush; a client waits for the server to close the
+    /// transport (up to the close timeout), then the transport is closed by dropping.
+    fn teardown(&mut self) {
+        let _ = self.flush();
+        if self.conn.role() == Role::Client && !self.eof {
+            let deadline = self.conn.config().close_timeout.map(|t| Instant::now() + t);
+            while !self.eof && deadline.is_none_or(|d| Instant::now() < d) {
+                if let Err(Error::Io(_)) = self.read() {
+                    break;
+                }
+            }
+        }
+        self.finished = true;
+    }
+}
+
+/// Connect to a `ws://` URL with default options and config.
+///
+/// # Errors
+/// See [`connect_with`].
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    connect_with(url, ClientOptions::new(), Config::default())
+}
+
+/// Connect to a `ws://` URL with handshake `options` and `config`. The
+/// handshake is bounded by [`Config::handshake_timeout`] (applied as the
+/// socket's read timeout while it runs).
+///
+/// # Errors
+/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused),
+/// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
+/// [`Error::Handshake`]; `wss://` is not supported by this adapter yet.
+pub fn connect_with(
+    url: &str,
+    options: ClientOptions,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let target = Target::parse(url)?;
+    if target.secure {
+        return Err(Error::Url(
+            "wss:// is not supported by sockeye-std yet".into(),
+        ));
+    }
+    let request = options.request(&target)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    let mut tcp = None;
+    for addr in target.resolve()? {
+        match TcpStream::connect(addr) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(error) => last = error,
+        }
+    }
+    let mut tcp = tcp.ok_or(Error::Connect(last))?;
+    tcp.set_nodelay(true).map_err(Error::Connect)?;
+    let start = Instant::now();
+    let mut handshake = ClientHandshake::new(request, config, Duration::ZERO);
+    tcp.write_all(handshake.request_bytes())
+        .map_err(Error::Io)?;
+    let deadline = handshake.poll_timeout();
+    let mut buf = [0u8; HANDSHAKE_READ];
+    let established = loop {
+        let n = read_before(&mut tcp, &mut buf, start, deadline)?;
+        let result = match n {
+            None => handshake.handle_timeout(start.elapsed()).map(|()| None),
+            Some(0) => Err(handshake.receive_eof()),
+            Some(n) => handshake.receive(&buf[..n]),
+        };
+        if let Some(established) = result? {
+            break established;
+        }
+    };
+    tcp.set_read_timeout(None).map_err(Error::Io)?;
+    let response = Response {
+        protocol: established.protocol().map(str::to_owned),
+        headers: established.headers().clone(),
+    };
+    let conn = established.into_connection(start.elapsed());
+    Ok((WebSocket::with_connection(tcp, conn, start), response))
+}
+
+/// Accept a WebSocket client on `stream` with the default config.
+///
+/// # Errors
+/// See [`accept_with`].
+pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+    accept_with(stream, Config::default(), |_| Decision::accept()).map(|(ws, _)| ws)
+}
+
+/// Accept a WebSocket client on `stream` with `config`; `decide` sees the
+/// request and accepts (with a subprotocol, extra fields) or rejects. The
+/// handshake is bounded by [`Config::handshake_timeout`].
+///
+/// # Errors
+/// [`Error::Handshake`] for an invalid request (already answered with the
+/// HTTP error) or a client that left mid-handshake, [`Error::Rejected`] when
+/// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
+pub fn accept_with(
+    mut stream: TcpStream,
+    config: Config,
+    decide: impl FnOnce(&Request) -> Decision,
+) -> Result<(WebSocket<TcpStream>, Request), Error> {
+    let start = Instant::now();
+    let mut handshake = ServerHandshake::new(config, Duration::ZERO);
+    let deadline = handshake.poll_timeout();
+    let mut buf = [0u8; HANDSHAKE_READ];
+    let received = loop {
+        let result = match read_before(&mut stream, &mut buf, start, deadline) {
+            Err(error) => break Err((error, None)),
+            Ok(None) => handshake.handle_timeout(start.elapsed()).map(|()| None),
+            Ok(Some(0)) => Err(HandshakeError::Incomplete),
+            Ok(Some(n)) => handshake.receive(&buf[..n]),
+        };
+        match result {
+            Ok(None) => {}
+            Ok(Some(request)) => break Ok(request),
+            Err(error) => {
+                let response = error.response();
+                break Err((Error::from(error), response));
+            }
+        }
+    };
+    let request = match received {
+        Ok(request) => request,
+        Err((error, response)) => {
+            if let Some(response) = response {
+                let _ = stream.write_all(&response);
+            }
+            return Err(error);
+        }
+    };
+    stream.set_read_timeout(None).map_err(Error::Io)?;
+    let decision = decide(&request);
+    let rejected = decision.rejected_status();
+    let (response, conn) = decision.apply(&request, start.elapsed())?;
+    stream.write_all(&response).map_err(Error::Io)?;
+    match conn {
+        Some(conn) => Ok((WebSocket::with_connection(stream, conn, start), request)),
+        None => Err(Error::Rejected {
+            status: rejected.unwrap_or_default(),
+            body: Default::default(),
+        }),
+    }
+}
+
+/// Read with the socket's read timeout set to what is left before
+/// `deadline`; `None` when the deadline passed.
+fn read_before(
+    tcp: &mut TcpStream,
+    buf: &mut [u8],
+    start: Instant,
+    deadline: Option<Duration>,
+) -> Result<Option<usize>, Error> {
+    if let Some(deadline) = deadline {
+        let left = deadline.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        tcp.set_read_timeout(Some(left)).map_err(Error::Io)?;
+    }
+    match tcp.read(buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(None),
+        Err(error) => Err(Error::Io(error)),
+    }
+}
