@@ -9,8 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::hex;
 
-/// Connect to a WebSocket server; stdin lines become messages, received
-/// messages are printed to stdout.
+/// A client: stdin lines out as messages, received messages to stdout.
 ///
 /// Each line read from stdin is sent as one text message (as one binary
 /// message with --binary), without its line ending. Each received text

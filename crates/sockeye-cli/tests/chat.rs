@@ -173,3 +173,87 @@ fn serves_the_page_at_the_root_and_404_elsewhere() {
     assert!(page.contains("<html"));
     assert!(get("/nothing").starts_with("HTTP/1.1 404"));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_with_1008_and_the_others_go_on() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let server = Server::start(&["chat", "127.0.0.1:0"]);
+    // Joins, then never reads: its queue on the server fills up.
+    let mut slow = join(&server, "?name=slow").await;
+    let fast = join(&server, "?name=fast").await;
+    let (mut fast_rx, mut fast_tx) = fast.split();
+
+    let slow_left = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let slow_left = slow_left.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = fast_rx.recv().await {
+                if let Message::Text(text) = message {
+                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    if value["type"] == "leave" && value["from"] == "slow" {
+                        slow_left.store(true, Ordering::SeqCst);
+                        return fast_rx;
+                    }
+                }
+            }
+            panic!("the fast client's connection ended");
+        })
+    };
+    let line = json!({"type":"message","text":"x".repeat(3900)}).to_string();
+    let flood = async {
+        let mut sent = 0;
+        while !slow_left.load(Ordering::SeqCst) && sent < 50_000 {
+            fast_tx.send(Message::text(line.clone())).await.unwrap();
+            sent += 1;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), flood)
+        .await
+        .expect("flooding ends");
+    let mut fast_rx = tokio::time::timeout(WAIT, reader)
+        .await
+        .expect("the leave is announced")
+        .unwrap();
+    assert!(
+        slow_left.load(Ordering::SeqCst),
+        "the slow client was never evicted"
+    );
+
+    // The slow client finds a 1008 close after what was queued for it.
+    let closed = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(received) = slow.recv().await {
+            match received {
+                Ok(Message::Close(frame)) => return frame.map(|frame| frame.code.get()),
+                Ok(_) => {}
+                Err(error) => panic!("slow client: {error}"),
+            }
+        }
+        None
+    })
+    .await
+    .expect("the slow client's connection ends");
+    assert_eq!(closed, Some(1008));
+
+    // The room goes on for the fast client.
+    fast_tx
+        .send(Message::text(
+            json!({"type":"message","text":"after"}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let after = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(Ok(Message::Text(text))) = fast_rx.recv().await {
+                let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                if value["text"] == "after" {
+                    return value;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the fast client still gets messages");
+    assert_eq!(after["from"], "fast");
+}
