@@ -132,20 +132,34 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                 Ok(None) => {
                     stdin_open = false;
                     we_closed = true;
-                    socket
-                        .send(Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "").map_err(|e| e.to_string())?)))
-                        .await
-                        .map_err(describe)?;
+                    close_normally(&mut socket).await?;
                 }
                 Err(error) => return Err(format!("reading stdin: {error}")),
             },
-            _ = tick(&mut ticker) => {
+            // Ctrl-C ends the session like the end of stdin: a clean close.
+            _ = tokio::signal::ctrl_c(), if stdin_open => {
+                stdin_open = false;
+                we_closed = true;
+                close_normally(&mut socket).await?;
+            }
+            _ = tick(&mut ticker), if stdin_open => {
                 socket.send(Message::Ping(bytes::Bytes::new())).await.map_err(describe)?;
             }
         }
     }
     let _ = stdout.flush().await;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn close_normally<S>(socket: &mut sockeye_tokio::WebSocketStream<S>) -> Result<(), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let frame = CloseFrame::new(CloseCode::NORMAL, "").map_err(|error| error.to_string())?;
+    socket
+        .send(Message::Close(Some(frame)))
+        .await
+        .map_err(describe)
 }
 
 async fn tick(ticker: &mut Option<tokio::time::Interval>) {
@@ -191,7 +205,14 @@ async fn print_message(
                 Some(ExitCode::FAILURE)
             });
         }
-        Message::Ping(_) | Message::Pong(_) => return Ok(None),
+        Message::Ping(payload) => {
+            tracing::debug!(len = payload.len(), "ping received (answered)");
+            return Ok(None);
+        }
+        Message::Pong(payload) => {
+            tracing::debug!(len = payload.len(), "pong received");
+            return Ok(None);
+        }
         other => {
             tracing::debug!(?other, "ignored");
             return Ok(None);

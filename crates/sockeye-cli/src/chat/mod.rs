@@ -214,16 +214,23 @@ async fn send(
 /// The answer to a plain HTTP request: the page at `/`, 404 elsewhere.
 fn page_response(request: &Request) -> Result<Vec<u8>, String> {
     match (request.method(), request.path()) {
-        ("GET" | "HEAD", "/") => request
-            .reject(
-                200,
-                &[
-                    ("Content-Type", "text/html; charset=utf-8"),
-                    ("Cache-Control", "no-cache"),
-                ],
-                PAGE.as_bytes(),
-            )
-            .map_err(|error| error.to_string()),
+        (method @ ("GET" | "HEAD"), "/") => {
+            let mut response = request
+                .reject(
+                    200,
+                    &[
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Cache-Control", "no-cache"),
+                    ],
+                    PAGE.as_bytes(),
+                )
+                .map_err(|error| error.to_string())?;
+            if method == "HEAD" {
+                // The same head (Content-Length included), no body.
+                response.truncate(response.len() - PAGE.len());
+            }
+            Ok(response)
+        }
         _ => reject(request, 404, "not found\n"),
     }
 }
