@@ -6,7 +6,6 @@
 //! * [`driver`] (feature `async`): the async driver written once against
 //!   poll-style I/O, which `sockeye-tokio` and `sockeye-smol` instantiate with
 //!   their runtime's streams and timers;
-//! * `tls` (feature `rustls`): rustls client and server settings.
 //!
 //! Protocol decisions are the engine's ([`sockeye`]); this crate only moves
 //! bytes and maps types.

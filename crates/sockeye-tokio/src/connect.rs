@@ -11,7 +11,8 @@ use tokio::net::TcpStream;
 
 use crate::{TokioClock, TokioIo, WebSocketStream};
 
-/// A TCP stream, or (feature `rustls`) a TLS stream over one.
+/// The stream `connect` returns: plain TCP today; a TLS variant is the
+/// planned addition (the enum is non-exhaustive for it).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream<S> {
@@ -19,7 +20,7 @@ pub enum MaybeTlsStream<S> {
     Plain(S),
 }
 
-/// Connect to `url` (`ws://`, or `wss://` with the `rustls` feature) with
+/// Connect to a `ws://` `url` with
 /// default options and [`Config::default`].
 ///
 /// ```no_run
@@ -66,7 +67,7 @@ pub async fn connect_with(
     let tcp = connect_tcp(&target).await?;
     let stream = if target.secure {
         return Err(Error::Url(
-            "wss:// needs the `rustls` feature of sockeye-tokio".into(),
+            "wss:// is not supported by sockeye-tokio yet".into(),
         ));
     } else {
         MaybeTlsStream::Plain(tcp)
