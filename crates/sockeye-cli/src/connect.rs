@@ -45,11 +45,12 @@ pub struct Args {
     pub origin: Option<String>,
 
     /// For wss://: trust the CA certificates in this PEM file (in addition to
-    /// the system's roots).
+    /// the system's roots). Not available yet: this build has no TLS.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 
     /// For wss://: do not verify the server's certificate (testing only).
+    /// Not available yet: this build has no TLS.
     #[arg(long)]
     pub insecure: bool,
 
@@ -80,8 +81,9 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         Some(_) => return Err("--ping needs a positive number of seconds".into()),
         None => None,
     };
-    if args.url.starts_with("wss:") && (args.ca.is_some() || args.insecure) {
-        tracing::debug!(ca = ?args.ca, insecure = args.insecure, "TLS options");
+    if args.ca.is_some() || args.insecure {
+        // sockeye-tokio has no TLS yet; refuse rather than ignore the switches.
+        return Err("--ca and --insecure need TLS, which this build does not have yet".into());
     }
     let mut options = ClientOptions::new();
     for protocol in &args.protocols {

@@ -120,3 +120,13 @@ fn help_and_version() {
     let output = sockeye().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("sockeye "));
 }
+
+#[test]
+fn tls_switches_fail_clearly_without_tls() {
+    let mut command = sockeye();
+    command.args(["connect", "--insecure", "wss://127.0.0.1:1/"]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("TLS"), "{stderr}");
+}
