@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../../..");
 const binary = process.env.SOCKEYE_BIN || join(root, "target/debug/sockeye");
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const screenshot = join(root, "docs/chat.png");
+const screenshot = process.env.SOCKEYE_SCREENSHOT || join(root, "docs/chat.png");
 const WAIT_MS = 20_000;
 
 function freePort() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser test of the chat page: installs what is missing (Debian's chromium,
 # playwright-core from the lockfile), builds the sockeye binary and runs
-# `node --test chat.test.mjs`. Writes docs/chat.png at the workspace root.
+# `node --test chat.test.mjs`. Writes docs/chat.png at the workspace root
+# (or SOCKEYE_SCREENSHOT, for a run that should leave the tree untouched).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
