@@ -62,6 +62,11 @@ const STEPS: &[Step] = &[
         run: steps::fuzz,
     },
     Step {
+        name: "browser",
+        about: "the chat page in headless Chromium (two pages talk, the server restarts, the pages reconnect)",
+        run: steps::browser,
+    },
+    Step {
         name: "autobahn",
         about: "the Autobahn TestSuite (kosoku) against the example servers and clients",
         run: autobahn::step,
@@ -279,7 +284,7 @@ mod tests {
         assert_eq!(
             names(&[]).unwrap(),
             [
-                "fmt", "clippy", "test", "no-std", "miri", "ffi", "fuzz", "autobahn"
+                "fmt", "clippy", "test", "no-std", "miri", "ffi", "fuzz", "browser", "autobahn"
             ]
         );
     }
@@ -288,11 +293,13 @@ mod tests {
     fn skip_and_only_select_steps_keeping_the_order() {
         assert_eq!(
             names(&["--skip", "miri", "--skip", "autobahn"]).unwrap(),
-            ["fmt", "clippy", "test", "no-std", "ffi", "fuzz"]
+            ["fmt", "clippy", "test", "no-std", "ffi", "fuzz", "browser"]
         );
         assert_eq!(
             names(&["--skip", "miri,fmt"]).unwrap(),
-            ["clippy", "test", "no-std", "ffi", "fuzz", "autobahn"]
+            [
+                "clippy", "test", "no-std", "ffi", "fuzz", "browser", "autobahn"
+            ]
         );
         assert_eq!(
             names(&["--only", "test", "--only", "fmt"]).unwrap(),

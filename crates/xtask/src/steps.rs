@@ -137,7 +137,7 @@ pub fn ffi() -> Result {
 /// Seconds each fuzz target runs in CI: a smoke test that every target
 /// builds, replays its seed corpus and survives fresh mutations. Long
 /// campaigns are run by hand (docs/security.md).
-const FUZZ_SECONDS_PER_TARGET: &str = "20";
+const FUZZ_SECONDS_PER_TARGET: &str = "15";
 
 /// Every cargo-fuzz target, built with nightly and run briefly from its seed
 /// corpus with a memory limit (`fuzz/smoke.sh`); a crash fails the step.
@@ -166,4 +166,15 @@ fn script(relative: &str) -> std::process::Command {
         }
     }
     command
+}
+
+/// The chat page of `sockeye chat` in Debian's headless Chromium driven by
+/// playwright-core (`crates/sockeye-cli/browser-test/run.sh`, which installs
+/// Chromium, Node.js and the npm lockfile when missing). The screenshot goes
+/// under `target/` so that CI leaves `docs/chat.png` as committed.
+pub fn browser() -> Result {
+    let screenshot = cmd::target_dir().join("chat.png");
+    cmd::run(
+        script("crates/sockeye-cli/browser-test/run.sh").env("SOCKEYE_SCREENSHOT", &screenshot),
+    )
 }
