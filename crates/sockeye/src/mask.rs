@@ -71,13 +71,13 @@ pub fn apply_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
     if buf.len() < SHORT {
         word::apply(buf, key);
-    } else if SMALL_SSE2 && buf.len() <= 64 {
+    } else if SMALL_SSE2 && buf.len() <= SMALL_MAX {
         let ptr = buf.as_mut_ptr();
         #[cfg(all(
             any(target_arch = "x86", target_arch = "x86_64"),
             target_feature = "sse2"
         ))]
-        // SAFETY: `16 <= len <= 64`; `ptr` is valid for reads and writes of
+        // SAFETY: `16 <= len <= 128`; `ptr` is valid for reads and writes of
         // `len` bytes (from `buf`), the same range on both sides; SSE2 is
         // enabled at compile time.
         unsafe {
@@ -105,7 +105,21 @@ pub fn extend_masked(dst: &mut bytes::BytesMut, src: &[u8], key: [u8; 4]) {
     unsafe { dst.set_len(dst.len() + src.len()) };
 }
 
-/// Whether [`apply_at`] masks 16 to 64 bytes with the inlined SSE2 kernel.
+/// Up to how many bytes [`apply_at`] uses the inlined SSE2 kernel: a
+/// 125-byte payload (the largest with a one-byte length) then never pays
+/// for the dispatch and an out-of-line call.
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+))]
+const SMALL_MAX: usize = sse2::SMALL_MAX;
+#[cfg(not(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+)))]
+const SMALL_MAX: usize = 0;
+
+/// Whether [`apply_at`] masks 16 to [`SMALL_MAX`] bytes with the inlined SSE2 kernel.
 const SMALL_SSE2: bool = cfg!(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "sse2"

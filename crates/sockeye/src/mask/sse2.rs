@@ -75,53 +75,65 @@ pub(super) unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4])
     }
 }
 
-/// [`xor`] for 16 to 64 bytes without a call or a loop: two or four
-/// vectors at offsets 0, 16, 32 (clamped) and `len - 16`, all loaded before
-/// any is stored. Inlined into the dispatcher where SSE2 is enabled at
-/// compile time (the x86_64 baseline), so small frames skip the dispatch.
+/// The longest buffer [`xor_small`] accepts.
+#[cfg(target_feature = "sse2")]
+pub(super) const SMALL_MAX: usize = 8 * LANES;
+
+/// [`xor`] for 16 to 128 bytes without a call or a loop: the buffer is
+/// covered by one run of two, four or eight vectors from the front (offsets
+/// 0, 16, ...) and the same number ending at `len` (offsets `len - 16`,
+/// `len - 32`, ...), overlapping in the middle. All are loaded before any is
+/// stored, and overlapping stores write identical values. Inlined into the
+/// dispatcher where SSE2 is enabled at compile time (the x86_64 baseline), so
+/// small frames skip the dispatch.
 ///
 /// # Safety
-/// `16 <= len <= 64`; `src` must be valid for reads and `dst` for writes of
-/// `len` bytes, and the two ranges must be identical or disjoint.
+/// `16 <= len <= 128`; `src` must be valid for reads and `dst` for writes
+/// of `len` bytes, and the two ranges must be identical or disjoint.
 #[cfg(target_feature = "sse2")]
 #[inline(always)]
 pub(super) unsafe fn xor_small(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
-    debug_assert!((LANES..=4 * LANES).contains(&len));
-    // `16`, `32` and `48` are 0 modulo 4; `len - 16` is `len`.
-    // SAFETY: SSE2 is enabled at compile time (this function's `cfg`).
-    let (k, k_last) = unsafe {
-        (
-            _mm_set1_epi32(i32::from_ne_bytes(key)),
-            _mm_set1_epi32(i32::from_ne_bytes(super::rotate(key, len))),
-        )
-    };
-    let last_at = len - LANES;
-    if len <= 2 * LANES {
-        // SAFETY: `0` and `len - 16` are in bounds for 16 bytes; both loads
-        // happen before either store.
-        unsafe {
-            let first = _mm_loadu_si128(src.cast());
-            let last = _mm_loadu_si128(src.add(last_at).cast());
-            _mm_storeu_si128(dst.cast(), _mm_xor_si128(first, k));
-            _mm_storeu_si128(dst.add(last_at).cast(), _mm_xor_si128(last, k_last));
-        }
-        return;
-    }
-    // SAFETY: `32 < len <= 64`: offsets 0, 16, 32 and `len - 16` are in
-    // bounds for 16 bytes; all loads happen before any store, and the
-    // overlapping stores write identical values.
+    debug_assert!((LANES..=SMALL_MAX).contains(&len));
+    // SAFETY: the caller's contract, passed on; in each arm
+    // `16 * N <= len`, as `ends` requires.
     unsafe {
-        let a = _mm_loadu_si128(src.cast());
-        let b = _mm_loadu_si128(src.add(LANES).cast());
-        let c = _mm_loadu_si128(src.add((2 * LANES).min(last_at)).cast());
-        let last = _mm_loadu_si128(src.add(last_at).cast());
-        _mm_storeu_si128(dst.cast(), _mm_xor_si128(a, k));
-        _mm_storeu_si128(dst.add(LANES).cast(), _mm_xor_si128(b, k));
-        let c_key = if 2 * LANES <= last_at { k } else { k_last };
-        _mm_storeu_si128(
-            dst.add((2 * LANES).min(last_at)).cast(),
-            _mm_xor_si128(c, c_key),
-        );
-        _mm_storeu_si128(dst.add(last_at).cast(), _mm_xor_si128(last, k_last));
+        if len < 2 * LANES {
+            ends::<1>(src, dst, len, key)
+        } else if len < 4 * LANES {
+            ends::<2>(src, dst, len, key)
+        } else {
+            ends::<4>(src, dst, len, key)
+        }
+    }
+}
+
+/// `N` vectors from the front and `N` ending at `len`, covering any
+/// `16 * N <= len <= 32 * N`.
+///
+/// # Safety
+/// `16 * N <= len <= 32 * N`; pointers as for [`xor_small`].
+#[cfg(target_feature = "sse2")]
+#[inline(always)]
+unsafe fn ends<const N: usize>(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
+    // Front offsets are multiples of 16, so they use the key as given; the
+    // back run starts at `len - 16 * N`, which is `len` modulo 4.
+    let back = len - N * LANES;
+    // SAFETY: SSE2 is enabled at compile time (this function's `cfg`); the
+    // offsets `16 * j` and `back + 16 * j` for `j < N` leave 16 bytes in
+    // bounds because `16 * N <= len`; every load happens before any store;
+    // `len <= 32 * N` means the two runs leave no gap between them.
+    unsafe {
+        let k = _mm_set1_epi32(i32::from_ne_bytes(key));
+        let k_back = _mm_set1_epi32(i32::from_ne_bytes(super::rotate(key, len)));
+        let front: [__m128i; N] =
+            core::array::from_fn(|j| _mm_loadu_si128(src.add(j * LANES).cast()));
+        let tail: [__m128i; N] =
+            core::array::from_fn(|j| _mm_loadu_si128(src.add(back + j * LANES).cast()));
+        for (j, v) in front.into_iter().enumerate() {
+            _mm_storeu_si128(dst.add(j * LANES).cast(), _mm_xor_si128(v, k));
+        }
+        for (j, v) in tail.into_iter().enumerate() {
+            _mm_storeu_si128(dst.add(back + j * LANES).cast(), _mm_xor_si128(v, k_back));
+        }
     }
 }
