@@ -64,10 +64,10 @@ impl<S: Read + Write> WebSocket<S> {
             }
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
-                if self.conn.received_len() == 0 || !matches!(item, Ok(ref m) if m.is_data()) {
-                    if let Err(error) = self.flush() {
-                        return Some(Err(error));
-                    }
+                if (self.conn.received_len() == 0 || !matches!(item, Ok(ref m) if m.is_data()))
+                    && let Err(error) = self.flush()
+                {
+                    return Some(Err(error));
                 }
                 return Some(item);
             }
