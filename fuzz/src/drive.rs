@@ -403,7 +403,16 @@ impl Harness {
 
     fn drain_events(&mut self) {
         for _ in 0..100_000 {
-            let Some(event) = self.conn.poll_event() else {
+            // `has_buffered_event` may be true for a whole frame that yields
+            // no event (a non-final fragment in whole-message mode; see
+            // docs/security.md, Findings), but once `poll_event` says it
+            // needs data it must be false, or an adapter waiting on it spins.
+            let event = self.conn.poll_event();
+            assert!(
+                event.is_some() || !self.conn.has_buffered_event(),
+                "has_buffered_event() still true after poll_event() returned None"
+            );
+            let Some(event) = event else {
                 let len = self.conn.received_len();
                 let bound = self.receive_bound();
                 assert!(
@@ -564,6 +573,13 @@ impl Harness {
             // Whatever is queued must by now include our close frame, unless
             // the transport went away before one was owed.
             self.transmit_all();
+            if state == State::Closed && self.role == Role::Server {
+                // RFC 6455 §7.1.1: the server closes the transport first.
+                assert!(
+                    self.conn.should_close_transport(),
+                    "closed server with nothing queued keeps the transport"
+                );
+            }
             if !(state == State::Closed && self.transport_gone) {
                 assert!(
                     self.wire.close_seen(),
