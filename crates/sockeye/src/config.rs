@@ -74,8 +74,9 @@ pub struct Config {
     /// (for a client) for the server to close the transport after the closing
     /// handshake. Default: 5 s.
     pub close_timeout: Option<Duration>,
-    /// Send a ping when nothing has been received for this long. `None`
-    /// disables keepalive. Default: `None` (adapters turn it on for servers).
+    /// Send a keepalive ping every this long. `None` (or a zero interval,
+    /// which would ping without pause) disables keepalive. Default: `None`
+    /// (adapters turn it on for servers).
     pub keepalive_interval: Option<Duration>,
     /// After a keepalive ping, how long to wait for any traffic from the peer
     /// before declaring it dead (close code 1006 locally, 1011 on the wire).

@@ -256,7 +256,7 @@ impl Connection {
 
     fn build(role: Role, config: Config, now: Duration, entropy: Option<BoxedEntropy>) -> Self {
         let mut timers = Timers::default();
-        if let Some(interval) = config.keepalive_interval {
+        if let Some(interval) = config.keepalive_interval.filter(|i| !i.is_zero()) {
             timers.set(Timer::Keepalive, now.saturating_add(interval));
         }
         if let Some(idle) = config.idle_timeout {
@@ -332,12 +332,15 @@ impl Connection {
         self.received.len()
     }
 
-    /// Whether [`poll_event`](Self::poll_event) would return an event
-    /// without more input: an event is queued, or the received bytes hold a
-    /// whole frame (in streaming mode, any payload of the current frame).
+    /// Whether [`poll_event`](Self::poll_event) can make progress without
+    /// more input: an event is queued, or the received bytes hold a whole
+    /// frame (in streaming mode, any payload of the current frame). A whole
+    /// frame that yields no event of its own (a non-final fragment in
+    /// whole-message mode) counts too; once `poll_event` has returned `None`,
+    /// this is false until more bytes arrive.
     ///
-    /// Adapters use it to batch output: while it is true, more replies are
-    /// about to be queued, so writing can wait until the batch is drained.
+    /// Adapters use it to batch output: while it is true, more replies may
+    /// be about to be queued, so writing can wait until the batch is drained.
     pub fn has_buffered_event(&self) -> bool {
         if !self.pending_events.is_empty() {
             return true;

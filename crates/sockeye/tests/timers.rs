@@ -181,3 +181,28 @@ fn has_buffered_event_tells_a_whole_frame_from_a_partial_one() {
     pair.server.receive(&[0x83, 0x80, 0, 0, 0, 0]);
     assert!(pair.server.has_buffered_event());
 }
+
+/// Found by the connection fuzz targets: a zero interval re-armed the
+/// keepalive at the same instant, so every `handle_timeout` queued a ping.
+#[test]
+fn zero_keepalive_interval_does_not_rearm_at_the_same_instant() {
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::ZERO);
+    let mut conn = sockeye::Connection::server(config, Duration::ZERO);
+    for _ in 0..4 {
+        conn.handle_timeout(Duration::ZERO);
+    }
+    assert!(conn.poll_timeout().is_none_or(|at| at > Duration::ZERO));
+    assert_eq!(conn.buffered_amount(), 0);
+}
+
+/// Found by the connection fuzz targets: a whole non-final fragment counts as
+/// progress but yields no event; afterwards the answer must be false.
+#[test]
+fn has_buffered_event_is_false_after_a_non_final_fragment_is_consumed() {
+    let mut conn = sockeye::Connection::server(Config::default(), Duration::ZERO);
+    conn.receive(b"\x01\x80\x00\x00\x00\x00");
+    assert!(conn.has_buffered_event());
+    assert_eq!(conn.poll_event(), None);
+    assert!(!conn.has_buffered_event());
+}
