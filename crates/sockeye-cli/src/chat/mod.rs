@@ -119,12 +119,12 @@ async fn serve(server: &Server, mut stream: TcpStream) -> Result<(), String> {
         upgrade::respond(&mut stream, &response).await;
         return Ok(());
     }
-    if let Some(token) = &server.token {
-        if request.query("token").as_deref() != Some(token.as_str()) {
-            let response = reject(&request, 401, "missing or wrong token\n")?;
-            upgrade::respond(&mut stream, &response).await;
-            return Ok(());
-        }
+    if let Some(token) = &server.token
+        && request.query("token").as_deref() != Some(token.as_str())
+    {
+        let response = reject(&request, 401, "missing or wrong token\n")?;
+        upgrade::respond(&mut stream, &response).await;
+        return Ok(());
     }
     let wanted = request
         .query("name")
