@@ -112,11 +112,11 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             // The input batch is drained: write out what it produced before
             // waiting for more.
             self.mid_batch = false;
-            if self.conn.buffered_amount() > 0 {
-                if let Poll::Ready(Err(error)) = self.poll_write_out(cx) {
-                    self.finished = true;
-                    return Poll::Ready(Some(Err(error)));
-                }
+            if self.conn.buffered_amount() > 0
+                && let Poll::Ready(Err(error)) = self.poll_write_out(cx)
+            {
+                self.finished = true;
+                return Poll::Ready(Some(Err(error)));
             }
             match self.poll_read(cx) {
                 Poll::Ready(Ok(())) => {
@@ -251,10 +251,10 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     /// §7.1.1): a server at once, a client once the server has closed it or
     /// after the close timeout.
     fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if let Poll::Ready(Err(_)) | Poll::Pending = self.poll_write_out(cx) {
-            if !self.eof {
-                return Poll::Pending;
-            }
+        if let Poll::Ready(Err(_)) | Poll::Pending = self.poll_write_out(cx)
+            && !self.eof
+        {
+            return Poll::Pending;
         }
         if self.conn.role() == Role::Client && !self.eof {
             if self.teardown_deadline.is_none() {
