@@ -212,6 +212,11 @@ pub struct Connection {
     epoch_at_ping: u64,
     epochs_at_idle_check: (u64, u64),
     allowed_rsv: u8,
+    /// A client closed cleanly and must arm its linger timer at the next
+    /// `handle_timeout`, the first moment it learns the time.
+    linger_unarmed: bool,
+    /// The client has waited long enough for the server to close the transport.
+    linger_over: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -278,6 +283,8 @@ impl Connection {
             epoch_at_ping: 0,
             epochs_at_idle_check: (0, 0),
             allowed_rsv: 0,
+            linger_unarmed: false,
+            linger_over: false,
         }
     }
 
@@ -323,6 +330,54 @@ impl Connection {
     /// Received bytes not yet turned into events.
     pub fn received_len(&self) -> usize {
         self.received.len()
+    }
+
+    /// Whether [`poll_event`](Self::poll_event) would return an event
+    /// without more input: an event is queued, or the received bytes hold a
+    /// whole frame (in streaming mode, any payload of the current frame).
+    ///
+    /// Adapters use it to batch output: while it is true, more replies are
+    /// about to be queued, so writing can wait until the batch is drained.
+    pub fn has_buffered_event(&self) -> bool {
+        if !self.pending_events.is_empty() {
+            return true;
+        }
+        if self.closed {
+            return false;
+        }
+        let available = self.received.len() as u64;
+        if let Some(frame) = &self.frame {
+            let streams = self.config.streaming && !frame.opcode.is_control();
+            return if streams {
+                available > 0
+            } else {
+                available >= frame.remaining
+            };
+        }
+        match FrameHeader::decode(&self.received) {
+            Ok(Decoded::Partial { .. }) => self.eof,
+            Ok(Decoded::Complete { header, header_len }) => {
+                let streams = self.config.streaming && !header.opcode.is_control();
+                streams || available >= header_len as u64 + header.payload_len
+            }
+            // A header that breaks the protocol yields a failure event.
+            Err(_) => true,
+        }
+    }
+
+    /// Whether the transport should be closed now (RFC 6455 §7.1.1).
+    ///
+    /// True once the connection is [`State::Closed`], everything queued has
+    /// been taken, and: this is a server (which closes the TCP connection
+    /// first), or the connection failed, or the server has already closed the
+    /// transport ([`receive_eof`](Self::receive_eof)), or a client waited
+    /// [`Config::close_timeout`] for it. A client's wait is an engine timer:
+    /// keep calling [`handle_timeout`](Self::handle_timeout) at
+    /// [`poll_timeout`](Self::poll_timeout) until this turns true.
+    pub fn should_close_transport(&self) -> bool {
+        self.closed
+            && self.outgoing.len() == 0
+            && (self.role == Role::Server || self.linger_over || self.eof)
     }
 
     // ----- inputs --------------------------------------------------------
@@ -386,7 +441,18 @@ impl Connection {
     /// Fire every timer whose deadline is at or before `now`. Calling it
     /// early, or more often than needed, does nothing.
     pub fn handle_timeout(&mut self, now: Duration) {
+        if self.linger_unarmed {
+            self.linger_unarmed = false;
+            match self.config.close_timeout {
+                Some(timeout) => self.timers.set(Timer::Linger, now.saturating_add(timeout)),
+                None => self.linger_over = true,
+            }
+        }
         for timer in self.timers.expire(now) {
+            if timer == Timer::Linger {
+                self.linger_over = true;
+                continue;
+            }
             if self.closed {
                 return;
             }
@@ -399,6 +465,7 @@ impl Connection {
                     }
                 }
                 Timer::Idle => self.check_idle(now),
+                Timer::Linger => {}
             }
         }
     }
@@ -439,6 +506,10 @@ impl Connection {
     /// The earliest time at which [`handle_timeout`](Self::handle_timeout)
     /// should be called, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.linger_unarmed {
+            // Due at once: the next `handle_timeout(now)` arms the real deadline.
+            return Some(Duration::ZERO);
+        }
         self.timers.earliest()
     }
 
@@ -569,13 +640,27 @@ impl Connection {
         if self.close_sent || self.closed {
             return Err(SendError::Closed);
         }
-        self.start_closing(now, &frame);
+        self.start_closing(now, Some(&frame));
+        Ok(())
+    }
+
+    /// Start the closing handshake with a close frame that carries no
+    /// status code (the peer reports 1005). Prefer [`close`](Self::close)
+    /// with a code; this exists for callers that must relay an empty close.
+    ///
+    /// # Errors
+    /// [`SendError::Closed`] if a close frame was already sent.
+    pub fn close_without_status(&mut self, now: Duration) -> Result<(), SendError> {
+        if self.close_sent || self.closed {
+            return Err(SendError::Closed);
+        }
+        self.start_closing(now, None);
         Ok(())
     }
 
     /// Send our close frame and wait for the peer's (RFC 6455 §7.1.2).
-    fn start_closing(&mut self, now: Duration, frame: &CloseFrame) {
-        self.queue_close(Some(frame));
+    fn start_closing(&mut self, now: Duration, frame: Option<&CloseFrame>) {
+        self.queue_close(frame);
         self.timers.stop_all();
         if let Some(timeout) = self.config.close_timeout {
             self.timers.set(Timer::Close, now.saturating_add(timeout));
@@ -690,7 +775,7 @@ impl Connection {
                 code: CloseCode::NORMAL,
                 reason: String::from("idle timeout"),
             };
-            self.start_closing(now, &frame);
+            self.start_closing(now, Some(&frame));
         } else {
             self.epochs_at_idle_check = epochs;
             self.timers.set(Timer::Idle, now.saturating_add(idle));
@@ -729,6 +814,8 @@ impl Connection {
             was_clean: false,
         });
         self.enter_closed();
+        // RFC 6455 §7.1.7: after failing, close the transport without waiting.
+        self.linger_over = true;
         self.pending_events.push_back(Event::Failed(error));
     }
 
@@ -922,6 +1009,9 @@ impl Connection {
                     },
                 });
                 self.enter_closed();
+                // RFC 6455 §7.1.1: the server closes the TCP connection
+                // first; a client waits for that, up to the close timeout.
+                self.linger_unarmed = self.role == Role::Client;
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {

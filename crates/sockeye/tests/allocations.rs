@@ -125,6 +125,10 @@ fn the_counter_counts() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of echo rounds; measures the allocator, not unsafe code"
+)]
 fn small_messages_do_not_allocate_in_steady_state() {
     for (len, batch) in [(16, 1), (16, 64), (125, 8), (1000, 4)] {
         let per_message = allocations_per_message(len, batch);

@@ -88,3 +88,96 @@ fn spurious_handle_timeout_does_nothing() {
     assert_eq!(pair.server.buffered_amount(), 0);
     assert_eq!(pair.server.poll_timeout(), Some(Duration::from_secs(10)));
 }
+
+#[test]
+fn server_closes_the_transport_first_once_its_output_is_written() {
+    let mut pair = Pair::new();
+    pair.client.close(pair.now, CloseCode::NORMAL, "").unwrap();
+    pair.client_to_server();
+    pair.poll_events();
+    assert_eq!(pair.server.state(), State::Closed);
+    assert!(
+        !pair.server.should_close_transport(),
+        "the reply is still queued"
+    );
+    take_output(&mut pair.server);
+    assert!(pair.server.should_close_transport());
+}
+
+#[test]
+fn client_waits_for_the_server_to_close_the_transport_up_to_the_close_timeout() {
+    let mut pair = Pair::new();
+    pair.client.close(pair.now, CloseCode::NORMAL, "").unwrap();
+    pair.drive();
+    assert!(pair.both_closed());
+    assert!(!pair.client.should_close_transport());
+    // The engine asks to be told the time at once, then arms its linger timer.
+    assert_eq!(pair.client.poll_timeout(), Some(Duration::ZERO));
+    pair.advance(Duration::from_secs(1));
+    assert_eq!(pair.client.poll_timeout(), Some(Duration::from_secs(6)));
+    pair.advance(Duration::from_secs(4));
+    assert!(!pair.client.should_close_transport());
+    pair.advance(Duration::from_secs(1));
+    assert!(pair.client.should_close_transport());
+}
+
+#[test]
+fn client_closes_the_transport_when_the_server_already_did() {
+    let mut pair = Pair::new();
+    pair.server
+        .close(pair.now, CloseCode::GOING_AWAY, "")
+        .unwrap();
+    pair.drive();
+    assert!(!pair.client.should_close_transport());
+    pair.client.receive_eof();
+    assert!(pair.client.should_close_transport());
+}
+
+#[test]
+fn a_failed_connection_closes_the_transport_without_waiting() {
+    let mut pair = Pair::new();
+    pair.client.receive(&[0x83, 0x00]); // reserved opcode from the server
+    assert!(matches!(pair.client.poll_event(), Some(Event::Failed(_))));
+    take_output(&mut pair.client);
+    assert!(pair.client.should_close_transport());
+}
+
+#[test]
+fn close_without_status_is_reported_as_1005() {
+    let mut pair = Pair::new();
+    pair.client.close_without_status(pair.now).unwrap();
+    pair.drive();
+    assert_eq!(pair.server_events, [Event::Close(None)]);
+    assert_eq!(pair.server.close_status().unwrap().code, 1005);
+    assert_eq!(pair.client.close_status().unwrap().code, 1005);
+    assert_eq!(
+        pair.client.close_without_status(pair.now),
+        Err(sockeye::SendError::Closed)
+    );
+}
+
+#[test]
+fn has_buffered_event_tells_a_whole_frame_from_a_partial_one() {
+    let mut pair = Pair::new();
+    pair.client.send_text("hello").unwrap();
+    pair.client.send_text("world").unwrap();
+    let wire = take_output(&mut pair.client);
+    let frame_len = wire.len() / 2;
+    assert!(!pair.server.has_buffered_event());
+    pair.server.receive(&wire[..frame_len - 1]);
+    assert!(!pair.server.has_buffered_event());
+    pair.server.receive(&wire[frame_len - 1..frame_len + 3]);
+    assert!(pair.server.has_buffered_event());
+    assert!(pair.server.poll_event().is_some());
+    assert!(
+        !pair.server.has_buffered_event(),
+        "only a partial second frame is left"
+    );
+    pair.server.receive(&wire[frame_len + 3..]);
+    assert!(pair.server.has_buffered_event());
+    assert!(pair.server.poll_event().is_some());
+    assert!(!pair.server.has_buffered_event());
+    // A header that breaks the protocol is an event too (the failure).
+    pair.server.receive(&[0x83, 0x80, 0, 0, 0, 0]);
+    assert!(pair.server.has_buffered_event());
+}

@@ -72,12 +72,42 @@ pub enum Kind {
 /// Each example is built with `cargo build --release --example NAME -p
 /// PACKAGE` and run from `target/release/examples/NAME`.
 pub const AUTOBAHN_SUITES: &[(&str, Kind, &str, &str)] = &[
-    ("tokio-echo-server", Kind::Server, "tokio-echo-server", "sockeye-tokio"),
-    ("smol-echo-server", Kind::Server, "smol-echo-server", "sockeye-smol"),
-    ("std-echo-server", Kind::Server, "std-echo-server", "sockeye-std"),
-    ("tokio-autobahn-client", Kind::Client, "tokio-autobahn-client", "sockeye-tokio"),
-    ("smol-autobahn-client", Kind::Client, "smol-autobahn-client", "sockeye-smol"),
-    ("std-autobahn-client", Kind::Client, "std-autobahn-client", "sockeye-std"),
+    (
+        "tokio-echo-server",
+        Kind::Server,
+        "tokio-echo-server",
+        "sockeye-tokio",
+    ),
+    (
+        "smol-echo-server",
+        Kind::Server,
+        "smol-echo-server",
+        "sockeye-smol",
+    ),
+    (
+        "std-echo-server",
+        Kind::Server,
+        "std-echo-server",
+        "sockeye-std",
+    ),
+    (
+        "tokio-autobahn-client",
+        Kind::Client,
+        "tokio-autobahn-client",
+        "sockeye-tokio",
+    ),
+    (
+        "smol-autobahn-client",
+        Kind::Client,
+        "smol-autobahn-client",
+        "sockeye-smol",
+    ),
+    (
+        "std-autobahn-client",
+        Kind::Client,
+        "std-autobahn-client",
+        "sockeye-std",
+    ),
 ];
 
 /// The case groups every suite runs: 1.* to 10.* (there is no group 8).

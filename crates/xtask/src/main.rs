@@ -57,6 +57,11 @@ const STEPS: &[Step] = &[
         run: steps::ffi,
     },
     Step {
+        name: "fuzz",
+        about: "every cargo-fuzz target built, then run briefly from its seed corpus (fuzz/smoke.sh)",
+        run: steps::fuzz,
+    },
+    Step {
         name: "autobahn",
         about: "the Autobahn TestSuite (kosoku) against the example servers and clients",
         run: autobahn::step,
@@ -273,7 +278,9 @@ mod tests {
     fn ci_runs_every_step_in_order() {
         assert_eq!(
             names(&[]).unwrap(),
-            ["fmt", "clippy", "test", "no-std", "miri", "ffi", "autobahn"]
+            [
+                "fmt", "clippy", "test", "no-std", "miri", "ffi", "fuzz", "autobahn"
+            ]
         );
     }
 
@@ -281,11 +288,11 @@ mod tests {
     fn skip_and_only_select_steps_keeping_the_order() {
         assert_eq!(
             names(&["--skip", "miri", "--skip", "autobahn"]).unwrap(),
-            ["fmt", "clippy", "test", "no-std", "ffi"]
+            ["fmt", "clippy", "test", "no-std", "ffi", "fuzz"]
         );
         assert_eq!(
             names(&["--skip", "miri,fmt"]).unwrap(),
-            ["clippy", "test", "no-std", "ffi", "autobahn"]
+            ["clippy", "test", "no-std", "ffi", "fuzz", "autobahn"]
         );
         assert_eq!(
             names(&["--only", "test", "--only", "fmt"]).unwrap(),

@@ -124,7 +124,7 @@ pub fn miri() -> Result {
 /// ctypes test), then the Autobahn TestSuite against that C echo server.
 pub fn ffi() -> Result {
     ensure_cargo_tool("cbindgen", "cbindgen", &[])?;
-    cmd::run(std::process::Command::new("bash").arg(cmd::root().join("crates/sockeye-ffi/ci.sh")))?;
+    cmd::run(&mut script("crates/sockeye-ffi/ci.sh"))?;
     let server = std::process::Command::new(cmd::target_dir().join("echo_server"));
     autobahn::autobahn_server_suite(
         "ffi-c-echo-server",
@@ -132,4 +132,38 @@ pub fn ffi() -> Result {
         &autobahn::out_dir("ffi-c-echo-server"),
     )
     .map(drop)
+}
+
+/// Seconds each fuzz target runs in CI: a smoke test that every target
+/// builds, replays its seed corpus and survives fresh mutations. Long
+/// campaigns are run by hand (docs/security.md).
+const FUZZ_SECONDS_PER_TARGET: &str = "20";
+
+/// Every cargo-fuzz target, built with nightly and run briefly from its seed
+/// corpus with a memory limit (`fuzz/smoke.sh`); a crash fails the step.
+pub fn fuzz() -> Result {
+    ensure_nightly_component(&[])?;
+    ensure_cargo_tool("cargo-fuzz", "cargo-fuzz", &[])?;
+    cmd::run(script("fuzz/smoke.sh").arg(FUZZ_SECONDS_PER_TARGET))
+}
+
+/// `bash SCRIPT` from the repository root, with the rustup proxies first on
+/// `PATH` and no toolchain pinned, so `cargo +nightly` inside works as in a
+/// shell.
+fn script(relative: &str) -> std::process::Command {
+    let mut command = std::process::Command::new("bash");
+    command.arg(cmd::root().join(relative));
+    command.env_remove("RUSTUP_TOOLCHAIN");
+    if let Some(proxies) = cmd::rustup_proxy("cargo")
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![proxies.to_path_buf()];
+        dirs.extend(std::env::split_paths(&path));
+        if let Ok(joined) = std::env::join_paths(dirs) {
+            command.env("PATH", joined);
+        }
+    }
+    command
 }

@@ -14,14 +14,18 @@ pub(crate) enum Timer {
     Keepalive = 2,
     /// When to check whether the connection has been idle.
     Idle = 3,
+    /// How long a client that finished the closing handshake waits for the
+    /// server to close the transport (RFC 6455 §7.1.1).
+    Linger = 4,
 }
 
-const TIMER_COUNT: usize = 4;
+const TIMER_COUNT: usize = 5;
 const ALL: [Timer; TIMER_COUNT] = [
     Timer::Close,
     Timer::PongDeadline,
     Timer::Keepalive,
     Timer::Idle,
+    Timer::Linger,
 ];
 
 /// Deadlines, each absent or a time since the caller's epoch.

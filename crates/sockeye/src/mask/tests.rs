@@ -194,6 +194,24 @@ fn extend_masked_appends_after_existing_bytes_whatever_the_capacity() {
     }
 }
 
+/// Found by the `mask` fuzz target: an offset near `usize::MAX` overflowed
+/// `offset + i` in the first portable `apply_at` (a panic with debug
+/// assertions), although only `offset % 4` matters.
+#[test]
+fn apply_at_with_offset_near_usize_max_follows_the_key_stream() {
+    let key = [0x01, 0x02, 0x04, 0x08];
+    // usize::MAX % 4 == 3: the stream starts at key[3].
+    let expected = [0x08, 0x01, 0x02, 0x04, 0x08, 0x01];
+    let mut buf = [0u8; 6];
+    apply_at(&mut buf, key, usize::MAX);
+    assert_eq!(buf, expected);
+    for path in MaskPath::available() {
+        let mut buf = [0u8; 6];
+        path.apply_at(&mut buf, key, usize::MAX);
+        assert_eq!(buf, expected, "{}", path.name());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: CASES,

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Browser test of the chat page: installs what is missing (Debian's chromium,
+# playwright-core from the lockfile), builds the sockeye binary and runs
+# `node --test chat.test.mjs`. Writes docs/chat.png at the workspace root
+# (or SOCKEYE_SCREENSHOT, for a run that should leave the tree untouched).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "run.sh: installing chromium (Debian package)" >&2
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "run.sh: installing nodejs and npm (Debian packages)" >&2
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+fi
+
+cd "$here"
+if [ ! -d node_modules/playwright-core ]; then
+    if [ -f package-lock.json ]; then
+        npm ci --no-audit --no-fund
+    else
+        npm install --no-audit --no-fund
+    fi
+fi
+
+if [ -z "${SOCKEYE_BIN:-}" ]; then
+    (cd "$root" && cargo build -p sockeye-cli)
+fi
+
+exec node --test chat.test.mjs

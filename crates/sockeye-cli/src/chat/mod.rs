@@ -1,0 +1,246 @@
+//! `sockeye chat`: a browser chat, page and WebSocket on one port.
+
+mod protocol;
+mod room;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sockeye::handshake::Request;
+use sockeye_io::{CloseCode, Config, Message};
+use sockeye_tokio::TokioClock;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::upgrade::{self, Incoming};
+use protocol::Outbound;
+use room::{Membership, Room};
+
+/// The page served at `/`.
+const PAGE: &str = include_str!("../../assets/chat.html");
+
+/// Longest a client may take to accept a close frame after falling behind.
+const EVICT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A chat server for browsers: the page at `/`, the WebSocket at `/ws`.
+///
+/// Open http://ADDR/ in a browser (add ?name=NAME to skip the prompt).
+/// WebSocket clients connect to ws://ADDR/ws?name=NAME (a name such as
+/// guest-3 is assigned without one; a taken name gets a -2, -3... suffix).
+///
+/// Protocol (JSON text messages):
+///   client → server  {"type":"message","text":"…"}
+///   server → client  {"type":"welcome","name":NAME}              (to the joining client)
+///                    {"type":"message","from":NAME,"text":"…","timestamp":MILLIS}
+///                    {"type":"join"|"leave","from":NAME,"timestamp":MILLIS}
+///                    {"type":"presence","online":[NAMES]}
+///                    {"type":"error","text":"…"}                 (malformed input;
+///                                                                 the connection stays)
+/// Every connected client, the sender included, receives each message.
+///
+/// Slow clients: each client has a queue of 256 outgoing messages. Broadcasting
+/// never waits for anyone; a client whose queue is full has fallen behind and
+/// is closed with 1008 (policy violation), and announced as having left.
+///
+/// Heartbeats: the server pings a client that has been silent for the
+/// --heartbeat interval and drops it if nothing comes back in 20 s.
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(default_value = "127.0.0.1:8080")]
+    pub addr: String,
+
+    /// Require ?token=TOKEN on the WebSocket URL; connections without it are
+    /// rejected with HTTP 401.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Seconds of silence from a client before the server pings it.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub heartbeat: u64,
+}
+
+struct Server {
+    room: Room,
+    token: Option<String>,
+    config: Config,
+}
+
+/// Run `sockeye chat`.
+pub async fn run(args: Args) -> Result<ExitCode, String> {
+    let listener = TcpListener::bind(&args.addr)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
+    let local = listener
+        .local_addr()
+        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
+    eprintln!("sockeye chat listening on http://{local}/ (WebSocket at ws://{local}/ws)");
+    let mut config = Config::default();
+    config.max_message_size = 64 << 10;
+    config.max_frame_size = 64 << 10;
+    config.keepalive_interval = Some(Duration::from_secs(args.heartbeat.max(1)));
+    let server = Arc::new(Server {
+        room: Room::default(),
+        token: args.token,
+        config,
+    });
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let server = server.clone();
+        tokio::spawn(async move {
+            if let Err(error) = serve(&server, stream).await {
+                tracing::info!(%peer, %error, "connection ended");
+            }
+        });
+    }
+}
+
+async fn serve(server: &Server, mut stream: TcpStream) -> Result<(), String> {
+    let _ = stream.set_nodelay(true);
+    let clock = TokioClock::new();
+    let request = match upgrade::read_request(&mut stream, &server.config, &clock).await? {
+        Incoming::Http(request) => {
+            let response = page_response(&request)?;
+            upgrade::respond(&mut stream, &response).await;
+            return Ok(());
+        }
+        Incoming::Upgrade(request) => request,
+    };
+    if request.path() != "/ws" {
+        let response = reject(&request, 404, "no WebSocket here; use /ws\n")?;
+        upgrade::respond(&mut stream, &response).await;
+        return Ok(());
+    }
+    if let Some(token) = &server.token {
+        if request.query("token").as_deref() != Some(token.as_str()) {
+            let response = reject(&request, 401, "missing or wrong token\n")?;
+            upgrade::respond(&mut stream, &response).await;
+            return Ok(());
+        }
+    }
+    let wanted = request
+        .query("name")
+        .as_deref()
+        .and_then(protocol::clean_name);
+    let socket = upgrade::accept(stream, &request, server.config.clone(), clock).await?;
+    let membership = server.room.join(wanted);
+    let id = membership.id;
+    tracing::info!(name = membership.name, "joined");
+    let result = converse(&server.room, socket, membership).await;
+    server.room.leave(id);
+    result
+}
+
+/// Relay between one client and the room until either side ends.
+async fn converse(
+    room: &Room,
+    mut socket: sockeye_tokio::WebSocketStream<TcpStream>,
+    mut membership: Membership,
+) -> Result<(), String> {
+    let evicted = membership.evicted.clone();
+    loop {
+        tokio::select! {
+            biased;
+            () = evicted.notified() => break,
+            outgoing = membership.outbox.recv() => match outgoing {
+                Some(text) => {
+                    tokio::select! {
+                        sent = socket.send(Message::text(text.to_string())) => {
+                            if let Err(error) = sent { return Err(error.to_string()); }
+                        }
+                        () = evicted.notified() => break,
+                    }
+                }
+                // Removed from the room: only eviction does that.
+                None => break,
+            },
+            received = socket.recv() => match received {
+                Some(Ok(Message::Text(text))) => match protocol::parse(text.as_str()) {
+                    Ok(text) => room.say(&membership.name, &text),
+                    Err(why) => reply_error(&mut socket, &mut membership, &why).await?,
+                },
+                Some(Ok(Message::Binary(_))) => {
+                    let why = "binary messages are not understood; send JSON text";
+                    reply_error(&mut socket, &mut membership, why).await?;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error.to_string()),
+                None => return Ok(()),
+            },
+        }
+    }
+    let _ = tokio::time::timeout(
+        EVICT_CLOSE_TIMEOUT,
+        socket.close(
+            CloseCode::POLICY_VIOLATION,
+            "too slow: fell behind the chat",
+        ),
+    )
+    .await;
+    Err("fell behind; closed with 1008".into())
+}
+
+/// Answer malformed input. Broadcasts already queued for this client go out
+/// first, so that the error follows everything said before it.
+async fn reply_error(
+    socket: &mut sockeye_tokio::WebSocketStream<TcpStream>,
+    membership: &mut Membership,
+    why: &str,
+) -> Result<(), String> {
+    while let Ok(text) = membership.outbox.try_recv() {
+        send(socket, text.to_string()).await?;
+    }
+    send(socket, Outbound::Error { text: why }.to_json()).await
+}
+
+async fn send(
+    socket: &mut sockeye_tokio::WebSocketStream<TcpStream>,
+    text: String,
+) -> Result<(), String> {
+    socket
+        .send(Message::text(text))
+        .await
+        .map_err(|error| error.to_string())
+}
+
+/// The answer to a plain HTTP request: the page at `/`, 404 elsewhere.
+fn page_response(request: &Request) -> Result<Vec<u8>, String> {
+    match (request.method(), request.path()) {
+        (method @ ("GET" | "HEAD"), "/") => {
+            let mut response = request
+                .reject(
+                    200,
+                    &[
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("Cache-Control", "no-cache"),
+                    ],
+                    PAGE.as_bytes(),
+                )
+                .map_err(|error| error.to_string())?;
+            if method == "HEAD" {
+                // The same head (Content-Length included), no body.
+                response.truncate(response.len() - PAGE.len());
+            }
+            Ok(response)
+        }
+        _ => reject(request, 404, "not found\n"),
+    }
+}
+
+fn reject(request: &Request, status: u16, body: &str) -> Result<Vec<u8>, String> {
+    request
+        .reject(
+            status,
+            &[("Content-Type", "text/plain; charset=utf-8")],
+            body.as_bytes(),
+        )
+        .map_err(|error| error.to_string())
+}

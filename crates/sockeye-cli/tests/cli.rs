@@ -1,0 +1,132 @@
+//! `connect`, `echo` and `load` driven as processes.
+
+mod common;
+
+use common::{Server, run_with_input, sockeye};
+
+#[test]
+fn connect_sends_stdin_lines_and_prints_the_echoes() {
+    let echo = Server::start(&["echo", "127.0.0.1:0"]);
+    let mut command = sockeye();
+    command.args(["connect", &echo.url("/")]);
+    let output = run_with_input(command, b"hello\nworld\n\xce\xbb-line\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}: {stderr}",
+        output.status
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "hello\nworld\nλ-line\n"
+    );
+}
+
+#[test]
+fn connect_binary_prints_lowercase_hex() {
+    let echo = Server::start(&["echo", "127.0.0.1:0"]);
+    let mut command = sockeye();
+    command.args(["connect", "--binary", &echo.url("/")]);
+    let output = run_with_input(command, b"AZ\n\n");
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "415a\n\n");
+}
+
+#[test]
+fn connect_fails_with_a_reason_when_refused() {
+    // A port that was free a moment ago, with nobody listening now.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut command = sockeye();
+    command.args(["connect", &format!("ws://127.0.0.1:{port}/")]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("could not connect"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn connect_reports_the_status_of_a_rejected_handshake() {
+    let chat = Server::start(&["chat", "127.0.0.1:0", "--token", "sesame"]);
+    let mut command = sockeye();
+    command.args(["connect", &chat.url("/ws?name=eve")]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+
+    let mut command = sockeye();
+    command.args(["connect", &chat.url("/ws?name=ann&token=sesame")]);
+    let output = run_with_input(command, b"");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(r#"{"type":"welcome","name":"ann"}"#));
+}
+
+#[test]
+fn load_against_echo_reports_a_rate_and_no_errors() {
+    let echo = Server::start(&["echo", "127.0.0.1:0"]);
+    let mut command = sockeye();
+    command.args([
+        "load",
+        &echo.url("/"),
+        "-c",
+        "4",
+        "-w",
+        "8",
+        "-s",
+        "128",
+        "-d",
+        "2s",
+        "--json",
+    ]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON summary");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    assert!(summary["messages"].as_u64().unwrap() > 0, "{summary}");
+    assert!(
+        summary["messages_per_sec"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
+    assert!(summary["mb_per_sec"].as_f64().unwrap() > 0.0, "{summary}");
+    assert!(
+        summary["latency_us"]["p99"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(
+        stderr.contains("messages"),
+        "the human summary goes to stderr: {stderr}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let output = sockeye().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for command in ["connect", "echo", "chat", "load"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let output = sockeye().args(["connect", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("lowercase hexadecimal"));
+    let output = sockeye().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("sockeye "));
+}
+
+#[test]
+fn tls_switches_fail_clearly_without_tls() {
+    let mut command = sockeye();
+    command.args(["connect", "--insecure", "wss://127.0.0.1:1/"]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("TLS"), "{stderr}");
+}
