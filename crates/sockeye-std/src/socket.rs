@@ -67,7 +67,7 @@ impl<S: Read + Write> WebSocket<S> {
             }
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
-                if (self.conn.received_len() == 0 || !matches!(item, Ok(ref m) if m.is_data()))
+                if (!self.conn.has_buffered_event() || !matches!(item, Ok(ref m) if m.is_data()))
                     && let Err(error) = self.flush()
                 {
                     return Some(Err(error));
@@ -107,7 +107,7 @@ impl<S: Read + Write> WebSocket<S> {
         message
             .into()
             .queue_on(&mut self.conn, self.start.elapsed())?;
-        if self.conn.received_len() > 0 && !self.conn.is_write_blocked() {
+        if self.conn.has_buffered_event() && !self.conn.is_write_blocked() {
             return Ok(());
         }
         self.flush()
