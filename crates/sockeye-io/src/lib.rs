@@ -6,6 +6,8 @@
 //! * [`driver`] (feature `async`): the async driver written once against
 //!   poll-style I/O, which `sockeye-tokio` and `sockeye-smol` instantiate with
 //!   their runtime's streams and timers;
+//! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
+//!   once into a rustls `ClientConfig`;
 //!
 //! Protocol decisions are the engine's ([`sockeye`]); this crate only moves
 //! bytes and maps types.
@@ -18,11 +20,15 @@ mod error;
 mod message;
 mod options;
 mod target;
+#[cfg(feature = "rustls")]
+pub mod tls;
 
 pub use error::Error;
 pub use message::Message;
 pub use options::{ClientOptions, Decision, Response};
 pub use target::Target;
+#[cfg(feature = "rustls")]
+pub use tls::{Roots, TlsOptions};
 
 pub use sockeye;
 pub use sockeye::connection::{CloseStatus, Fragment};

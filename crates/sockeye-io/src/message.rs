@@ -28,7 +28,7 @@ pub enum Message {
     /// A pong.
     Pong(Bytes),
     /// A close frame: received, the peer's code and reason (`None` when it
-    /// sent no status); sent, ours (`None` sends 1000 with no reason).
+    /// sent no status); sent, ours (`None` sends a close frame without a status code, which the peer reports as 1005).
     Close(Option<CloseFrame>),
     /// A piece of a data message: received in streaming mode
     /// ([`sockeye::Config::streaming`]); sent, one frame of a message sent in
@@ -123,7 +123,7 @@ impl Message {
             Message::Ping(data) => conn.ping(data),
             Message::Pong(data) => conn.pong(data),
             Message::Close(Some(frame)) => conn.close(now, frame.code, &frame.reason),
-            Message::Close(None) => conn.close(now, sockeye::CloseCode::NORMAL, ""),
+            Message::Close(None) => conn.close_without_status(now),
             Message::Fragment(piece) => {
                 conn.send_fragment(piece.kind, piece.payload, piece.is_last)
             }

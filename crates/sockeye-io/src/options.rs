@@ -20,6 +20,8 @@ pub struct ClientOptions {
     protocols: Vec<String>,
     origin: Option<String>,
     headers: Vec<(String, String)>,
+    #[cfg(feature = "rustls")]
+    tls: crate::TlsOptions,
 }
 
 impl ClientOptions {
@@ -44,6 +46,19 @@ impl ClientOptions {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
+    }
+
+    /// TLS settings for `wss://` URLs.
+    #[cfg(feature = "rustls")]
+    pub fn tls(mut self, tls: crate::TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The TLS settings.
+    #[cfg(feature = "rustls")]
+    pub fn tls_options(&self) -> &crate::TlsOptions {
+        &self.tls
     }
 
     /// The handshake request for `target`.

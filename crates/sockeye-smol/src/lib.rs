@@ -30,10 +30,14 @@ use futures_io::{AsyncRead, AsyncWrite};
 use sockeye_io::Target;
 use sockeye_io::driver::{Clock, FuturesIo, handshake};
 
+mod stream;
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+#[cfg(feature = "rustls")]
+pub use sockeye_io::{Roots, TlsOptions};
+pub use stream::MaybeTlsStream;
 
 /// A WebSocket over a `futures-io` stream `S`.
 pub type WebSocketStream<S> = WebSocket<FuturesIo<S>, AsyncIoClock>;
@@ -98,7 +102,9 @@ where
 ///
 /// # Errors
 /// See [`connect_with`].
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+pub async fn connect(
+    url: &str,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     connect_with(url, ClientOptions::new(), Config::default()).await
 }
 
@@ -107,19 +113,14 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response)
 /// # Errors
 /// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused),
 /// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
-/// [`Error::Handshake`]; `wss://` is not supported by this adapter yet
-/// ([`Error::Url`]).
+/// [`Error::Handshake`]; [`Error::Tls`] when the TLS handshake fails or
+/// `wss://` is asked for without the `rustls` feature.
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
     config: Config,
-) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     let target = Target::parse(url)?;
-    if target.secure {
-        return Err(Error::Url(
-            "wss:// is not supported by sockeye-smol yet".into(),
-        ));
-    }
     let request = options.request(&target)?;
     let addrs = async_net::resolve((target.host.as_str(), target.port))
         .await
@@ -132,13 +133,44 @@ pub async fn connect_with(
         match TcpStream::connect(addr).await {
             Ok(tcp) => {
                 tcp.set_nodelay(true).map_err(Error::Connect)?;
-                return handshake::client(FuturesIo(tcp), AsyncIoClock::new(), request, config)
+                let stream = if target.secure {
+                    wrap_tls(tcp, &target, &options).await?
+                } else {
+                    MaybeTlsStream::Plain(tcp)
+                };
+                return handshake::client(FuturesIo(stream), AsyncIoClock::new(), request, config)
                     .await;
             }
             Err(error) => last = error,
         }
     }
     Err(Error::Connect(last))
+}
+
+#[cfg(feature = "rustls")]
+async fn wrap_tls(
+    tcp: TcpStream,
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    let config = options.tls_options().client_config()?;
+    let name = sockeye_io::tls::server_name(&target.host)?;
+    let tls = futures_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(sockeye_io::tls::handshake_error)?;
+    Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn wrap_tls(
+    _tcp: TcpStream,
+    _target: &Target,
+    _options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    Err(Error::Tls(
+        "wss:// needs the `rustls` feature of sockeye-smol".into(),
+    ))
 }
 
 /// Accept a WebSocket client on `stream` with the default config.

@@ -11,6 +11,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # TLS
+//! With the `rustls` feature, [`connect`] and [`connect_with`] speak
+//! `wss://` through rustls' `StreamOwned` (settings in
+//! [`ClientOptions::tls`]; a failed TLS handshake is [`Error::Tls`]).
+//!
 //! # Timeouts
 //! Read and write timeouts set on the stream are honoured: a read or write
 //! that times out returns [`Error::Timeout`] and leaves the connection
@@ -21,8 +26,12 @@
 #![forbid(unsafe_code)]
 
 mod socket;
+mod stream;
 
 pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+#[cfg(feature = "rustls")]
+pub use sockeye_io::{Roots, TlsOptions};
+pub use stream::MaybeTlsStream;

@@ -1,7 +1,10 @@
 //! The blocking WebSocket and its constructors.
 
+use std::any::Any;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+
+use crate::MaybeTlsStream;
 use std::time::{Duration, Instant};
 
 use sockeye_io::sockeye::handshake::{ClientHandshake, HandshakeError, ServerHandshake};
@@ -64,7 +67,7 @@ impl<S: Read + Write> WebSocket<S> {
             }
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
-                if (self.conn.received_len() == 0 || !matches!(item, Ok(ref m) if m.is_data()))
+                if (!self.conn.has_buffered_event() || !matches!(item, Ok(ref m) if m.is_data()))
                     && let Err(error) = self.flush()
                 {
                     return Some(Err(error));
@@ -104,7 +107,7 @@ impl<S: Read + Write> WebSocket<S> {
         message
             .into()
             .queue_on(&mut self.conn, self.start.elapsed())?;
-        if self.conn.received_len() > 0 && !self.conn.is_write_blocked() {
+        if self.conn.has_buffered_event() && !self.conn.is_write_blocked() {
             return Ok(());
         }
         self.flush()
@@ -216,11 +219,12 @@ impl<S: Read + Write> WebSocket<S> {
     }
 }
 
-/// Connect to a `ws://` URL with default options and config.
+/// Connect to a `ws://` (or, with feature `rustls`, `wss://`) URL with
+/// default options and config.
 ///
 /// # Errors
 /// See [`connect_with`].
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     connect_with(url, ClientOptions::new(), Config::default())
 }
 
@@ -231,18 +235,15 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
 /// # Errors
 /// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused),
 /// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
-/// [`Error::Handshake`]; `wss://` is not supported by this adapter yet.
+/// [`Error::Handshake`]; [`Error::Tls`] when the TLS handshake fails (an
+/// untrusted certificate, a wrong name) or `wss://` is asked for without the
+/// `rustls` feature.
 pub fn connect_with(
     url: &str,
     options: ClientOptions,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, Response), Error> {
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     let target = Target::parse(url)?;
-    if target.secure {
-        return Err(Error::Url(
-            "wss:// is not supported by sockeye-std yet".into(),
-        ));
-    }
     let request = options.request(&target)?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
     let mut tcp = None;
@@ -255,9 +256,23 @@ pub fn connect_with(
             Err(error) => last = error,
         }
     }
-    let mut tcp = tcp.ok_or(Error::Connect(last))?;
+    let tcp = tcp.ok_or(Error::Connect(last))?;
     tcp.set_nodelay(true).map_err(Error::Connect)?;
     let start = Instant::now();
+    let mut tcp = if target.secure {
+        #[cfg(feature = "rustls")]
+        {
+            tcp.set_read_timeout(config.handshake_timeout)
+                .map_err(Error::Io)?;
+            MaybeTlsStream::tls(tcp, &target, &options)?
+        }
+        #[cfg(not(feature = "rustls"))]
+        return Err(Error::Tls(
+            "wss:// needs the `rustls` feature of sockeye-std".into(),
+        ));
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
     let mut handshake = ClientHandshake::new(request, config, Duration::ZERO);
     tcp.write_all(handshake.request_bytes())
         .map_err(Error::Io)?;
@@ -287,23 +302,27 @@ pub fn connect_with(
 ///
 /// # Errors
 /// See [`accept_with`].
-pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+pub fn accept<S: Read + Write + 'static>(stream: S) -> Result<WebSocket<S>, Error> {
     accept_with(stream, Config::default(), |_| Decision::accept()).map(|(ws, _)| ws)
 }
 
-/// Accept a WebSocket client on `stream` with `config`; `decide` sees the
+/// Accept a WebSocket client on `stream` (any `Read + Write`: a
+/// `TcpStream`, a rustls `StreamOwned`...) with `config`; `decide` sees the
 /// request and accepts (with a subprotocol, extra fields) or rejects. The
-/// handshake is bounded by [`Config::handshake_timeout`].
+/// handshake is bounded by [`Config::handshake_timeout`]: over a
+/// `TcpStream` (also under rustls) through the socket's read timeout; over
+/// another stream the deadline is checked whenever a read returns, so give
+/// that stream a read timeout of its own.
 ///
 /// # Errors
 /// [`Error::Handshake`] for an invalid request (already answered with the
 /// HTTP error) or a client that left mid-handshake, [`Error::Rejected`] when
 /// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
-pub fn accept_with(
-    mut stream: TcpStream,
+pub fn accept_with<S: Read + Write + 'static>(
+    mut stream: S,
     config: Config,
     decide: impl FnOnce(&Request) -> Decision,
-) -> Result<(WebSocket<TcpStream>, Request), Error> {
+) -> Result<(WebSocket<S>, Request), Error> {
     let start = Instant::now();
     let mut handshake = ServerHandshake::new(config, Duration::ZERO);
     let deadline = handshake.poll_timeout();
@@ -333,7 +352,9 @@ pub fn accept_with(
             return Err(error);
         }
     };
-    stream.set_read_timeout(None).map_err(Error::Io)?;
+    if let Some(socket) = tcp_under(&stream) {
+        socket.set_read_timeout(None).map_err(Error::Io)?;
+    }
     let decision = decide(&request);
     let rejected = decision.rejected_status();
     let (response, conn) = decision.apply(&request, start.elapsed())?;
@@ -349,8 +370,8 @@ pub fn accept_with(
 
 /// Read with the socket's read timeout set to what is left before
 /// `deadline`; `None` when the deadline passed.
-fn read_before(
-    tcp: &mut TcpStream,
+fn read_before<S: Read + 'static>(
+    tcp: &mut S,
     buf: &mut [u8],
     start: Instant,
     deadline: Option<Duration>,
@@ -360,7 +381,9 @@ fn read_before(
         if left.is_zero() {
             return Ok(None);
         }
-        tcp.set_read_timeout(Some(left)).map_err(Error::Io)?;
+        if let Some(socket) = tcp_under(tcp) {
+            socket.set_read_timeout(Some(left)).map_err(Error::Io)?;
+        }
     }
     match tcp.read(buf) {
         Ok(n) => Ok(Some(n)),
@@ -375,4 +398,23 @@ fn read_before(
         Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(None),
         Err(error) => Err(Error::Io(error)),
     }
+}
+
+/// The TCP socket under `stream`, when it is one of the streams this crate
+/// knows (a `TcpStream`, a [`MaybeTlsStream`], a rustls server stream over
+/// TCP), so that handshake reads can be bounded by a socket read timeout.
+fn tcp_under(stream: &dyn Any) -> Option<&TcpStream> {
+    if let Some(tcp) = stream.downcast_ref::<TcpStream>() {
+        return Some(tcp);
+    }
+    if let Some(stream) = stream.downcast_ref::<MaybeTlsStream>() {
+        return Some(stream.tcp());
+    }
+    #[cfg(feature = "rustls")]
+    if let Some(tls) =
+        stream.downcast_ref::<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>()
+    {
+        return Some(tls.get_ref());
+    }
+    None
 }

@@ -11,13 +11,27 @@ use tokio::net::TcpStream;
 
 use crate::{TokioClock, TokioIo, WebSocketStream};
 
-/// The stream `connect` returns: plain TCP today; a TLS variant is the
-/// planned addition (the enum is non-exhaustive for it).
+/// The stream `connect` returns: plain TCP for `ws://`, TLS over it for
+/// `wss://` (feature `rustls`).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream<S> {
     /// Plain `ws://`.
     Plain(S),
+    /// `wss://` through rustls.
+    #[cfg(feature = "rustls")]
+    Rustls(Box<tokio_rustls::client::TlsStream<S>>),
+}
+
+/// Run `$body` on whichever stream `$self` holds, bound to `$s`.
+macro_rules! each_stream {
+    ($self:expr, $s:ident => $body:expr) => {
+        match $self {
+            MaybeTlsStream::Plain($s) => $body,
+            #[cfg(feature = "rustls")]
+            MaybeTlsStream::Rustls($s) => $body,
+        }
+    };
 }
 
 /// Connect to a `ws://` `url` with
@@ -51,7 +65,9 @@ pub async fn connect(
 /// Each fault has its variant: [`Error::Url`] for a bad URL,
 /// [`Error::Resolve`] when DNS fails, [`Error::Connect`] when no address
 /// accepts the connection (refused), [`Error::Rejected`] with the HTTP status
-/// for a non-101 answer, [`Error::HandshakeTimeout`] after
+/// for a non-101 answer, [`Error::Tls`] when the TLS handshake fails (an
+/// untrusted certificate, a wrong name) or `wss://` is asked for without the
+/// `rustls` feature, [`Error::HandshakeTimeout`] after
 /// [`Config::handshake_timeout`], [`Error::Handshake`] for an invalid answer
 /// or a server that hung up mid-handshake.
 ///
@@ -66,13 +82,37 @@ pub async fn connect_with(
     let request = options.request(&target)?;
     let tcp = connect_tcp(&target).await?;
     let stream = if target.secure {
-        return Err(Error::Url(
-            "wss:// is not supported by sockeye-tokio yet".into(),
-        ));
+        wrap_tls(tcp, &target, &options).await?
     } else {
         MaybeTlsStream::Plain(tcp)
     };
     handshake::client(TokioIo(stream), TokioClock::new(), request, config).await
+}
+
+#[cfg(feature = "rustls")]
+async fn wrap_tls(
+    tcp: TcpStream,
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    let config = options.tls_options().client_config()?;
+    let name = sockeye_io::tls::server_name(&target.host)?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(sockeye_io::tls::handshake_error)?;
+    Ok(MaybeTlsStream::Rustls(Box::new(tls)))
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn wrap_tls(
+    _tcp: TcpStream,
+    _target: &Target,
+    _options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
+    Err(Error::Url(
+        "wss:// needs the `rustls` feature of sockeye-tokio".into(),
+    ))
 }
 
 async fn connect_tcp(target: &Target) -> Result<TcpStream, Error> {
@@ -173,9 +213,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MaybeTlsStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
     }
 }
 
@@ -185,9 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            MaybeTlsStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -195,26 +231,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            MaybeTlsStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            MaybeTlsStream::Plain(s) => s.is_write_vectored(),
-        }
+        each_stream!(self, s => s.is_write_vectored())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MaybeTlsStream::Plain(s) => Pin::new(s).poll_flush(cx),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MaybeTlsStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-        }
+        each_stream!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
     }
 }

@@ -24,6 +24,12 @@
 //! # }
 //! ```
 //!
+//! # TLS
+//! With the `rustls` feature, [`connect`] and [`connect_with`] speak
+//! `wss://` (settings in [`ClientOptions::tls`]; a failed TLS handshake is
+//! [`Error::Tls`]). A TLS server is a `tokio_rustls::TlsAcceptor` stream
+//! handed to [`accept`]: `accept` works over any stream.
+//!
 //! The same driver, written once in [`sockeye_io::driver`], serves
 //! `sockeye-smol`; only [`TokioIo`] and [`TokioClock`] are tokio's.
 #![warn(missing_docs)]
@@ -39,6 +45,8 @@ pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+#[cfg(feature = "rustls")]
+pub use sockeye_io::{Roots, TlsOptions};
 
 /// A WebSocket over a tokio stream `S` (a `TcpStream`, a TLS stream, a duplex pipe).
 pub type WebSocketStream<S> = WebSocket<TokioIo<S>, TokioClock>;

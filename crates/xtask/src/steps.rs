@@ -35,6 +35,7 @@ pub fn clippy() -> Result {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
         "--",
         "-D",
         "warnings",
@@ -50,9 +51,10 @@ pub fn clippy() -> Result {
     ]))
 }
 
-/// Unit, integration and doc tests of the whole workspace.
+/// Unit, integration and doc tests of the whole workspace, every feature on.
 pub fn test() -> Result {
-    cmd::run_tests(cmd::cargo().args(["test", "--workspace"])).map(drop)
+    // `--all-features` so the optional `rustls` (wss://) code is tested too.
+    cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"])).map(drop)
 }
 
 /// The engine builds for a bare-metal target and for wasm without `std`,

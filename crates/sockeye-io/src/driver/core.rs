@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use sockeye::{CloseCode, Connection, Role, State};
+use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Transport};
 use crate::{Error, Message};
@@ -46,8 +46,6 @@ pub struct Driver<T, C> {
     finished: bool,
     /// The last `poll_recv` returned an event without waiting for input.
     mid_batch: bool,
-    /// When a client stops waiting for the server to close the transport.
-    teardown_deadline: Option<Duration>,
 }
 
 impl<T: Transport, C: Clock> Driver<T, C> {
@@ -60,7 +58,6 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             eof: false,
             finished: false,
             mid_batch: false,
-            teardown_deadline: None,
         }
     }
 
@@ -97,7 +94,8 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             }
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
-                if self.conn.received_len() == 0 || matches!(item, Ok(Message::Close(_)) | Err(_)) {
+                if !self.conn.has_buffered_event() || matches!(item, Ok(Message::Close(_)) | Err(_))
+                {
                     // The input batch is drained (or over): write out what it
                     // produced (pongs, the close reply) without waiting.
                     let _ = self.poll_write_out(cx);
@@ -170,7 +168,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     /// Finish a send under the batching rule: write the queued output now,
     /// unless a receive batch is in progress (its end writes it).
     pub fn poll_send_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.mid_batch && self.conn.received_len() > 0 {
+        if self.mid_batch && self.conn.has_buffered_event() {
             return Poll::Ready(Ok(()));
         }
         self.poll_flush(cx)
@@ -256,22 +254,21 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         {
             return Poll::Pending;
         }
-        if self.conn.role() == Role::Client && !self.eof {
-            if self.teardown_deadline.is_none() {
-                let now = self.clock.now();
-                let timeout = self.conn.config().close_timeout;
-                self.teardown_deadline = timeout.map(|t| now.saturating_add(t));
-            }
-            loop {
-                match self.poll_read(cx) {
-                    Poll::Ready(Ok(())) if !self.eof => continue,
-                    Poll::Ready(_) => break,
-                    Poll::Pending => match self.teardown_deadline {
-                        Some(deadline) if self.clock.poll_deadline(cx, deadline).is_ready() => {
-                            break;
-                        }
+        // The engine says when (a server at once, a client once the server
+        // has closed or after its close-timeout timer).
+        while !self.eof && !self.conn.should_close_transport() {
+            match self.poll_read(cx) {
+                Poll::Ready(Ok(())) => self.fire_due_timers(),
+                Poll::Ready(Err(_)) => break,
+                Poll::Pending => {
+                    self.fire_due_timers();
+                    if self.conn.should_close_transport() {
+                        break;
+                    }
+                    match self.conn.poll_timeout() {
+                        Some(deadline) if self.clock.poll_deadline(cx, deadline).is_ready() => {}
                         _ => return Poll::Pending,
-                    },
+                    }
                 }
             }
         }
