@@ -44,13 +44,13 @@ pub struct Args {
     #[arg(long)]
     pub origin: Option<String>,
 
-    /// For wss://: trust the CA certificates in this PEM file (in addition to
-    /// the system's roots). Not available yet: this build has no TLS.
+    /// For wss://: trust the CA certificates in this PEM file, in addition to
+    /// the bundled Mozilla roots.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 
-    /// For wss://: do not verify the server's certificate (testing only).
-    /// Not available yet: this build has no TLS.
+    /// For wss://: do not verify the server's certificate. For testing
+    /// only: anyone on the path can then read and change the traffic.
     #[arg(long)]
     pub insecure: bool,
 
@@ -81,11 +81,14 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         Some(_) => return Err("--ping needs a positive number of seconds".into()),
         None => None,
     };
-    if args.ca.is_some() || args.insecure {
-        // sockeye-tokio has no TLS yet; refuse rather than ignore the switches.
-        return Err("--ca and --insecure need TLS, which this build does not have yet".into());
+    let mut tls = sockeye_tokio::TlsOptions::new();
+    if let Some(ca) = &args.ca {
+        tls = tls.add_ca_file(ca);
     }
-    let mut options = ClientOptions::new();
+    if args.insecure {
+        tls = tls.danger_accept_invalid_certs(true);
+    }
+    let mut options = ClientOptions::new().tls(tls);
     for protocol in &args.protocols {
         options = options.protocol(protocol);
     }

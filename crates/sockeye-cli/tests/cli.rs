@@ -122,11 +122,15 @@ fn help_and_version() {
 }
 
 #[test]
-fn tls_switches_fail_clearly_without_tls() {
+fn connect_reports_a_tls_failure_on_one_line() {
+    // A wss:// client meets a plain WebSocket server: the TLS handshake fails.
+    let echo = Server::start(&["echo", "127.0.0.1:0"]);
+    let url = echo.url("/").replacen("ws://", "wss://", 1);
     let mut command = sockeye();
-    command.args(["connect", "--insecure", "wss://127.0.0.1:1/"]);
+    command.args(["connect", "--insecure", &url]);
     let output = run_with_input(command, b"");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("TLS"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("tls"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
