@@ -435,6 +435,27 @@ unsafe fn with_conn_ref(
     })
 }
 
+/// The shape of every getter: write `read(conn)` to `*out`.
+///
+/// # Safety
+/// `conn` must be null or a live handle that nothing writes during the call;
+/// `out` must be null or valid for a write of `T`.
+unsafe fn get<T>(
+    conn: *const sockeye_conn,
+    out: *mut T,
+    read: impl FnOnce(&sockeye_conn) -> T,
+) -> sockeye_status {
+    // SAFETY: `conn` is forwarded under this function's contract.
+    unsafe {
+        with_conn_ref(conn, |conn| {
+            let out = boundary::out_ptr(out)?;
+            // SAFETY: `out` is non-null and writable by this function's contract.
+            write(out, read(conn));
+            Ok(())
+        })
+    }
+}
+
 /// Write `value` through the output pointer `out`.
 ///
 /// # Safety
@@ -681,14 +702,10 @@ pub unsafe extern "C" fn sockeye_conn_next_timeout_ms(
     conn: *const sockeye_conn,
     out: *mut u64,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
+    // SAFETY: both pointers are forwarded under this function's contract.
     unsafe {
-        with_conn_ref(conn, |conn| {
-            let out = boundary::out_ptr(out)?;
-            let deadline = conn.poll_timeout().map_or(SOCKEYE_NO_TIMEOUT, deadline_ms);
-            // SAFETY: `out` is non-null and writable by the caller's contract.
-            write(out, deadline);
-            Ok(())
+        get(conn, out, |conn| {
+            conn.poll_timeout().map_or(SOCKEYE_NO_TIMEOUT, deadline_ms)
         })
     }
 }
@@ -965,15 +982,8 @@ pub unsafe extern "C" fn sockeye_conn_state(
     conn: *const sockeye_conn,
     out: *mut sockeye_state,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
-    unsafe {
-        with_conn_ref(conn, |conn| {
-            let out = boundary::out_ptr(out)?;
-            // SAFETY: `out` is non-null and writable by the caller's contract.
-            write(out, conn.state());
-            Ok(())
-        })
-    }
+    // SAFETY: both pointers are forwarded under this function's contract.
+    unsafe { get(conn, out, |conn| conn.state()) }
 }
 
 /// `*out` receives how many bytes are queued for the transport and not yet
@@ -986,15 +996,8 @@ pub unsafe extern "C" fn sockeye_conn_buffered_amount(
     conn: *const sockeye_conn,
     out: *mut usize,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
-    unsafe {
-        with_conn_ref(conn, |conn| {
-            let out = boundary::out_ptr(out)?;
-            // SAFETY: `out` is non-null and writable by the caller's contract.
-            write(out, conn.buffered_amount());
-            Ok(())
-        })
-    }
+    // SAFETY: both pointers are forwarded under this function's contract.
+    unsafe { get(conn, out, |conn| conn.buffered_amount()) }
 }
 
 /// `*out` receives whether the queued output has reached
@@ -1008,15 +1011,8 @@ pub unsafe extern "C" fn sockeye_conn_is_write_blocked(
     conn: *const sockeye_conn,
     out: *mut bool,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
-    unsafe {
-        with_conn_ref(conn, |conn| {
-            let out = boundary::out_ptr(out)?;
-            // SAFETY: `out` is non-null and writable by the caller's contract.
-            write(out, conn.is_write_blocked());
-            Ok(())
-        })
-    }
+    // SAFETY: both pointers are forwarded under this function's contract.
+    unsafe { get(conn, out, |conn| conn.is_write_blocked()) }
 }
 
 // Handles move between threads (one at a time); the engine state is `Send`.
