@@ -147,6 +147,7 @@ fn send_status(error: SendError) -> sockeye_status {
             sockeye_status::ErrTooLong
         }
         SendError::FragmentOutOfOrder => sockeye_status::ErrFragmentOrder,
+        SendError::InvalidUtf8 => sockeye_status::ErrInvalidUtf8,
         _ => sockeye_status::ErrInvalidState,
     }
 }

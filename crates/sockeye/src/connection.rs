@@ -199,6 +199,8 @@ pub struct Connection {
 
     outgoing: Outgoing,
     sending_fragmented: Option<DataKind>,
+    /// Validates the text message being sent in pieces.
+    send_validator: Utf8Validator,
 
     close_sent: bool,
     closed: bool,
@@ -274,6 +276,7 @@ impl Connection {
             pending_events: VecDeque::new(),
             outgoing: Outgoing::default(),
             sending_fragmented: None,
+            send_validator: Utf8Validator::new(),
             close_sent: false,
             closed: false,
             close_status: None,
@@ -586,12 +589,16 @@ impl Connection {
     /// Queue one piece of a message sent in pieces: the first call starts a
     /// message of `kind`, later calls (with the same `kind`) continue it, and
     /// the call with `is_last` ends it. Control frames may be sent between
-    /// pieces.
+    /// pieces. Text pieces may split a character; they are validated as
+    /// they come, so invalid text never reaches the wire.
     ///
     /// # Errors
     /// [`SendError::Closed`] after a close frame was sent;
     /// [`SendError::FragmentOutOfOrder`] when `kind` differs from the
-    /// message in progress, or a whole message is being sent meanwhile.
+    /// message in progress, or a whole message is being sent meanwhile;
+    /// [`SendError::InvalidUtf8`] when a text piece makes the message invalid
+    /// UTF-8 (or the last piece ends inside a character). A refused piece is
+    /// not queued and the message stays where it was.
     pub fn send_fragment(
         &mut self,
         kind: DataKind,
@@ -607,8 +614,22 @@ impl Connection {
             Some(current) if current == kind => OpCode::Continuation,
             Some(_) => return Err(SendError::FragmentOutOfOrder),
         };
-        self.sending_fragmented = if is_last { None } else { Some(kind) };
         let payload = payload.into();
+        if kind == DataKind::Text {
+            // Validate on a copy, so a refused piece leaves the state as it was.
+            let mut validator = match self.sending_fragmented {
+                None => Utf8Validator::new(),
+                Some(_) => self.send_validator.clone(),
+            };
+            validator
+                .feed(&payload)
+                .map_err(|_| SendError::InvalidUtf8)?;
+            if is_last {
+                validator.finish().map_err(|_| SendError::InvalidUtf8)?;
+            }
+            self.send_validator = validator;
+        }
+        self.sending_fragmented = if is_last { None } else { Some(kind) };
         self.queue_frame(is_last, opcode, &payload, Some(&payload));
         self.send_epoch = self.send_epoch.wrapping_add(1);
         Ok(())

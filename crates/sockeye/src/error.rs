@@ -142,6 +142,8 @@ pub enum SendError {
     /// A fragment sent with no fragmented message in progress, or a new
     /// message started while one is in progress.
     FragmentOutOfOrder,
+    /// A text piece that would make the message invalid UTF-8.
+    InvalidUtf8,
 }
 
 impl fmt::Display for SendError {
@@ -155,6 +157,7 @@ impl fmt::Display for SendError {
                 write!(f, "control payload of {len} bytes exceeds 125")
             }
             SendError::FragmentOutOfOrder => f.write_str("fragment sent out of order"),
+            SendError::InvalidUtf8 => f.write_str("text piece is not valid UTF-8"),
         }
     }
 }

@@ -508,3 +508,32 @@ fn buffered_amount_and_high_water_mark() {
     assert_eq!(server.buffered_amount(), 0);
     assert!(!server.is_write_blocked());
 }
+
+/// Found by the fuzz targets: text sent in pieces was never validated, so an
+/// application could put invalid UTF-8 on the wire.
+#[test]
+fn text_sent_in_pieces_is_validated_and_a_refused_piece_changes_nothing() {
+    use sockeye::{DataKind, SendError};
+    let mut server = server_with(Config::default());
+    server
+        .send_fragment(DataKind::Text, &b"caf\xc3"[..], false)
+        .unwrap();
+    assert_eq!(
+        server.send_fragment(DataKind::Text, &b"\xff"[..], false),
+        Err(SendError::InvalidUtf8)
+    );
+    assert_eq!(
+        server.send_fragment(DataKind::Text, &b""[..], true),
+        Err(SendError::InvalidUtf8),
+        "ends inside a character"
+    );
+    server
+        .send_fragment(DataKind::Text, &b"\xa9!"[..], true)
+        .unwrap();
+    let frames = decode_frames(&take_output(&mut server));
+    let text: Vec<u8> = frames.iter().flat_map(|f| f.payload.clone()).collect();
+    assert_eq!(String::from_utf8(text).unwrap(), "café!");
+    assert_eq!(frames.len(), 2);
+    // A new message starts from a clean validator.
+    server.send_fragment(DataKind::Text, "ok", true).unwrap();
+}
