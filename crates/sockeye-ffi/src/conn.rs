@@ -868,8 +868,10 @@ pub unsafe extern "C" fn sockeye_conn_send_binary(
 /// Queue one piece of a message sent in pieces: the first call starts a text
 /// (`is_text`) or binary message, later calls with the same `is_text`
 /// continue it, and the call with `is_last` ends it. Control frames may be
-/// sent between pieces. Text pieces are not validated one by one (a piece may
-/// end inside a character); the caller guarantees the whole is UTF-8.
+/// sent between pieces. Text pieces may end inside a character; they are
+/// validated as they come, and a piece that makes the message invalid UTF-8
+/// (or a last piece ending inside a character) is refused with
+/// `SOCKEYE_ERR_INVALID_UTF8` without being queued.
 ///
 /// # Safety
 /// `conn` must be null or a live handle; `data` null or readable for `len` bytes.
