@@ -436,6 +436,28 @@ unsafe fn with_conn_ref(
     })
 }
 
+/// The shape of every command with a byte payload: copy `len` bytes from
+/// `data` and hand them to `send` on the open connection.
+///
+/// # Safety
+/// `conn` must be null or a live handle that nothing else uses during the
+/// call; `data` must be null or readable for `len` bytes.
+unsafe fn send_payload(
+    conn: *mut sockeye_conn,
+    data: *const u8,
+    len: usize,
+    send: impl FnOnce(&mut Connection, Bytes) -> Result<(), SendError>,
+) -> sockeye_status {
+    // SAFETY: `conn` is forwarded under this function's contract.
+    unsafe {
+        with_conn(conn, |conn| {
+            // SAFETY: the caller guarantees `data` is readable for `len` bytes.
+            let data = boundary::bytes(data, len)?;
+            send(conn.open_connection()?, Bytes::copy_from_slice(data)).map_err(send_status)
+        })
+    }
+}
+
 /// The shape of every getter: write `read(conn)` to `*out`.
 ///
 /// # Safety
@@ -853,16 +875,8 @@ pub unsafe extern "C" fn sockeye_conn_send_binary(
     data: *const u8,
     len: usize,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
-    unsafe {
-        with_conn(conn, |conn| {
-            // SAFETY: the caller guarantees `data` is readable for `len` bytes.
-            let data = boundary::bytes(data, len)?;
-            conn.open_connection()?
-                .send_binary(Bytes::copy_from_slice(data))
-                .map_err(send_status)
-        })
-    }
+    // SAFETY: both pointers are forwarded under this function's contract.
+    unsafe { send_payload(conn, data, len, |conn, data| conn.send_binary(data)) }
 }
 
 /// Queue one piece of a message sent in pieces: the first call starts a text
@@ -883,19 +897,15 @@ pub unsafe extern "C" fn sockeye_conn_send_fragment(
     len: usize,
     is_last: bool,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
+    // SAFETY: both pointers are forwarded under this function's contract.
     unsafe {
-        with_conn(conn, |conn| {
-            // SAFETY: the caller guarantees `data` is readable for `len` bytes.
-            let data = boundary::bytes(data, len)?;
+        send_payload(conn, data, len, |conn, data| {
             let kind = if is_text {
                 DataKind::Text
             } else {
                 DataKind::Binary
             };
-            conn.open_connection()?
-                .send_fragment(kind, Bytes::copy_from_slice(data), is_last)
-                .map_err(send_status)
+            conn.send_fragment(kind, data, is_last)
         })
     }
 }
@@ -910,16 +920,8 @@ pub unsafe extern "C" fn sockeye_conn_ping(
     data: *const u8,
     len: usize,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
-    unsafe {
-        with_conn(conn, |conn| {
-            // SAFETY: the caller guarantees `data` is readable for `len` bytes.
-            let data = boundary::bytes(data, len)?;
-            conn.open_connection()?
-                .ping(Bytes::copy_from_slice(data))
-                .map_err(send_status)
-        })
-    }
+    // SAFETY: both pointers are forwarded under this function's contract.
+    unsafe { send_payload(conn, data, len, |conn, data| conn.ping(data)) }
 }
 
 /// Queue an unsolicited pong with up to 125 bytes of payload.
@@ -932,16 +934,8 @@ pub unsafe extern "C" fn sockeye_conn_pong(
     data: *const u8,
     len: usize,
 ) -> sockeye_status {
-    // SAFETY: `conn` is forwarded under this function's contract.
-    unsafe {
-        with_conn(conn, |conn| {
-            // SAFETY: the caller guarantees `data` is readable for `len` bytes.
-            let data = boundary::bytes(data, len)?;
-            conn.open_connection()?
-                .pong(Bytes::copy_from_slice(data))
-                .map_err(send_status)
-        })
-    }
+    // SAFETY: both pointers are forwarded under this function's contract.
+    unsafe { send_payload(conn, data, len, |conn, data| conn.pong(data)) }
 }
 
 /// Start the closing handshake at `now_ms`: queue a close frame with `code`
