@@ -73,6 +73,12 @@ pub struct PeerFrame {
 pub enum Op {
     /// Raw bytes from the peer.
     Bytes(Vec<u8>),
+    /// Raw bytes from the peer, read straight into the engine's buffer
+    /// through `receive_with`, in at most two appends.
+    ReadInto {
+        bytes: Vec<u8>,
+        cut: u16,
+    },
     /// A frame from the peer.
     Frame(PeerFrame),
     /// A close frame from the peer with this code and reason.
@@ -99,10 +105,20 @@ pub enum Op {
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(u16, String),
+    /// A close frame without a status code.
+    CloseWithoutStatus,
+    /// Let the engine drop empty buffers, as an adapter does when idle.
+    ReleaseIdle,
     /// Write out at most this many queued bytes through `transmit_chunk`.
     TransmitSome(u16),
     /// Write out everything through `poll_transmit`.
     TransmitAll,
+    /// Write out at most `limit` bytes gathered by `transmit_chunks` into
+    /// `slots` slots, as a vectored write would.
+    TransmitVectored {
+        slots: u8,
+        limit: u16,
+    },
 }
 
 /// A scenario for one engine.
@@ -143,6 +159,10 @@ struct Harness {
     sending_kind: Option<DataKind>,
     /// Whether the connection failed because the transport went away (no close frame owed).
     transport_gone: bool,
+    /// Whether `receive_eof` was called.
+    eof_fed: bool,
+    /// Whether `should_close_transport` has said yes.
+    transport_closable: bool,
 }
 
 /// Run a scenario against an engine in `role`.
@@ -175,6 +195,8 @@ pub fn run(role: Role, scenario: Scenario) {
         text_carry: Vec::new(),
         sending_kind: None,
         transport_gone: false,
+        eof_fed: false,
+        transport_closable: false,
     };
     assert_eq!(h.state, State::Open, "a new connection is open");
     for op in scenario.ops.into_iter().take(256) {
@@ -191,6 +213,10 @@ impl Harness {
     fn apply(&mut self, op: Op) {
         match op {
             Op::Bytes(bytes) => self.receive(&bytes),
+            Op::ReadInto { bytes, cut } => {
+                let cut = usize::from(cut) % (bytes.len() + 1);
+                self.receive_into(&bytes, cut);
+            }
             Op::Frame(frame) => {
                 let peer_masks = self.role == Role::Server;
                 let masked = peer_masks != frame.wrong_masking;
@@ -213,7 +239,10 @@ impl Harness {
                 let mask = (self.role == Role::Server).then_some([1, 2, 3, 4]);
                 self.receive(&encode_frame(true, 0, 0x8, mask, &payload));
             }
-            Op::Eof => self.conn.receive_eof(),
+            Op::Eof => {
+                self.eof_fed = true;
+                self.conn.receive_eof();
+            }
             Op::AdvanceMs(by) => self.advance_to(self.now + ms(by)),
             Op::AdvanceToTimeout => {
                 if let Some(at) = self.conn.poll_timeout() {
@@ -318,7 +347,80 @@ impl Harness {
             Op::TransmitAll => {
                 self.transmit_all();
             }
+            Op::TransmitVectored { slots, limit } => self.transmit_vectored(slots, limit),
+            Op::CloseWithoutStatus => {
+                let before = self.conn.state();
+                match self.conn.close_without_status(self.now) {
+                    Ok(()) => {
+                        assert_eq!(before, State::Open, "close accepted in {before:?}");
+                        assert_eq!(self.conn.state(), State::Closing);
+                        self.sending_kind = None;
+                        self.text_carry.clear();
+                    }
+                    Err(SendError::Closed) => {
+                        assert_ne!(before, State::Open, "close refused while open")
+                    }
+                    Err(other) => panic!("close without status failed with {other:?}"),
+                }
+            }
+            Op::ReleaseIdle => {
+                let queued = self.conn.buffered_amount();
+                let received = self.conn.received_len();
+                let pending = self.conn.has_buffered_event();
+                self.conn.release_idle_buffers();
+                assert_eq!(self.conn.buffered_amount(), queued, "release lost output");
+                assert_eq!(self.conn.received_len(), received, "release lost input");
+                assert_eq!(self.conn.has_buffered_event(), pending);
+            }
         }
+    }
+
+    /// `receive_with` as an adapter's read uses it: append in place.
+    fn receive_into(&mut self, bytes: &[u8], cut: usize) {
+        let closed_before = self.conn.state() == State::Closed;
+        if !closed_before {
+            let _ = self.incoming.feed(bytes);
+        }
+        let before = self.conn.received_len();
+        let appended = self.conn.receive_with(|buf| {
+            let start = buf.len();
+            buf.extend_from_slice(&bytes[..cut]);
+            buf.extend_from_slice(&bytes[cut..]);
+            buf.len() - start
+        });
+        assert_eq!(appended, bytes.len());
+        let len = self.conn.received_len();
+        if closed_before {
+            assert_eq!(len, 0, "a closed connection buffered input");
+        } else {
+            assert_eq!(len, before + bytes.len(), "receive_with lost bytes");
+        }
+    }
+
+    /// A vectored write of at most `limit` bytes from `transmit_chunks`.
+    fn transmit_vectored(&mut self, slots: u8, limit: u16) {
+        let mut runs: [&[u8]; 8] = [&[]; 8];
+        let slots = usize::from(slots % 9);
+        let filled = self.conn.transmit_chunks(&mut runs[..slots]);
+        assert!(filled <= slots);
+        let runs = &runs[..filled];
+        assert!(
+            runs.iter().all(|run| !run.is_empty()),
+            "empty run handed out"
+        );
+        if let Some(first) = runs.first() {
+            assert_eq!(*first, self.conn.transmit_chunk(), "first run differs");
+        }
+        let gathered: Vec<u8> = runs.concat();
+        let before = self.conn.buffered_amount();
+        assert!(gathered.len() <= before, "more runs than bytes queued");
+        if slots > 0 && before > 0 {
+            assert!(filled > 0, "queued bytes but no run handed out");
+        }
+        let n = usize::from(limit).min(gathered.len());
+        self.feed_wire(&gathered[..n]);
+        self.conn.advance_transmit(n);
+        assert_eq!(self.conn.buffered_amount(), before - n);
     }
 
     fn receive(&mut self, bytes: &[u8]) {
@@ -553,6 +655,20 @@ impl Harness {
 
     fn check_state(&mut self) {
         let state = self.conn.state();
+        let closable = self.conn.should_close_transport();
+        assert!(
+            closable || !self.transport_closable,
+            "should_close_transport went back to false"
+        );
+        self.transport_closable = closable;
+        if closable {
+            assert_eq!(state, State::Closed, "transport closable before Closed");
+            assert_eq!(
+                self.conn.buffered_amount(),
+                0,
+                "closable with output queued"
+            );
+        }
         assert!(
             rank(state) >= rank(self.state),
             "state went back from {:?} to {state:?}",
@@ -573,12 +689,14 @@ impl Harness {
             // Whatever is queued must by now include our close frame, unless
             // the transport went away before one was owed.
             self.transmit_all();
-            if state == State::Closed && self.role == Role::Server {
-                // RFC 6455 §7.1.1: the server closes the transport first.
+            if state == State::Closed && (self.role == Role::Server || self.eof_fed) {
+                // RFC 6455 §7.1.1: the server closes the transport first; a
+                // client closes it once the server has.
                 assert!(
                     self.conn.should_close_transport(),
-                    "closed server with nothing queued keeps the transport"
+                    "closed with nothing queued keeps the transport"
                 );
+                self.transport_closable = true;
             }
             if !(state == State::Closed && self.transport_gone) {
                 assert!(
