@@ -32,6 +32,7 @@ pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
 pub use stream::MaybeTlsStream;
