@@ -9,6 +9,9 @@
 //! * [`ReadyState`], [`CloseInfo`] and [`HandshakeInfo`]: what the browser's
 //!   `WebSocket` shows (`readyState`, the `CloseEvent`, `url`, `protocol`,
 //!   `extensions`), computed once for every adapter;
+//! * [`reconnect`]: the reconnecting client's policy (backoff with jitter,
+//!   bounded outbox, when not to reconnect, events) and, with feature
+//!   `async`, the client itself over any runtime;
 //! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
 //!   once into a rustls `ClientConfig`;
 //!
@@ -23,6 +26,7 @@ mod error;
 mod info;
 mod message;
 mod options;
+pub mod reconnect;
 mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;

@@ -4,7 +4,8 @@
 //!
 //! The API is the one of `sockeye-tokio`: the same driver
 //! ([`sockeye_io::driver`]) with a `futures-io` transport and an `async-io`
-//! clock.
+//! clock, and the same [`ReconnectingClient`] ([`sockeye_io::reconnect`])
+//! with [`SmolConnector`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), sockeye_smol::Error> {
@@ -30,8 +31,11 @@ use futures_io::{AsyncRead, AsyncWrite};
 use sockeye_io::Target;
 use sockeye_io::driver::{Clock, FuturesIo, handshake, within};
 
+mod reconnecting;
 mod stream;
+pub use reconnecting::{ReconnectingClient, SmolConnector, reconnecting};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::reconnect;
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
