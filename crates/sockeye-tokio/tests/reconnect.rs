@@ -277,3 +277,13 @@ async fn no_reconnect_after_the_application_closes() {
     assert_eq!(info.unwrap().code, 1001);
     assert!(!reconnected, "the client reconnected");
 }
+
+#[allow(dead_code)]
+#[path = "../examples/tokio-reconnecting-client.rs"]
+mod example;
+
+#[tokio::test]
+async fn example_reconnecting_client_survives_its_server_restarting() {
+    let echoed = timeout(LIMIT, example::run()).await.unwrap().unwrap();
+    assert_eq!(echoed, ["hello 1", "hello 2", "hello 3"]);
+}
