@@ -287,3 +287,55 @@ async fn example_reconnecting_client_survives_its_server_restarting() {
     let echoed = timeout(LIMIT, example::run()).await.unwrap().unwrap();
     assert_eq!(echoed, ["hello 1", "hello 2", "hello 3"]);
 }
+
+#[tokio::test]
+async fn recv_raced_against_a_ticker_still_reconnects_and_flushes_in_order() {
+    // Nobody listens yet: the client waits and retries while `recv` is
+    // cancelled every few milliseconds by the ticker.
+    let address = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut client = reconnecting(
+        &format!("ws://{address}/"),
+        ClientOptions::new(),
+        Config::default(),
+        policy(),
+    );
+    for text in ["a", "b", "c"] {
+        client.send(text).await.unwrap();
+    }
+    let mut ticker = tokio::time::interval(Duration::from_millis(3));
+    let mut ticks = 0u32;
+    let mut server = None;
+    let connected = timeout(LIMIT, async {
+        loop {
+            tokio::select! {
+                event = client.recv() => match event.expect("client stopped") {
+                    Event::Connected { connection, .. } => break connection,
+                    Event::AttemptFailed { retry_in: Some(_), .. } => {}
+                    other => panic!("{other:?}"),
+                },
+                _ = ticker.tick() => {
+                    ticks += 1;
+                    if ticks == 20 {
+                        let listener = TcpListener::bind(address).await.unwrap();
+                        server = Some(tokio::spawn(async move {
+                            receive_texts(&listener, 3).await
+                        }));
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("timed out");
+    assert_eq!(connected, 1);
+    assert!(ticks >= 20);
+    let server = server.expect("connected before the server started");
+    assert_eq!(
+        timeout(LIMIT, server).await.unwrap().unwrap(),
+        ["a", "b", "c"]
+    );
+}
