@@ -13,6 +13,7 @@ mod core;
 pub mod handshake;
 mod stream;
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -56,6 +57,37 @@ pub trait Clock: Unpin {
     /// Ready once `deadline` (on the [`now`](Clock::now) scale) has passed;
     /// otherwise arms the timer to wake `cx` then.
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()>;
+}
+
+/// Run `future` to completion unless `timer` (a runtime's sleep) finishes
+/// first; `None` then. Without a timer, `future` runs unbounded.
+///
+/// ```
+/// # futures_util::future::FutureExt::now_or_never(async {
+/// use sockeye_io::driver::within;
+///
+/// let never = std::future::pending::<()>();
+/// assert_eq!(within(never, Some(std::future::ready(()))).await, None);
+/// assert_eq!(within(async { 7 }, None::<std::future::Pending<()>>).await, Some(7));
+/// # });
+/// ```
+pub async fn within<F, S>(future: F, timer: Option<S>) -> Option<F::Output>
+where
+    F: Future,
+    S: Future<Output = ()>,
+{
+    let mut future = std::pin::pin!(future);
+    let mut timer = std::pin::pin!(timer);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// A [`Transport`] over `futures-io` streams (smol, async-std, any executor).

@@ -6,6 +6,12 @@
 //! * [`driver`] (feature `async`): the async driver written once against
 //!   poll-style I/O, which `sockeye-tokio` and `sockeye-smol` instantiate with
 //!   their runtime's streams and timers;
+//! * [`ReadyState`], [`CloseInfo`] and [`HandshakeInfo`]: what the browser's
+//!   `WebSocket` shows (`readyState`, the `CloseEvent`, `url`, `protocol`,
+//!   `extensions`), computed once for every adapter;
+//! * [`reconnect`]: the reconnecting client's policy (backoff with jitter,
+//!   bounded outbox, when not to reconnect, events) and, with feature
+//!   `async`, the client itself over any runtime;
 //! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
 //!   once into a rustls `ClientConfig`;
 //!
@@ -17,13 +23,16 @@
 #[cfg(feature = "async")]
 pub mod driver;
 mod error;
+mod info;
 mod message;
 mod options;
+pub mod reconnect;
 mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;
 
 pub use error::Error;
+pub use info::{CloseInfo, HandshakeInfo, ReadyState};
 pub use message::Message;
 pub use options::{ClientOptions, Decision, Response};
 pub use target::Target;
@@ -32,5 +41,5 @@ pub use tls::{Roots, TlsOptions};
 
 pub use sockeye;
 pub use sockeye::connection::{CloseStatus, Fragment};
-pub use sockeye::handshake::{Headers, Request};
+pub use sockeye::handshake::{Extension, Headers, Request};
 pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, State, Utf8Bytes};

@@ -1,25 +1,38 @@
 //! What a client asks for and what a server answers, beyond the URL.
 
-use sockeye::handshake::{Accept, ClientRequest, Headers, Request};
+use core::time::Duration;
+
+use sockeye::handshake::{Accept, ClientRequest, Established, Headers, Request};
 
 use crate::{Error, Target};
 
-/// Options of a client's opening handshake: subprotocols, `Origin`, extra
-/// header fields, and (feature `rustls`) TLS settings.
+/// Options of a client's connection: subprotocols, `Origin`, extra header
+/// fields, the connect timeout, and (feature `rustls`) TLS settings.
+///
+/// Two timeouts bound a connection attempt, one after the other:
+/// [`connect_timeout`](Self::connect_timeout) (here) bounds reaching the
+/// server: name resolution, the TCP connection and, for `wss://`, the TLS
+/// handshake; [`sockeye::Config::handshake_timeout`] then bounds the
+/// WebSocket opening handshake (the HTTP upgrade request and its answer).
 ///
 /// ```
+/// use std::time::Duration;
 /// use sockeye_io::ClientOptions;
 ///
 /// let options = ClientOptions::new()
 ///     .protocol("chat.v2")
-///     .header("Authorization", "Bearer abc");
-/// # let _ = options;
+///     .origin("https://example.com")
+///     .header("Authorization", "Bearer abc")
+///     .connect_timeout(Duration::from_secs(5));
+/// assert_eq!(options.connect_time_limit(), Some(Duration::from_secs(5)));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
     protocols: Vec<String>,
+    extensions: Vec<String>,
     origin: Option<String>,
     headers: Vec<(String, String)>,
+    connect_timeout: Option<Duration>,
     #[cfg(feature = "rustls")]
     tls: crate::TlsOptions,
 }
@@ -36,6 +49,14 @@ impl ClientOptions {
         self
     }
 
+    /// Offer an extension, written as on the wire (`name; param=value`).
+    /// The server's selection shows in [`Response::extensions`]; running an
+    /// extension the engine does not implement is up to the caller.
+    pub fn extension(mut self, offer: &str) -> Self {
+        self.extensions.push(offer.to_owned());
+        self
+    }
+
     /// Send an `Origin` field.
     pub fn origin(mut self, origin: &str) -> Self {
         self.origin = Some(origin.to_owned());
@@ -46,6 +67,29 @@ impl ClientOptions {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
+    }
+
+    /// Give up reaching the server (resolving its name, connecting over TCP,
+    /// the TLS handshake) after `timeout`; the attempt then fails with
+    /// [`Error::Connect`] of kind [`std::io::ErrorKind::TimedOut`]. No limit
+    /// by default beyond the operating system's.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The [connect timeout](Self::connect_timeout), if one is set.
+    pub fn connect_time_limit(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// The error of an attempt that ran out of its
+    /// [connect timeout](Self::connect_timeout).
+    pub fn connect_timed_out() -> Error {
+        Error::Connect(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connect timeout elapsed",
+        ))
     }
 
     /// TLS settings for `wss://` URLs.
@@ -71,6 +115,9 @@ impl ClientOptions {
         for protocol in &self.protocols {
             request = request.protocol(protocol)?;
         }
+        for offer in &self.extensions {
+            request = request.extension(offer)?;
+        }
         if let Some(origin) = &self.origin {
             request = request.origin(origin)?;
         }
@@ -86,8 +133,31 @@ impl ClientOptions {
 pub struct Response {
     /// The subprotocol the server selected.
     pub protocol: Option<String>,
+    /// The extensions the server selected, in its order.
+    pub extensions: Vec<sockeye::handshake::Extension>,
     /// The response's header fields.
     pub headers: Headers,
+}
+
+impl Response {
+    /// What `established` says.
+    pub fn of(established: &Established) -> Self {
+        Response {
+            protocol: established.protocol().map(str::to_owned),
+            extensions: established.extensions().to_vec(),
+            headers: established.headers().clone(),
+        }
+    }
+
+    /// The browser-like view of this response for a client that connected
+    /// to `url`.
+    pub fn handshake_info(&self, url: &str) -> crate::HandshakeInfo {
+        crate::HandshakeInfo {
+            url: Some(url.to_owned()),
+            protocol: self.protocol.clone(),
+            extensions: self.extensions.clone(),
+        }
+    }
 }
 
 /// A server's answer to an upgrade request, returned by the `accept_with`

@@ -4,7 +4,8 @@
 //!
 //! The API is the one of `sockeye-tokio`: the same driver
 //! ([`sockeye_io::driver`]) with a `futures-io` transport and an `async-io`
-//! clock.
+//! clock, and the same [`ReconnectingClient`] ([`sockeye_io::reconnect`])
+//! with [`SmolConnector`].
 //!
 //! ```no_run
 //! # fn main() -> Result<(), sockeye_smol::Error> {
@@ -28,13 +29,17 @@ use std::time::{Duration, Instant};
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 use sockeye_io::Target;
-use sockeye_io::driver::{Clock, FuturesIo, handshake};
+use sockeye_io::driver::{Clock, FuturesIo, handshake, within};
 
+mod reconnecting;
 mod stream;
+pub use reconnecting::{ReconnectingClient, SmolConnector, reconnecting};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::reconnect;
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
 pub use stream::MaybeTlsStream;
@@ -108,10 +113,14 @@ pub async fn connect(
     connect_with(url, ClientOptions::new(), Config::default()).await
 }
 
-/// Connect to a `ws://` URL with handshake `options` and `config`.
+/// Connect to a `ws://` URL with `options` (subprotocols, origin, extra
+/// fields, connect timeout, TLS settings) and `config`. The returned
+/// WebSocket knows its [`url`](WebSocket::url), the negotiated
+/// [`protocol`](WebSocket::protocol) and [`extensions`](WebSocket::extensions).
 ///
 /// # Errors
-/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused),
+/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused, or
+/// the [connect timeout](ClientOptions::connect_timeout) ran out),
 /// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
 /// [`Error::Handshake`]; [`Error::Tls`] when the TLS handshake fails or
 /// `wss://` is asked for without the `rustls` feature.
@@ -122,6 +131,25 @@ pub async fn connect_with(
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     let target = Target::parse(url)?;
     let request = options.request(&target)?;
+    let timer = options.connect_time_limit().map(|limit| async move {
+        async_io::Timer::after(limit).await;
+    });
+    let stream = within(reach(&target, &options), timer)
+        .await
+        .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))?;
+    let (ws, response) =
+        handshake::client(FuturesIo(stream), AsyncIoClock::new(), request, config).await?;
+    Ok((
+        ws.with_handshake_info(response.handshake_info(url)),
+        response,
+    ))
+}
+
+/// Resolve, connect over TCP and (for `wss://`) run the TLS handshake.
+async fn reach(
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<MaybeTlsStream<TcpStream>, Error> {
     let addrs = async_net::resolve((target.host.as_str(), target.port))
         .await
         .map_err(Error::Resolve)?;
@@ -133,13 +161,11 @@ pub async fn connect_with(
         match TcpStream::connect(addr).await {
             Ok(tcp) => {
                 tcp.set_nodelay(true).map_err(Error::Connect)?;
-                let stream = if target.secure {
-                    wrap_tls(tcp, &target, &options).await?
+                return if target.secure {
+                    wrap_tls(tcp, target, options).await
                 } else {
-                    MaybeTlsStream::Plain(tcp)
+                    Ok(MaybeTlsStream::Plain(tcp))
                 };
-                return handshake::client(FuturesIo(stream), AsyncIoClock::new(), request, config)
-                    .await;
             }
             Err(error) => last = error,
         }

@@ -16,7 +16,17 @@
 //! `wss://` through rustls' `StreamOwned` (settings in
 //! [`ClientOptions::tls`]; a failed TLS handshake is [`Error::Tls`]).
 //!
+//! # What the browser shows
+//! [`WebSocket::url`], [`WebSocket::protocol`], [`WebSocket::extensions`],
+//! [`WebSocket::ready_state`], [`WebSocket::buffered_amount`] and, once
+//! closed, [`WebSocket::close_info`] (code, reason, `was_clean`), computed
+//! as in the async adapters ([`ReadyState`], [`CloseInfo`]).
+//!
 //! # Timeouts
+//! [`ClientOptions::connect_timeout`] bounds the TCP connect of
+//! [`connect_with`]; [`Config::handshake_timeout`] the TLS and WebSocket
+//! handshakes.
+//!
 //! Read and write timeouts set on the stream are honoured: a read or write
 //! that times out returns [`Error::Timeout`] and leaves the connection
 //! usable (all partial state is in the engine). The engine's own timers
@@ -32,6 +42,7 @@ pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
 pub use stream::MaybeTlsStream;

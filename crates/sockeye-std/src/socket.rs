@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use sockeye_io::sockeye::handshake::{ClientHandshake, HandshakeError, ServerHandshake};
 use sockeye_io::sockeye::{Connection, State};
 use sockeye_io::{
-    ClientOptions, CloseStatus, Config, Decision, Error, Message, Request, Response, Role, Target,
+    ClientOptions, CloseInfo, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo,
+    Message, ReadyState, Request, Response, Role, Target,
 };
 
 /// Bytes read at a time during the opening handshake.
@@ -26,6 +27,9 @@ pub struct WebSocket<S> {
     start: Instant,
     eof: bool,
     finished: bool,
+    /// Why the transport failed, when it did.
+    failure: Option<String>,
+    info: HandshakeInfo,
 }
 
 impl<S: Read + Write> WebSocket<S> {
@@ -45,6 +49,8 @@ impl<S: Read + Write> WebSocket<S> {
             start,
             eof: false,
             finished: false,
+            failure: None,
+            info: HandshakeInfo::default(),
         }
     }
 
@@ -80,11 +86,13 @@ impl<S: Read + Write> WebSocket<S> {
             }
             if let Err(error) = self.flush() {
                 self.finished = true;
+                self.failure = Some(error.to_string());
                 return Some(Err(error));
             }
             if let Err(error) = self.read() {
                 if !matches!(error, Error::Timeout) {
                     self.finished = true;
+                    self.failure = Some(error.to_string());
                 }
                 return Some(Err(error));
             }
@@ -163,6 +171,52 @@ impl<S: Read + Write> WebSocket<S> {
         self.conn.close_status()
     }
 
+    /// The browser's `readyState`: [`ReadyState::Open`] until the closing
+    /// handshake starts, [`ReadyState::Closing`] until the transport is
+    /// closed, then [`ReadyState::Closed`].
+    pub fn ready_state(&self) -> ReadyState {
+        ReadyState::of(self.conn.state(), self.finished)
+    }
+
+    /// How the connection ended (code, reason, `wasClean`), once it is
+    /// [`ReadyState::Closed`], that is once [`recv`](Self::recv) returned `None`.
+    pub fn close_info(&self) -> Option<CloseInfo> {
+        if !self.finished {
+            return None;
+        }
+        Some(CloseInfo::of(self.conn.close_status(), || {
+            self.failure
+                .clone()
+                .unwrap_or_else(|| "the transport failed".to_owned())
+        }))
+    }
+
+    /// Bytes queued for the transport and not yet written (the browser's
+    /// `bufferedAmount`, counting frame headers too).
+    pub fn buffered_amount(&self) -> usize {
+        self.conn.buffered_amount()
+    }
+
+    /// The URL a client connected to; `None` on a server.
+    pub fn url(&self) -> Option<&str> {
+        self.info.url.as_deref()
+    }
+
+    /// The subprotocol the server selected.
+    pub fn protocol(&self) -> Option<&str> {
+        self.info.protocol.as_deref()
+    }
+
+    /// The extensions the server selected.
+    pub fn extensions(&self) -> &[Extension] {
+        &self.info.extensions
+    }
+
+    /// Everything the opening handshake settled.
+    pub fn handshake_info(&self) -> &HandshakeInfo {
+        &self.info
+    }
+
     /// The engine, for its getters and settings.
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
@@ -228,14 +282,17 @@ pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error
     connect_with(url, ClientOptions::new(), Config::default())
 }
 
-/// Connect to a `ws://` URL with handshake `options` and `config`. The
-/// handshake is bounded by [`Config::handshake_timeout`] (applied as the
-/// socket's read timeout while it runs).
+/// Connect to a `ws://` URL with `options` and `config`. The TCP connection
+/// is bounded by the [connect timeout](ClientOptions::connect_timeout) (name
+/// resolution is the system's blocking one, and not bounded by it); the TLS
+/// and WebSocket handshakes by [`Config::handshake_timeout`] (applied as the
+/// socket's read timeout while they run).
 ///
 /// # Errors
-/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused),
-/// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
-/// [`Error::Handshake`]; [`Error::Tls`] when the TLS handshake fails (an
+/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused,
+/// or timed out), [`Error::Rejected`] (non-101, with its status),
+/// [`Error::HandshakeTimeout`], [`Error::Handshake`]; [`Error::Tls`] when
+/// the TLS handshake fails (an
 /// untrusted certificate, a wrong name) or `wss://` is asked for without the
 /// `rustls` feature.
 pub fn connect_with(
@@ -247,11 +304,27 @@ pub fn connect_with(
     let request = options.request(&target)?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
     let mut tcp = None;
+    let connect_deadline = options
+        .connect_time_limit()
+        .map(|limit| Instant::now() + limit);
     for addr in target.resolve()? {
-        match TcpStream::connect(addr) {
+        let attempt = match connect_deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => TcpStream::connect_timeout(&addr, left),
+                _ => return Err(ClientOptions::connect_timed_out()),
+            },
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
             Ok(stream) => {
                 tcp = Some(stream);
                 break;
+            }
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                last = error;
+                if connect_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                    return Err(ClientOptions::connect_timed_out());
+                }
             }
             Err(error) => last = error,
         }
@@ -290,12 +363,11 @@ pub fn connect_with(
         }
     };
     tcp.set_read_timeout(None).map_err(Error::Io)?;
-    let response = Response {
-        protocol: established.protocol().map(str::to_owned),
-        headers: established.headers().clone(),
-    };
+    let response = Response::of(&established);
     let conn = established.into_connection(start.elapsed());
-    Ok((WebSocket::with_connection(tcp, conn, start), response))
+    let mut ws = WebSocket::with_connection(tcp, conn, start);
+    ws.info = response.handshake_info(url);
+    Ok((ws, response))
 }
 
 /// Accept a WebSocket client on `stream` with the default config.

@@ -4,7 +4,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sockeye_io::driver::handshake;
+use sockeye_io::driver::{handshake, within};
 use sockeye_io::{ClientOptions, Config, Decision, Error, Request, Response, Target};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -58,13 +58,19 @@ pub async fn connect(
     connect_with(url, ClientOptions::new(), Config::default()).await
 }
 
-/// Connect to `url` with handshake `options` (subprotocols, origin, extra
-/// fields) and the connection's `config`.
+/// Connect to `url` with `options` (subprotocols, origin, extra fields,
+/// connect timeout, TLS settings) and the connection's `config`.
+///
+/// The returned WebSocket knows its [`url`](WebSocketStream::url), the
+/// negotiated [`protocol`](WebSocketStream::protocol) and
+/// [`extensions`](WebSocketStream::extensions).
 ///
 /// # Errors
 /// Each fault has its variant: [`Error::Url`] for a bad URL,
 /// [`Error::Resolve`] when DNS fails, [`Error::Connect`] when no address
-/// accepts the connection (refused), [`Error::Rejected`] with the HTTP status
+/// accepts the connection (refused) or the
+/// [connect timeout](ClientOptions::connect_timeout) ran out (kind
+/// `TimedOut`), [`Error::Rejected`] with the HTTP status
 /// for a non-101 answer, [`Error::Tls`] when the TLS handshake fails (an
 /// untrusted certificate, a wrong name) or `wss://` is asked for without the
 /// `rustls` feature, [`Error::HandshakeTimeout`] after
@@ -80,13 +86,24 @@ pub async fn connect_with(
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     let target = Target::parse(url)?;
     let request = options.request(&target)?;
-    let tcp = connect_tcp(&target).await?;
-    let stream = if target.secure {
-        wrap_tls(tcp, &target, &options).await?
-    } else {
-        MaybeTlsStream::Plain(tcp)
+    let reach = async {
+        let tcp = connect_tcp(&target).await?;
+        if target.secure {
+            wrap_tls(tcp, &target, &options).await
+        } else {
+            Ok(MaybeTlsStream::Plain(tcp))
+        }
     };
-    handshake::client(TokioIo(stream), TokioClock::new(), request, config).await
+    let timer = options.connect_time_limit().map(tokio::time::sleep);
+    let stream = within(reach, timer)
+        .await
+        .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))?;
+    let (ws, response) =
+        handshake::client(TokioIo(stream), TokioClock::new(), request, config).await?;
+    Ok((
+        ws.with_handshake_info(response.handshake_info(url)),
+        response,
+    ))
 }
 
 #[cfg(feature = "rustls")]

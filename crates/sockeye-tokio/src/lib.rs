@@ -30,21 +30,31 @@
 //! [`Error::Tls`]). A TLS server is a `tokio_rustls::TlsAcceptor` stream
 //! handed to [`accept`]: `accept` works over any stream.
 //!
+//! # Reconnecting
+//! [`ReconnectingClient`] connects again when its connection is lost, with
+//! backoff and jitter, a bounded outbox for messages sent meanwhile, and
+//! events (connected, disconnected, gave up). Its policy and logic are
+//! [`sockeye_io::reconnect`]'s; only [`TokioConnector`] is tokio's.
+//!
 //! The same driver, written once in [`sockeye_io::driver`], serves
 //! `sockeye-smol`; only [`TokioIo`] and [`TokioClock`] are tokio's.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod connect;
+mod reconnecting;
 mod runtime;
 
 pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
 
+pub use reconnecting::{ReconnectingClient, TokioConnector, reconnecting};
 pub use runtime::{TokioClock, TokioIo};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::reconnect;
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
+pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Transport};
-use crate::{Error, Message};
+use crate::{CloseInfo, Error, Message, ReadyState};
 
 /// Most runs of queued output handed to one vectored write.
 const WRITE_BATCH: usize = 16;
@@ -46,6 +46,8 @@ pub struct Driver<T, C> {
     finished: bool,
     /// The last `poll_recv` returned an event without waiting for input.
     mid_batch: bool,
+    /// Why the transport failed, when it did.
+    failure: Option<String>,
 }
 
 impl<T: Transport, C: Clock> Driver<T, C> {
@@ -58,6 +60,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             eof: false,
             finished: false,
             mid_batch: false,
+            failure: None,
         }
     }
 
@@ -74,6 +77,30 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     /// The transport.
     pub fn transport(&self) -> &T {
         &self.io
+    }
+
+    /// Whether the connection is over and its transport closed (or failed):
+    /// `poll_recv` has nothing more to return.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The browser's `readyState`: the engine's state until the transport
+    /// is closed (see [`ReadyState::of`]).
+    pub fn ready_state(&self) -> ReadyState {
+        ReadyState::of(self.conn.state(), self.finished)
+    }
+
+    /// How the connection ended, once it is [`ReadyState::Closed`].
+    pub fn close_info(&self) -> Option<CloseInfo> {
+        if !self.finished {
+            return None;
+        }
+        Some(CloseInfo::of(self.conn.close_status(), || {
+            self.failure
+                .clone()
+                .unwrap_or_else(|| "the transport failed".to_owned())
+        }))
     }
 
     /// The clock's current time, on the engine's scale.
@@ -114,6 +141,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                 && let Poll::Ready(Err(error)) = self.poll_write_out(cx)
             {
                 self.finished = true;
+                self.failure = Some(error.to_string());
                 return Poll::Ready(Some(Err(error)));
             }
             match self.poll_read(cx) {
@@ -123,6 +151,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                 }
                 Poll::Ready(Err(error)) => {
                     self.finished = true;
+                    self.failure = Some(error.to_string());
                     return Poll::Ready(Some(Err(Error::Io(error))));
                 }
                 Poll::Pending => {}

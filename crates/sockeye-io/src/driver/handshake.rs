@@ -71,10 +71,7 @@ pub async fn client<T: Transport, C: Clock>(
         }
     })
     .await?;
-    let response = Response {
-        protocol: established.protocol().map(str::to_owned),
-        headers: established.headers().clone(),
-    };
+    let response = Response::of(&established);
     let conn = established.into_connection(clock.now());
     Ok((WebSocket::new(conn, io, clock), response))
 }

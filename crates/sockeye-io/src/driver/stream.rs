@@ -7,10 +7,11 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
 use sockeye::connection::CloseStatus;
+use sockeye::handshake::Extension;
 use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Driver, Transport};
-use crate::{Error, Message};
+use crate::{CloseInfo, Error, HandshakeInfo, Message, ReadyState};
 
 /// Which task a poll comes from: the receiving side or the sending side.
 #[derive(Clone, Copy)]
@@ -42,6 +43,8 @@ struct Shared<T, C> {
     driver: Mutex<Driver<T, C>>,
     wakers: Arc<Wakers>,
     waker: Waker,
+    /// Set once, before the WebSocket is handed out or split.
+    info: HandshakeInfo,
 }
 
 impl<T: Transport, C: Clock> Shared<T, C> {
@@ -51,6 +54,7 @@ impl<T: Transport, C: Clock> Shared<T, C> {
             driver: Mutex::new(driver),
             waker: Waker::from(wakers.clone()),
             wakers,
+            info: HandshakeInfo::default(),
         })
     }
 
@@ -140,9 +144,49 @@ macro_rules! common_getters {
             self.shared.lock().connection().close_status().cloned()
         }
 
-        /// Bytes queued for the transport and not yet written.
+        /// Bytes queued for the transport and not yet written (the
+        /// browser's `bufferedAmount`, counting frame headers too).
         pub fn buffered_amount(&self) -> usize {
             self.shared.lock().connection().buffered_amount()
+        }
+
+        /// The browser's `readyState`: [`ReadyState::Open`] until the
+        /// closing handshake starts, [`ReadyState::Closing`] until the
+        /// transport is closed, then [`ReadyState::Closed`] (a `WebSocket`
+        /// exists only once its opening handshake is over, so it is never
+        /// [`ReadyState::Connecting`]).
+        pub fn ready_state(&self) -> ReadyState {
+            self.shared.lock().ready_state()
+        }
+
+        /// How the connection ended (the browser's `CloseEvent`: code,
+        /// reason, `wasClean`), once it is [`ReadyState::Closed`], that is
+        /// once `recv` has returned `None`.
+        pub fn close_info(&self) -> Option<CloseInfo> {
+            self.shared.lock().close_info()
+        }
+
+        /// The URL a client connected to (the browser's `url`); `None` on a
+        /// server or a WebSocket made from a raw stream.
+        pub fn url(&self) -> Option<&str> {
+            self.shared.info.url.as_deref()
+        }
+
+        /// The subprotocol the server selected (the browser's `protocol`).
+        pub fn protocol(&self) -> Option<&str> {
+            self.shared.info.protocol.as_deref()
+        }
+
+        /// The extensions the server selected (the browser's
+        /// `extensions`; [`HandshakeInfo::extensions_header`] gives the
+        /// string).
+        pub fn extensions(&self) -> &[Extension] {
+            &self.shared.info.extensions
+        }
+
+        /// Everything the opening handshake settled.
+        pub fn handshake_info(&self) -> &HandshakeInfo {
+            &self.shared.info
         }
 
         /// Run `f` on the engine (for its getters and settings).
@@ -176,6 +220,18 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
         Self {
             shared: Shared::new(Driver::new(conn, io, clock)),
         }
+    }
+
+    /// Record what the opening handshake settled, for [`url`](Self::url),
+    /// [`protocol`](Self::protocol) and [`extensions`](Self::extensions).
+    /// Client adapters call it right after the handshake.
+    pub fn with_handshake_info(mut self, info: HandshakeInfo) -> Self {
+        // Always unique: only `split` shares the state, and it consumes the
+        // WebSocket (`reunite` drops the other half).
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.info = info;
+        }
+        self
     }
 
     /// The next message, or `None` once the connection has ended and the
