@@ -6,6 +6,8 @@
 //! * [`driver`] (feature `async`): the async driver written once against
 //!   poll-style I/O, which `sockeye-tokio` and `sockeye-smol` instantiate with
 //!   their runtime's streams and timers;
+//! * [`server`]: server policy written once (accept-time decisions, limits,
+//!   client tracking and broadcast, heartbeat defaults, graceful shutdown);
 //! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
 //!   once into a rustls `ClientConfig`;
 //!
@@ -19,6 +21,7 @@ pub mod driver;
 mod error;
 mod message;
 mod options;
+pub mod server;
 mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;
