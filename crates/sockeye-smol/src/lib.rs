@@ -6,6 +6,10 @@
 //! ([`sockeye_io::driver`]) with a `futures-io` transport and an `async-io`
 //! clock.
 //!
+//! [`Server`] accepts under a [`ServerPolicy`] and hands each [`Client`] to
+//! a handler, with broadcast through [`Clients`] and graceful shutdown; the
+//! policy is [`sockeye_io::server`]'s, shared with `sockeye-tokio`.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), sockeye_smol::Error> {
 //! smol::block_on(async {
@@ -30,8 +34,11 @@ use futures_io::{AsyncRead, AsyncWrite};
 use sockeye_io::Target;
 use sockeye_io::driver::{Clock, FuturesIo, handshake};
 
+mod server;
 mod stream;
+pub use server::{Client, Server, ServerHandle, Task};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };
