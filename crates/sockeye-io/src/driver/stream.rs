@@ -261,7 +261,6 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
 
     /// Run `f` on the driver from the receiving side's task (for the
     /// server's policy loop, which receives and sends in one task).
-    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     pub(crate) fn poll_driver<R>(
         &self,
         cx: &mut Context<'_>,
