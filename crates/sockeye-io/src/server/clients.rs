@@ -303,6 +303,15 @@ impl Clients {
             .is_some_and(|entry| entry.close((code, reason)))
     }
 
+    /// The close order of client `id`, if it was told to close (for
+    /// falling behind, at shutdown, by [`close`](Self::close)).
+    pub fn close_order(&self, id: ClientId) -> Option<(CloseCode, &'static str)> {
+        self.lock()
+            .entries
+            .get(&id.0)
+            .and_then(|entry| entry.closing)
+    }
+
     /// Refuse new clients from now on and tell every client to close with
     /// 1001 (going away). Returns how many were told.
     pub fn start_shutdown(&self) -> usize {
@@ -545,6 +554,11 @@ mod tests {
             next(&slow),
             Some(Outgoing::Close(CloseCode::POLICY_VIOLATION, "too slow"))
         );
+        assert_eq!(
+            clients.close_order(slow.id()),
+            Some((CloseCode::POLICY_VIOLATION, "too slow"))
+        );
+        assert_eq!(clients.close_order(fast.id()), None);
         // Nothing more is queued for it; it stays registered until it is gone.
         assert_eq!(clients.broadcast(Message::text("after")), 1);
         assert_eq!(clients.len(), 2);
