@@ -81,14 +81,14 @@ fn upgrade_request(path: &str) -> String {
     )
 }
 
-async fn status_of(result: Result<impl Sized, Error>) -> Option<u16> {
+fn status_of(result: Result<impl Sized, Error>) -> Option<u16> {
     match result {
         Ok(_) => Some(101),
         Err(error) => error.http_status(),
     }
 }
 
-async fn next(ws: &mut sockeye_tokio::WebSocketStream<impl sockeye_io_stream::Io>) -> Message {
+async fn next(ws: &mut sockeye_tokio::WebSocketStream<impl Io>) -> Message {
     timeout(LIMIT, ws.recv())
         .await
         .expect("timed out")
@@ -96,13 +96,12 @@ async fn next(ws: &mut sockeye_tokio::WebSocketStream<impl sockeye_io_stream::Io
         .expect("error")
 }
 
-mod sockeye_io_stream {
-    pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin {}
-    impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Io for T {}
-}
+/// The streams a client WebSocket runs over.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Io for T {}
 
 /// Receive until the close frame; its code.
-async fn close_code(ws: &mut sockeye_tokio::WebSocketStream<impl sockeye_io_stream::Io>) -> u16 {
+async fn close_code(ws: &mut sockeye_tokio::WebSocketStream<impl Io>) -> u16 {
     loop {
         match next(ws).await {
             Message::Close(Some(frame)) => return frame.code.get(),
@@ -139,9 +138,9 @@ async fn auth_server_answers_401_without_a_token_and_101_with_one() {
     let server = start(auth_policy(), echo).await;
     let url = format!("{}/ws", server.url);
     let without = sockeye_tokio::connect(&url).await;
-    assert_eq!(status_of(without).await, Some(401));
+    assert_eq!(status_of(without), Some(401));
     let wrong = sockeye_tokio::connect(&format!("{url}?token=nope")).await;
-    assert_eq!(status_of(wrong).await, Some(401));
+    assert_eq!(status_of(wrong), Some(401));
 
     let (mut by_query, _) = sockeye_tokio::connect(&format!("{url}?token=s3cret"))
         .await
@@ -150,7 +149,7 @@ async fn auth_server_answers_401_without_a_token_and_101_with_one() {
     assert_eq!(next(&mut by_query).await, Message::text("hi"));
     let options = ClientOptions::new().header("Authorization", "Bearer s3cret");
     let by_header = sockeye_tokio::connect_with(&url, options, Config::default()).await;
-    assert_eq!(status_of(by_header).await, Some(101));
+    assert_eq!(status_of(by_header), Some(101));
 
     let (_, head) = raw_request(server.addr, &upgrade_request("/ws")).await;
     assert!(head.starts_with("HTTP/1.1 401 "), "{head}");
@@ -308,8 +307,11 @@ async fn a_client_that_stops_answering_pings_is_dropped_within_the_heartbeat() {
     assert_eq!(clients.len(), 1);
     let start = Instant::now();
     wait_until("the dead client to be dropped", || clients.is_empty()).await;
-    // Dropped no sooner than a ping plus the grace period.
-    assert!(start.elapsed() >= grace);
+    // Dropped no sooner than a ping plus the grace period, and well within
+    // a few heartbeats (the bound is loose: the machine may be busy).
+    let took = start.elapsed();
+    assert!(took >= grace, "{took:?}");
+    assert!(took < interval + grace + Duration::from_secs(3), "{took:?}");
     // Its socket saw pings, then the end.
     let mut rest = Vec::new();
     timeout(LIMIT, tcp.read_to_end(&mut rest))
@@ -389,12 +391,12 @@ async fn connection_limits_are_answered_with_503() {
     let server = start(ServerPolicy::new().max_connections_per_ip(1), echo).await;
     let (mut first, _) = sockeye_tokio::connect(&server.url).await.unwrap();
     let second = sockeye_tokio::connect(&server.url).await;
-    assert_eq!(status_of(second).await, Some(503));
+    assert_eq!(status_of(second), Some(503));
     first.close(CloseCode::NORMAL, "").await.unwrap();
     let clients = server.handle.clients().clone();
     wait_until("the slot to be freed", || clients.is_empty()).await;
     assert_eq!(
-        status_of(sockeye_tokio::connect(&server.url).await).await,
+        status_of(sockeye_tokio::connect(&server.url).await),
         Some(101)
     );
 
