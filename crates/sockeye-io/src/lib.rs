@@ -12,6 +12,8 @@
 //! * [`reconnect`]: the reconnecting client's policy (backoff with jitter,
 //!   bounded outbox, when not to reconnect, events) and, with feature
 //!   `async`, the client itself over any runtime;
+//! * [`server`]: server policy written once (accept-time decisions, limits,
+//!   client tracking and broadcast, heartbeat defaults, graceful shutdown);
 //! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
 //!   once into a rustls `ClientConfig`;
 //!
@@ -27,6 +29,7 @@ mod info;
 mod message;
 mod options;
 pub mod reconnect;
+pub mod server;
 mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;

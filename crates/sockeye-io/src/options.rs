@@ -198,6 +198,13 @@ impl Decision {
         }
     }
 
+    /// A plain HTTP response with `status` (200–599), for a request that is
+    /// not an upgrade, such as a page served beside the WebSocket; the same
+    /// as [`reject`](Self::reject), named for that use.
+    pub fn respond(status: u16) -> Self {
+        Self::reject(status)
+    }
+
     /// Accept the first subprotocol the client offered that `supported`
     /// lists, or none if there is no match.
     pub fn accept_first_of(request: &Request, supported: &[&str]) -> Self {
@@ -257,6 +264,11 @@ impl Decision {
                 Ok((response, Some(conn)))
             }
         }
+    }
+
+    /// The subprotocol selected by an accepting decision.
+    pub fn selected_protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
     }
 
     /// The status of a rejection.

@@ -7,6 +7,10 @@
 //! clock, and the same [`ReconnectingClient`] ([`sockeye_io::reconnect`])
 //! with [`SmolConnector`].
 //!
+//! [`Server`] accepts under a [`ServerPolicy`] and hands each [`Client`] to
+//! a handler, with broadcast through [`Clients`] and graceful shutdown; the
+//! policy is [`sockeye_io::server`]'s, shared with `sockeye-tokio`.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), sockeye_smol::Error> {
 //! smol::block_on(async {
@@ -32,10 +36,13 @@ use sockeye_io::Target;
 use sockeye_io::driver::{Clock, FuturesIo, handshake, within};
 
 mod reconnecting;
+mod server;
 mod stream;
 pub use reconnecting::{ReconnectingClient, SmolConnector, reconnecting};
+pub use server::{Client, Server, ServerHandle, Task};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
+pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };

@@ -35,8 +35,13 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod policy;
 mod socket;
 mod stream;
+
+pub use policy::accept_with_policy;
+/// Server policy shared with the async adapters (see [`accept_with_policy`]).
+pub use sockeye_io::server;
 
 pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
 pub use sockeye_io::{

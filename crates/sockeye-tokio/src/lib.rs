@@ -36,6 +36,14 @@
 //! events (connected, disconnected, gave up). Its policy and logic are
 //! [`sockeye_io::reconnect`]'s; only [`TokioConnector`] is tokio's.
 //!
+//! # Servers
+//! [`Server`] accepts on a listener under a [`ServerPolicy`] (path, a
+//! verify hook, subprotocols, limits, rate limit, heartbeat) and hands each
+//! [`Client`] to a handler; [`ServerHandle`] broadcasts through [`Clients`]
+//! and shuts down gracefully (close 1001 to everyone, bounded by a
+//! deadline). The policy is [`sockeye_io::server`]'s, shared with
+//! `sockeye-smol`.
+//!
 //! The same driver, written once in [`sockeye_io::driver`], serves
 //! `sockeye-smol`; only [`TokioIo`] and [`TokioClock`] are tokio's.
 #![warn(missing_docs)]
@@ -44,13 +52,16 @@
 mod connect;
 mod reconnecting;
 mod runtime;
+mod server;
 
 pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
 
 pub use reconnecting::{ReconnectingClient, TokioConnector, reconnecting};
 pub use runtime::{TokioClock, TokioIo};
+pub use server::{Client, Server, ServerHandle};
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
+pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };

@@ -3,11 +3,13 @@
 mod protocol;
 mod room;
 
+use std::future::poll_fn;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sockeye::handshake::Request;
+use sockeye_io::server::Outgoing;
 use sockeye_io::{CloseCode, Config, Message};
 use sockeye_tokio::TokioClock;
 use tokio::net::{TcpListener, TcpStream};
@@ -134,7 +136,7 @@ async fn serve(server: &Server, mut stream: TcpStream) -> Result<(), String> {
     let membership = server.room.join(wanted);
     let id = membership.id;
     tracing::info!(name = membership.name, "joined");
-    let result = converse(&server.room, socket, membership).await;
+    let result = converse(&server.room, socket, &membership).await;
     server.room.leave(id);
     result
 }
@@ -143,33 +145,32 @@ async fn serve(server: &Server, mut stream: TcpStream) -> Result<(), String> {
 async fn converse(
     room: &Room,
     mut socket: sockeye_tokio::WebSocketStream<TcpStream>,
-    mut membership: Membership,
+    membership: &Membership,
 ) -> Result<(), String> {
-    let evicted = membership.evicted.clone();
+    let slot = &membership.slot;
     loop {
         tokio::select! {
             biased;
-            () = evicted.notified() => break,
-            outgoing = membership.outbox.recv() => match outgoing {
-                Some(text) => {
+            outgoing = poll_fn(|cx| slot.poll_outgoing(cx)) => match outgoing {
+                Outgoing::Message(message) => {
                     tokio::select! {
-                        sent = socket.send(Message::text(text.to_string())) => {
+                        sent = socket.send(message) => {
                             if let Err(error) = sent { return Err(error.to_string()); }
                         }
-                        () = evicted.notified() => break,
+                        _ = poll_fn(|cx| slot.poll_close_order(cx)) => break,
                     }
                 }
-                // Removed from the room: only eviction does that.
-                None => break,
+                // Told to close: only falling behind does that here.
+                _ => break,
             },
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => match protocol::parse(text.as_str()) {
                     Ok(text) => room.say(&membership.name, &text),
-                    Err(why) => reply_error(&mut socket, &mut membership, &why).await?,
+                    Err(why) => reply_error(room, membership, &why),
                 },
                 Some(Ok(Message::Binary(_))) => {
                     let why = "binary messages are not understood; send JSON text";
-                    reply_error(&mut socket, &mut membership, why).await?;
+                    reply_error(room, membership, why);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => return Err(error.to_string()),
@@ -188,27 +189,10 @@ async fn converse(
     Err("fell behind; closed with 1008".into())
 }
 
-/// Answer malformed input. Broadcasts already queued for this client go out
-/// first, so that the error follows everything said before it.
-async fn reply_error(
-    socket: &mut sockeye_tokio::WebSocketStream<TcpStream>,
-    membership: &mut Membership,
-    why: &str,
-) -> Result<(), String> {
-    while let Ok(text) = membership.outbox.try_recv() {
-        send(socket, text.to_string()).await?;
-    }
-    send(socket, Outbound::Error { text: why }.to_json()).await
-}
-
-async fn send(
-    socket: &mut sockeye_tokio::WebSocketStream<TcpStream>,
-    text: String,
-) -> Result<(), String> {
-    socket
-        .send(Message::text(text))
-        .await
-        .map_err(|error| error.to_string())
+/// Answer malformed input. It is queued behind the broadcasts already
+/// queued for this client, so that it follows everything said before it.
+fn reply_error(room: &Room, membership: &Membership, why: &str) {
+    room.tell(membership.id, Outbound::Error { text: why }.to_json());
 }
 
 /// The answer to a plain HTTP request: the page at `/`, 404 elsewhere.

@@ -1,56 +1,64 @@
 //! The room: who is online, and broadcasting to them without ever waiting.
 //!
-//! Each member has a bounded queue of outgoing JSON texts, drained by its own
-//! task. Broadcasting only `try_send`s into those queues; a member whose queue
-//! is full has fallen behind, is removed at once and told (through its
-//! [`Notify`]) to close with 1008 (policy violation). One slow reader can
-//! therefore never hold up the others, and no queue grows without bound.
+//! The queues are the shared server hub's ([`Clients`]): each member has a
+//! bounded queue of outgoing JSON texts, drained by its own task.
+//! Broadcasting only puts messages into those queues; a member whose queue
+//! is full has fallen behind and is told (through its close order) to close
+//! with 1008 (policy violation); the room then drops its name and announces
+//! that it left. One slow reader can therefore never hold up the others, and
+//! no queue grows without bound.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{Notify, mpsc};
+use sockeye_io::Message;
+use sockeye_io::server::{ClientId, ClientSlot, Clients, ServerPolicy};
 
 use super::protocol::{Outbound, now_millis};
 
 /// Outgoing messages a member may have waiting before it counts as too slow.
 pub const QUEUE_CAPACITY: usize = 256;
 
-/// A member's handle, held by its connection task.
+/// A member's handle, held by its connection task; dropping it frees the
+/// member's queue.
 pub struct Membership {
     /// The member's id in the room.
-    pub id: u64,
+    pub id: ClientId,
     /// The name it goes by.
     pub name: String,
-    /// Texts to send to it.
-    pub outbox: mpsc::Receiver<Arc<str>>,
-    /// Notified when it fell behind and was removed.
-    pub evicted: Arc<Notify>,
-}
-
-struct Member {
-    name: String,
-    outbox: mpsc::Sender<Arc<str>>,
-    evicted: Arc<Notify>,
+    /// Its place and queue in the hub.
+    pub slot: ClientSlot,
 }
 
 #[derive(Default)]
-struct Inner {
-    members: BTreeMap<u64, Member>,
-    next_id: u64,
+struct Names {
+    names: BTreeMap<ClientId, String>,
     next_guest: u64,
 }
 
 /// The chat room shared by every connection.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Room {
-    inner: Arc<Mutex<Inner>>,
+    clients: Clients,
+    names: Arc<Mutex<Names>>,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Self {
+            clients: Clients::new(&ServerPolicy::new().queue_capacity(QUEUE_CAPACITY)),
+            names: Arc::default(),
+        }
+    }
 }
 
 impl Room {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// The names; held for a whole room operation, so that announcements
+    /// go out in the order of the changes they describe.
+    fn lock(&self) -> MutexGuard<'_, Names> {
         // A panic while holding the lock leaves plain data behind; carry on.
-        self.inner
+        self.names
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -58,140 +66,150 @@ impl Room {
     /// Add a member named `wanted` (made unique with a `-2`, `-3`... suffix),
     /// or `guest-N` without one; announce it to everyone.
     pub fn join(&self, wanted: Option<String>) -> Membership {
-        let mut inner = self.lock();
+        let mut names = self.lock();
         let name = match wanted {
-            Some(name) => unique_name(&inner, name),
+            Some(name) => unique_name(&names, name),
             None => loop {
-                inner.next_guest += 1;
-                let name = format!("guest-{}", inner.next_guest);
-                if !is_taken(&inner, &name) {
+                names.next_guest += 1;
+                let name = format!("guest-{}", names.next_guest);
+                if !is_taken(&names, &name) {
                     break name;
                 }
             },
         };
-        inner.next_id += 1;
-        let id = inner.next_id;
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let evicted = Arc::new(Notify::new());
+        // The room has no per-address limit: every member counts as one address.
+        let slot = match self.clients.admit(IpAddr::V4(Ipv4Addr::UNSPECIFIED)) {
+            Ok(slot) => slot,
+            Err(refusal) => unreachable!("the room sets no limit: {refusal:?}"),
+        };
+        let id = slot.id();
         // Fresh queue: the welcome always fits.
-        let _ = sender.try_send(Outbound::Welcome { name: &name }.to_json().into());
-        inner.members.insert(
-            id,
-            Member {
-                name: name.clone(),
-                outbox: sender,
-                evicted: evicted.clone(),
-            },
-        );
+        self.clients
+            .send_to(id, text(Outbound::Welcome { name: &name }.to_json()));
+        names.names.insert(id, name.clone());
         let join = Outbound::Join {
             from: &name,
             timestamp: now_millis(),
         }
         .to_json();
-        broadcast_locked(&mut inner, &join);
-        announce_presence(&mut inner);
-        Membership {
-            id,
-            name,
-            outbox: receiver,
-            evicted,
-        }
+        self.broadcast_locked(&mut names, join);
+        self.announce_presence(&mut names);
+        Membership { id, name, slot }
     }
 
     /// Remove member `id` (if still there) and announce it.
-    pub fn leave(&self, id: u64) {
-        let mut inner = self.lock();
-        if let Some(member) = inner.members.remove(&id) {
-            announce_leave(&mut inner, &member.name);
+    pub fn leave(&self, id: ClientId) {
+        let mut names = self.lock();
+        if let Some(name) = names.names.remove(&id) {
+            self.announce_leave(&mut names, &name);
         }
     }
 
     /// Send `text` from `from` to everyone, sender included.
-    pub fn say(&self, from: &str, text: &str) {
+    pub fn say(&self, from: &str, said: &str) {
         let json = Outbound::Message {
             from,
-            text,
+            text: said,
             timestamp: now_millis(),
         }
         .to_json();
-        broadcast_locked(&mut self.lock(), &json);
+        self.broadcast_locked(&mut self.lock(), json);
+    }
+
+    /// Queue `json` for member `id` alone, behind what is already queued for it.
+    pub fn tell(&self, id: ClientId, json: String) {
+        let mut names = self.lock();
+        self.clients.send_to(id, text(json));
+        self.drop_fallen_behind(&mut names);
     }
 
     /// Names online, in order of arrival.
     #[cfg(test)]
     pub fn online(&self) -> Vec<String> {
-        self.lock()
-            .members
-            .values()
-            .map(|member| member.name.clone())
-            .collect()
+        self.lock().names.values().cloned().collect()
+    }
+
+    /// Queue `json` for every member; announce those that fell behind.
+    fn broadcast_locked(&self, names: &mut Names, json: String) {
+        self.clients.broadcast(text(json));
+        self.drop_fallen_behind(names);
+    }
+
+    /// Members told to close (their queue overflowed) leave the room at
+    /// once; announcing it may overflow more queues, hence the recursion
+    /// through `announce_leave`.
+    fn drop_fallen_behind(&self, names: &mut Names) {
+        let fallen: Vec<ClientId> = names
+            .names
+            .keys()
+            .copied()
+            .filter(|&id| self.clients.close_order(id).is_some())
+            .collect();
+        for id in fallen {
+            if let Some(name) = names.names.remove(&id) {
+                tracing::info!(name, "client fell behind; closing it with 1008");
+                self.announce_leave(names, &name);
+            }
+        }
+    }
+
+    fn announce_leave(&self, names: &mut Names, name: &str) {
+        let leave = Outbound::Leave {
+            from: name,
+            timestamp: now_millis(),
+        }
+        .to_json();
+        self.broadcast_locked(names, leave);
+        self.announce_presence(names);
+    }
+
+    fn announce_presence(&self, names: &mut Names) {
+        let presence = Outbound::Presence {
+            online: names.names.values().map(String::as_str).collect(),
+        }
+        .to_json();
+        self.broadcast_locked(names, presence);
     }
 }
 
-fn is_taken(inner: &Inner, name: &str) -> bool {
-    inner.members.values().any(|member| member.name == name)
+fn text(json: String) -> Message {
+    Message::text(json)
 }
 
-fn unique_name(inner: &Inner, name: String) -> String {
-    if !is_taken(inner, &name) {
+fn is_taken(names: &Names, name: &str) -> bool {
+    names.names.values().any(|taken| taken == name)
+}
+
+fn unique_name(names: &Names, name: String) -> String {
+    if !is_taken(names, &name) {
         return name;
     }
     (2..)
         .map(|n| format!("{name}-{n}"))
-        .find(|candidate| !is_taken(inner, candidate))
+        .find(|candidate| !is_taken(names, candidate))
         .unwrap_or(name)
-}
-
-/// Queue `json` for every member; evict those whose queue is full or gone,
-/// and announce their leaving (which may evict more, hence the loop).
-fn broadcast_locked(inner: &mut Inner, json: &str) {
-    let text: Arc<str> = Arc::from(json);
-    let mut fallen_behind = Vec::new();
-    for (id, member) in &inner.members {
-        if member.outbox.try_send(text.clone()).is_err() {
-            fallen_behind.push(*id);
-        }
-    }
-    for id in fallen_behind {
-        if let Some(member) = inner.members.remove(&id) {
-            tracing::info!(
-                name = member.name,
-                "client fell behind; closing it with 1008"
-            );
-            member.evicted.notify_one();
-            announce_leave(inner, &member.name);
-        }
-    }
-}
-
-fn announce_leave(inner: &mut Inner, name: &str) {
-    let leave = Outbound::Leave {
-        from: name,
-        timestamp: now_millis(),
-    }
-    .to_json();
-    broadcast_locked(inner, &leave);
-    announce_presence(inner);
-}
-
-fn announce_presence(inner: &mut Inner) {
-    let presence = Outbound::Presence {
-        online: inner.members.values().map(|m| m.name.as_str()).collect(),
-    }
-    .to_json();
-    broadcast_locked(inner, &presence);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sockeye_io::CloseCode;
+    use sockeye_io::server::Outgoing;
+    use std::task::{Context, Poll, Waker};
 
-    fn drain(membership: &mut Membership) -> Vec<String> {
+    /// The texts queued for `membership`, and its close order if it has one.
+    fn drain(membership: &Membership) -> (Vec<String>, Option<CloseCode>) {
+        let mut cx = Context::from_waker(Waker::noop());
         let mut texts = Vec::new();
-        while let Ok(text) = membership.outbox.try_recv() {
-            texts.push(text.to_string());
+        loop {
+            match membership.slot.poll_outgoing(&mut cx) {
+                Poll::Ready(Outgoing::Message(message)) => {
+                    texts.push(message.as_text().unwrap_or_default().to_owned());
+                }
+                Poll::Ready(Outgoing::Close(code, _)) => return (texts, Some(code)),
+                Poll::Ready(_) | Poll::Pending => return (texts, None),
+            }
         }
-        texts
     }
 
     #[test]
@@ -210,14 +228,14 @@ mod tests {
     #[test]
     fn everyone_including_the_sender_gets_a_message() {
         let room = Room::default();
-        let mut ann = room.join(Some("ann".into()));
-        let mut bob = room.join(Some("bob".into()));
-        drain(&mut ann);
-        drain(&mut bob);
+        let ann = room.join(Some("ann".into()));
+        let bob = room.join(Some("bob".into()));
+        drain(&ann);
+        drain(&bob);
         room.say("ann", "hi");
-        for member in [&mut ann, &mut bob] {
-            let texts = drain(member);
-            assert_eq!(texts.len(), 1);
+        for member in [&ann, &bob] {
+            let (texts, closed) = drain(member);
+            assert_eq!((texts.len(), closed), (1, None));
             assert!(texts[0].starts_with(r#"{"type":"message","from":"ann","text":"hi","#));
         }
     }
@@ -226,22 +244,12 @@ mod tests {
     fn evicts_a_member_that_falls_behind_without_blocking_the_others() {
         let room = Room::default();
         let slow = room.join(Some("slow".into()));
-        let mut fast = room.join(Some("fast".into()));
+        let fast = room.join(Some("fast".into()));
         for n in 0..QUEUE_CAPACITY * 2 {
             room.say("fast", &n.to_string());
-            drain(&mut fast);
+            drain(&fast);
         }
         assert_eq!(room.online(), ["fast"]);
-        // The permit is stored: the slow member's task sees it when it looks.
-        let notified = slow.evicted.notified();
-        futures_lite_ready(notified);
-    }
-
-    /// Poll a `Notified` once without a runtime.
-    fn futures_lite_ready(notified: tokio::sync::futures::Notified<'_>) {
-        let mut notified = std::pin::pin!(notified);
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        assert!(std::future::Future::poll(notified.as_mut(), &mut cx).is_ready());
+        assert_eq!(drain(&slow).1, Some(CloseCode::POLICY_VIOLATION));
     }
 }

@@ -90,8 +90,8 @@ pub async fn client<T: Transport, C: Clock>(
 /// # Cancel safety
 /// Dropping the future drops the transport: the handshake cannot resume.
 pub async fn server<T, C, F>(
-    mut io: T,
-    mut clock: C,
+    io: T,
+    clock: C,
     config: Config,
     decide: F,
 ) -> Result<(WebSocket<T, C>, Request), Error>
@@ -100,11 +100,39 @@ where
     C: Clock,
     F: FnOnce(&Request) -> Decision,
 {
+    server_or_http(io, clock, config, decide, |_| None).await
+}
+
+/// As [`server`], but a plain HTTP request (not an upgrade) is answered with
+/// what `http` returns for it; `None` keeps the default `426 Upgrade
+/// Required`. Either way the transport is then closed and the result is
+/// [`Error::Handshake`] with [`HandshakeError::NotWebSocket`].
+///
+/// # Errors
+/// As [`server`].
+pub async fn server_or_http<T, C, F, H>(
+    mut io: T,
+    mut clock: C,
+    config: Config,
+    decide: F,
+    http: H,
+) -> Result<(WebSocket<T, C>, Request), Error>
+where
+    T: Transport,
+    C: Clock,
+    F: FnOnce(&Request) -> Decision,
+    H: FnOnce(&Request) -> Option<Vec<u8>>,
+{
     let mut handshake = ServerHandshake::new(config, clock.now());
     let mut buf = BytesMut::new();
     // Failures carry the HTTP answer to send back, where there is one.
-    let fail = |error: HandshakeError| {
-        let response = error.response();
+    let mut http = Some(http);
+    let mut fail = |error: HandshakeError| {
+        let custom = match (&error, http.take()) {
+            (HandshakeError::NotWebSocket(request), Some(http)) => http(request),
+            _ => None,
+        };
+        let response = custom.or_else(|| error.response());
         (Error::from(error), response)
     };
     let received = poll_fn(|cx| {

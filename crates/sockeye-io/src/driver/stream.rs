@@ -315,6 +315,16 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
         )
     }
 
+    /// Run `f` on the driver from the receiving side's task (for the
+    /// server's policy loop, which receives and sends in one task).
+    pub(crate) fn poll_driver<R>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
+    ) -> R {
+        self.shared.poll(Side::Receiving, cx, f)
+    }
+
     common_getters!();
 }
 

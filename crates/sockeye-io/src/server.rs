@@ -1,0 +1,42 @@
+//! Server policy, written once for every runtime.
+//!
+//! * [`ServerPolicy`]: what a server accepts, decided synchronously from the
+//!   request ([`RequestInfo`]): the path, a verify hook (status, headers and
+//!   body of a refusal), the subprotocol, extra response fields, the answer
+//!   to plain HTTP requests (`426 Upgrade Required` by default), connection
+//!   limits, the message size and rate limits, and the heartbeat;
+//! * [`Clients`]: the connected clients with their ids, per-address counts
+//!   and bounded outgoing queues, for broadcasting without ever waiting on a
+//!   slow client;
+//! * [`RateLimit`]: a token bucket fed with the time, no clock of its own;
+//! * [`ServerCore`] (feature `async`): one connection's life under the
+//!   policy over the driver's [`Transport`](crate::driver::Transport), and
+//!   graceful shutdown. `sockeye-tokio` and `sockeye-smol` wrap it in a
+//!   `Server` that only owns the listener and spawns tasks.
+//!
+//! # Close codes and statuses the policy uses
+//! | event | answer |
+//! | --- | --- |
+//! | upgrade request for another path | HTTP 404 |
+//! | plain HTTP request (no upgrade) | HTTP 426 with `Upgrade: websocket`, unless [`ServerPolicy::http`] answers |
+//! | [`ServerPolicy::max_connections`] or [`ServerPolicy::max_connections_per_ip`] reached, or shutting down | HTTP 503 with `Retry-After` |
+//! | a client's outgoing queue overflows (it reads slower than the server broadcasts) | close 1008, reason `"too slow"` |
+//! | more messages than [`ServerPolicy::rate_limit`] allows | close 1008, reason `"rate limit"` |
+//! | a message above [`ServerPolicy::max_message_size`] | close 1009 (the engine's limit) |
+//! | no answer to a heartbeat ping | connection dropped (1006 locally) |
+//! | graceful shutdown | close 1001 |
+
+mod clients;
+mod policy;
+mod rate;
+#[cfg(feature = "async")]
+mod serve;
+
+pub use clients::{ClientId, ClientSlot, Clients, Outgoing, Refusal};
+pub use policy::{
+    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUE_CAPACITY, RequestInfo,
+    ServerPolicy,
+};
+pub use rate::{RateLimit, RateLimiter};
+#[cfg(feature = "async")]
+pub use serve::{ServerClient, ServerCore, ShutdownReport};

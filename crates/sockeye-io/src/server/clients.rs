@@ -1,0 +1,616 @@
+//! The connected clients: ids, limits, outgoing queues and broadcast.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use sockeye::CloseCode;
+
+use super::ServerPolicy;
+use crate::{Decision, Message};
+
+/// A connected client's id, unique for the life of its [`Clients`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId(u64);
+
+impl ClientId {
+    /// The number behind the id.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Why [`Clients::admit`] refused a connection. Each is answered with
+/// `503 Service Unavailable` and `Retry-After`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// [`ServerPolicy::max_connections`] clients are connected.
+    TooManyConnections,
+    /// [`ServerPolicy::max_connections_per_ip`] clients are connected from
+    /// this address.
+    TooManyFromAddress,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+impl Refusal {
+    /// The HTTP answer.
+    pub fn decision(self) -> Decision {
+        let body = match self {
+            Refusal::TooManyConnections => "too many connections\n",
+            Refusal::TooManyFromAddress => "too many connections from your address\n",
+            Refusal::ShuttingDown => "shutting down\n",
+        };
+        Decision::reject(503)
+            .header("Retry-After", "1")
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(body)
+    }
+}
+
+/// What a client's connection should do next, from
+/// [`ClientSlot::poll_outgoing`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outgoing {
+    /// Send this queued message.
+    Message(Message),
+    /// Close with this code and reason (fell behind, shutdown, closed by
+    /// the server); nothing more will be queued.
+    Close(CloseCode, &'static str),
+}
+
+/// The close a client gets when its outgoing queue overflows.
+const TOO_SLOW: (CloseCode, &str) = (CloseCode::POLICY_VIOLATION, "too slow");
+
+/// The close every client gets at shutdown.
+const GOING_AWAY: (CloseCode, &str) = (CloseCode::GOING_AWAY, "server shutting down");
+
+struct Entry {
+    ip: IpAddr,
+    queue: VecDeque<Message>,
+    /// The connection's task, waiting for output or a close order.
+    waker: Option<Waker>,
+    closing: Option<(CloseCode, &'static str)>,
+    /// Told to drop the connection at once (shutdown deadline passed).
+    aborted: bool,
+}
+
+impl Entry {
+    fn wake(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    fn close(&mut self, order: (CloseCode, &'static str)) -> bool {
+        if self.closing.is_some() {
+            return false;
+        }
+        self.closing = Some(order);
+        self.queue.clear();
+        self.wake();
+        true
+    }
+
+    /// Queue `message`, or close the client if its queue is full.
+    fn push(&mut self, message: Message, capacity: usize) -> bool {
+        if self.closing.is_some() {
+            return false;
+        }
+        if self.queue.len() >= capacity {
+            self.close(TOO_SLOW);
+            return false;
+        }
+        self.queue.push_back(message);
+        self.wake();
+        true
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    entries: BTreeMap<u64, Entry>,
+    per_ip: HashMap<IpAddr, usize>,
+    next_id: u64,
+    max_total: Option<usize>,
+    max_per_ip: Option<usize>,
+    queue_capacity: usize,
+    shutting_down: bool,
+    /// Tasks waiting for the registry to change (a client left, shutdown).
+    watchers: Vec<Waker>,
+}
+
+impl Registry {
+    fn notify_watchers(&mut self) {
+        for waker in self.watchers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    fn watch(&mut self, cx: &mut Context<'_>) {
+        if !self.watchers.iter().any(|w| w.will_wake(cx.waker())) {
+            self.watchers.push(cx.waker().clone());
+        }
+    }
+}
+
+/// The connected clients of one server: admission under the connection
+/// limits, ids, and a bounded outgoing queue per client for broadcasting.
+///
+/// Broadcasting never waits: a message is put into each client's queue and
+/// the client's own task writes it out. A client whose queue already holds
+/// [`ServerPolicy::queue_capacity`] messages when another one arrives has
+/// fallen behind: its queue is dropped and it is closed with 1008 (policy
+/// violation, reason `"too slow"`), so memory stays bounded and the others
+/// are unaffected. 1008 rather than 1013 (try again later) because
+/// reconnecting at once would not make the client faster.
+///
+/// Cloning gives another handle on the same clients.
+///
+/// ```
+/// use sockeye_io::Message;
+/// use sockeye_io::server::{Clients, ServerPolicy};
+///
+/// let clients = Clients::new(&ServerPolicy::new().max_connections_per_ip(1));
+/// let ip = "127.0.0.1".parse().unwrap();
+/// let a = clients.admit(ip).unwrap();
+/// assert!(clients.admit(ip).is_err()); // one per address
+/// assert_eq!(clients.broadcast(Message::text("hi")), 1);
+/// drop(a); // the slot is freed with the connection
+/// assert!(clients.is_empty());
+/// ```
+#[derive(Clone)]
+pub struct Clients {
+    inner: Arc<Mutex<Registry>>,
+}
+
+impl fmt::Debug for Clients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clients")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clients {
+    /// No clients yet, under `policy`'s connection limits and queue capacity.
+    pub fn new(policy: &ServerPolicy) -> Self {
+        let (max_total, max_per_ip) = policy.connection_limits();
+        Self {
+            inner: Arc::new(Mutex::new(Registry {
+                max_total,
+                max_per_ip,
+                queue_capacity: policy.outgoing_queue_capacity(),
+                ..Registry::default()
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // The registry stays consistent between statements; carry on after a panic.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Register a client connecting from `ip`, if the limits allow; the
+    /// returned slot holds its place until dropped.
+    ///
+    /// # Errors
+    /// The [`Refusal`] when a limit is reached or the server is shutting down.
+    pub fn admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
+        let mut registry = self.lock();
+        if registry.shutting_down {
+            return Err(Refusal::ShuttingDown);
+        }
+        if registry
+            .max_total
+            .is_some_and(|max| registry.entries.len() >= max)
+        {
+            return Err(Refusal::TooManyConnections);
+        }
+        let from_ip = registry.per_ip.get(&ip).copied().unwrap_or(0);
+        if registry.max_per_ip.is_some_and(|max| from_ip >= max) {
+            return Err(Refusal::TooManyFromAddress);
+        }
+        registry.next_id += 1;
+        let id = registry.next_id;
+        *registry.per_ip.entry(ip).or_default() += 1;
+        registry.entries.insert(
+            id,
+            Entry {
+                ip,
+                queue: VecDeque::new(),
+                waker: None,
+                closing: None,
+                aborted: false,
+            },
+        );
+        Ok(ClientSlot {
+            clients: self.clone(),
+            id: ClientId(id),
+        })
+    }
+
+    /// How many clients are connected.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids of the connected clients, oldest first.
+    pub fn ids(&self) -> Vec<ClientId> {
+        self.lock().entries.keys().map(|&id| ClientId(id)).collect()
+    }
+
+    /// How many clients are connected from `ip`.
+    pub fn connections_from(&self, ip: IpAddr) -> usize {
+        self.lock().per_ip.get(&ip).copied().unwrap_or(0)
+    }
+
+    /// Queue `message` for every client; returns how many took it (clients
+    /// that are closing or fell behind do not).
+    pub fn broadcast(&self, message: Message) -> usize {
+        self.broadcast_where(message, |_| true)
+    }
+
+    /// Queue `message` for every client but `except` (typically the sender).
+    pub fn broadcast_except(&self, except: ClientId, message: Message) -> usize {
+        self.broadcast_where(message, |id| id != except)
+    }
+
+    fn broadcast_where(&self, message: Message, wanted: impl Fn(ClientId) -> bool) -> usize {
+        let mut registry = self.lock();
+        let capacity = registry.queue_capacity;
+        registry
+            .entries
+            .iter_mut()
+            .filter(|(id, _)| wanted(ClientId(**id)))
+            .map(|(_, entry)| entry.push(message.clone(), capacity))
+            .filter(|&queued| queued)
+            .count()
+    }
+
+    /// Queue `message` for client `id`; false if it is gone, closing, or
+    /// was just closed for falling behind.
+    pub fn send_to(&self, id: ClientId, message: Message) -> bool {
+        let mut registry = self.lock();
+        let capacity = registry.queue_capacity;
+        registry
+            .entries
+            .get_mut(&id.0)
+            .is_some_and(|entry| entry.push(message, capacity))
+    }
+
+    /// Tell client `id` to close with `code` and `reason` (dropping what is
+    /// queued for it); false if it is gone or already closing.
+    pub fn close(&self, id: ClientId, code: CloseCode, reason: &'static str) -> bool {
+        self.lock()
+            .entries
+            .get_mut(&id.0)
+            .is_some_and(|entry| entry.close((code, reason)))
+    }
+
+    /// The close order of client `id`, if it was told to close (for
+    /// falling behind, at shutdown, by [`close`](Self::close)).
+    pub fn close_order(&self, id: ClientId) -> Option<(CloseCode, &'static str)> {
+        self.lock()
+            .entries
+            .get(&id.0)
+            .and_then(|entry| entry.closing)
+    }
+
+    /// Refuse new clients from now on and tell every client to close with
+    /// 1001 (going away). Returns how many were told.
+    pub fn start_shutdown(&self) -> usize {
+        let mut registry = self.lock();
+        registry.shutting_down = true;
+        let told = registry
+            .entries
+            .values_mut()
+            .map(|entry| entry.close(GOING_AWAY))
+            .filter(|&told| told)
+            .count();
+        registry.notify_watchers();
+        told
+    }
+
+    /// Whether [`start_shutdown`](Self::start_shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.lock().shutting_down
+    }
+
+    /// Tell every connection to drop at once, without a closing handshake.
+    /// Returns how many were told.
+    pub fn abort_all(&self) -> usize {
+        let mut registry = self.lock();
+        let mut told = 0;
+        for entry in registry.entries.values_mut() {
+            if !entry.aborted {
+                entry.aborted = true;
+                entry.wake();
+                told += 1;
+            }
+        }
+        told
+    }
+
+    /// Ready once no client is connected.
+    pub fn poll_empty(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut registry = self.lock();
+        if registry.entries.is_empty() {
+            return Poll::Ready(());
+        }
+        registry.watch(cx);
+        Poll::Pending
+    }
+
+    /// Ready once the server is shutting down.
+    pub fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut registry = self.lock();
+        if registry.shutting_down {
+            return Poll::Ready(());
+        }
+        registry.watch(cx);
+        Poll::Pending
+    }
+}
+
+/// A connected client's place in [`Clients`]; dropping it (when the
+/// connection ends) frees the place and its address's count.
+pub struct ClientSlot {
+    clients: Clients,
+    id: ClientId,
+}
+
+impl fmt::Debug for ClientSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClientSlot").field(&self.id).finish()
+    }
+}
+
+impl ClientSlot {
+    /// The client's id.
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+
+    /// The clients this one belongs to.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// The next thing to do: a close order first, then queued messages;
+    /// pending (waking `cx` on news) when there is neither.
+    pub fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
+        let mut registry = self.clients.lock();
+        let Some(entry) = registry.entries.get_mut(&self.id.0) else {
+            return Poll::Pending;
+        };
+        if let Some((code, reason)) = entry.closing {
+            return Poll::Ready(Outgoing::Close(code, reason));
+        }
+        if let Some(message) = entry.queue.pop_front() {
+            return Poll::Ready(Outgoing::Message(message));
+        }
+        entry.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Ready with the close order once there is one (without taking
+    /// queued messages); otherwise wakes `cx` on news.
+    pub fn poll_close_order(&self, cx: &mut Context<'_>) -> Poll<(CloseCode, &'static str)> {
+        let mut registry = self.clients.lock();
+        let Some(entry) = registry.entries.get_mut(&self.id.0) else {
+            return Poll::Pending;
+        };
+        match entry.closing {
+            Some(order) => Poll::Ready(order),
+            None => {
+                entry.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Ready once the connection must be dropped at once.
+    pub fn poll_aborted(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.clients.poll_aborted(self.id, cx)
+    }
+}
+
+impl Clients {
+    /// Ready once client `id` must be dropped at once; pending (forever) for
+    /// a client that is gone.
+    pub fn poll_aborted(&self, id: ClientId, cx: &mut Context<'_>) -> Poll<()> {
+        let mut registry = self.lock();
+        match registry.entries.get_mut(&id.0) {
+            Some(entry) if entry.aborted => Poll::Ready(()),
+            Some(entry) => {
+                // One waker slot serves every poll of the connection: they
+                // all run in the connection's task, so any of them wakes it.
+                entry.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut registry = self.clients.lock();
+        if let Some(entry) = registry.entries.remove(&self.id.0)
+            && let Some(count) = registry.per_ip.get_mut(&entry.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                registry.per_ip.remove(&entry.ip);
+            }
+        }
+        registry.notify_watchers();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn next(slot: &ClientSlot) -> Option<Outgoing> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match slot.poll_outgoing(&mut cx) {
+            Poll::Ready(outgoing) => Some(outgoing),
+            Poll::Pending => None,
+        }
+    }
+
+    fn text(outgoing: Option<Outgoing>) -> String {
+        match outgoing {
+            Some(Outgoing::Message(message)) => message.as_text().unwrap().to_owned(),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn counts_per_address_and_frees_the_place_on_drop() {
+        let clients = Clients::new(&ServerPolicy::new().max_connections_per_ip(2));
+        let a1 = clients.admit(ip("10.0.0.1")).unwrap();
+        let a2 = clients.admit(ip("10.0.0.1")).unwrap();
+        assert_eq!(
+            clients.admit(ip("10.0.0.1")).unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
+        let b = clients.admit(ip("10.0.0.2")).unwrap();
+        assert_eq!(clients.connections_from(ip("10.0.0.1")), 2);
+        drop(a1);
+        assert_eq!(clients.connections_from(ip("10.0.0.1")), 1);
+        let a3 = clients.admit(ip("10.0.0.1")).unwrap();
+        assert_eq!(clients.ids(), [a2.id(), b.id(), a3.id()]);
+        drop((a2, a3, b));
+        assert_eq!(clients.connections_from(ip("10.0.0.1")), 0);
+        assert!(clients.is_empty());
+    }
+
+    #[test]
+    fn limits_the_total() {
+        let clients = Clients::new(&ServerPolicy::new().max_connections(1));
+        let a = clients.admit(ip("10.0.0.1")).unwrap();
+        assert_eq!(
+            clients.admit(ip("10.0.0.2")).unwrap_err(),
+            Refusal::TooManyConnections
+        );
+        drop(a);
+        assert!(clients.admit(ip("10.0.0.2")).is_ok());
+    }
+
+    #[test]
+    fn refusals_are_503_with_retry_after() {
+        let decision = Refusal::TooManyConnections.decision();
+        assert_eq!(decision.rejected_status(), Some(503));
+    }
+
+    #[test]
+    fn broadcast_reaches_everyone_but_the_excluded_client_in_order() {
+        let clients = Clients::new(&ServerPolicy::new());
+        let a = clients.admit(ip("10.0.0.1")).unwrap();
+        let b = clients.admit(ip("10.0.0.1")).unwrap();
+        assert_eq!(clients.broadcast(Message::text("one")), 2);
+        assert_eq!(clients.broadcast_except(a.id(), Message::text("two")), 1);
+        assert_eq!(text(next(&a)), "one");
+        assert_eq!(next(&a), None);
+        assert_eq!(text(next(&b)), "one");
+        assert_eq!(text(next(&b)), "two");
+        assert!(clients.send_to(a.id(), Message::text("direct")));
+        assert_eq!(text(next(&a)), "direct");
+    }
+
+    #[test]
+    fn a_full_queue_closes_that_client_with_1008_and_spares_the_others() {
+        let clients = Clients::new(&ServerPolicy::new().queue_capacity(3));
+        let slow = clients.admit(ip("10.0.0.1")).unwrap();
+        let fast = clients.admit(ip("10.0.0.2")).unwrap();
+        for n in 0..10 {
+            clients.broadcast(Message::text(n.to_string()));
+            assert_eq!(text(next(&fast)), n.to_string());
+        }
+        assert_eq!(
+            next(&slow),
+            Some(Outgoing::Close(CloseCode::POLICY_VIOLATION, "too slow"))
+        );
+        assert_eq!(
+            clients.close_order(slow.id()),
+            Some((CloseCode::POLICY_VIOLATION, "too slow"))
+        );
+        assert_eq!(clients.close_order(fast.id()), None);
+        // Nothing more is queued for it; it stays registered until it is gone.
+        assert_eq!(clients.broadcast(Message::text("after")), 1);
+        assert_eq!(clients.len(), 2);
+    }
+
+    #[test]
+    fn shutdown_tells_everyone_1001_and_refuses_newcomers() {
+        let clients = Clients::new(&ServerPolicy::new());
+        let a = clients.admit(ip("10.0.0.1")).unwrap();
+        clients.broadcast(Message::text("queued"));
+        assert_eq!(clients.start_shutdown(), 1);
+        assert_eq!(
+            next(&a),
+            Some(Outgoing::Close(
+                CloseCode::GOING_AWAY,
+                "server shutting down"
+            ))
+        );
+        assert_eq!(
+            clients.admit(ip("10.0.0.2")).unwrap_err(),
+            Refusal::ShuttingDown
+        );
+    }
+
+    #[test]
+    fn poll_empty_is_woken_when_the_last_client_leaves() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let clients = Clients::new(&ServerPolicy::new());
+        let a = clients.admit(ip("10.0.0.1")).unwrap();
+        assert!(clients.poll_empty(&mut cx).is_pending());
+        assert!(clients.poll_empty(&mut cx).is_pending()); // registered once
+        drop(a);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(clients.poll_empty(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn abort_reaches_every_connection() {
+        let clients = Clients::new(&ServerPolicy::new());
+        let a = clients.admit(ip("10.0.0.1")).unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(a.poll_aborted(&mut cx).is_pending());
+        assert_eq!(clients.abort_all(), 1);
+        assert!(a.poll_aborted(&mut cx).is_ready());
+    }
+}
