@@ -24,6 +24,14 @@
 //! # }
 //! ```
 //!
+//! # Memory
+//! A connection waiting for input holds no read or write buffer: the driver
+//! reads the start of each frame into a per-thread scratch buffer and
+//! releases the connection's buffers when a read would block with nothing
+//! partial or queued. Measured over 1,000 idle server connections (the
+//! `idle_memory` test, task and socket registration included): 1,528 B of
+//! heap and 1,769 B of resident memory per connection.
+//!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
 //! `wss://` (settings in [`ClientOptions::tls`]; a failed TLS handshake is

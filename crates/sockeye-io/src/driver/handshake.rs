@@ -1,6 +1,6 @@
 //! The opening handshake over a [`Transport`], bounded by the engine's deadline.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,7 +28,21 @@ const HANDSHAKE_READ: usize = 4 << 10;
 ///
 /// # Cancel safety
 /// Dropping the future drops the transport: the handshake cannot resume.
-pub async fn client<T: Transport, C: Clock>(
+///
+/// # Memory
+/// The handshake's state lives in a box freed when it completes, so the
+/// task that awaits it does not carry the handshake's size for the rest of
+/// the connection.
+pub fn client<T: Transport, C: Clock>(
+    io: T,
+    clock: C,
+    request: ClientRequest,
+    config: Config,
+) -> impl Future<Output = Result<(WebSocket<T, C>, Response), Error>> {
+    Box::pin(run_client(io, clock, request, config))
+}
+
+async fn run_client<T: Transport, C: Clock>(
     mut io: T,
     mut clock: C,
     request: ClientRequest,
@@ -92,7 +106,25 @@ pub async fn client<T: Transport, C: Clock>(
 ///
 /// # Cancel safety
 /// Dropping the future drops the transport: the handshake cannot resume.
-pub async fn server<T, C, F>(
+///
+/// # Memory
+/// As for [`client`]: the handshake's state is boxed and freed when it
+/// completes, which keeps an idle server connection's task small.
+pub fn server<T, C, F>(
+    io: T,
+    clock: C,
+    config: Config,
+    decide: F,
+) -> impl Future<Output = Result<(WebSocket<T, C>, Request), Error>>
+where
+    T: Transport,
+    C: Clock,
+    F: FnOnce(&Request) -> Decision,
+{
+    Box::pin(run_server(io, clock, config, decide))
+}
+
+async fn run_server<T, C, F>(
     mut io: T,
     mut clock: C,
     config: Config,
