@@ -110,7 +110,7 @@ async fn wrap_tls(
     _target: &Target,
     _options: &ClientOptions,
 ) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    Err(Error::Url(
+    Err(Error::Tls(
         "wss:// needs the `rustls` feature of sockeye-tokio".into(),
     ))
 }

@@ -34,8 +34,10 @@
 //!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
-//! `wss://` (settings in [`ClientOptions::tls`]; a failed TLS handshake is
-//! [`Error::Tls`]). A TLS server is a `tokio_rustls::TlsAcceptor` stream
+//! `wss://` (settings in [`ClientOptions::tls`], including a client
+//! certificate for servers that require one; a failed TLS handshake, also
+//! one the server hung up on, is [`Error::Tls`]). Without the feature,
+//! `wss://` is [`Error::Tls`] naming it. A TLS server is a `tokio_rustls::TlsAcceptor` stream
 //! handed to [`accept`]: `accept` works over any stream.
 //!
 //! The same driver, written once in [`sockeye_io::driver`], serves

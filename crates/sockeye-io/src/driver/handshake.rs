@@ -62,12 +62,12 @@ async fn run_client<T: Transport, C: Clock>(
         while written < request.len() {
             match write_some(&mut io, cx, &request[written..]) {
                 Poll::Ready(Ok(n)) => written += n,
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::Io(error))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
                 Poll::Pending => return Poll::Pending,
             }
         }
         if let Poll::Ready(Err(error)) = Pin::new(&mut io).poll_flush(cx) {
-            return Poll::Ready(Err(Error::Io(error)));
+            return Poll::Ready(Err(io_error(error)));
         }
         loop {
             buf.clear();
@@ -79,7 +79,7 @@ async fn run_client<T: Transport, C: Clock>(
                     Ok(Some(established)) => return Poll::Ready(Ok(established)),
                     Err(error) => return Poll::Ready(Err(error.into())),
                 },
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::Io(error))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -159,7 +159,7 @@ where
                     Ok(Some(request)) => return Poll::Ready(Ok(request)),
                     Err(error) => return Poll::Ready(Err(fail(error))),
                 },
-                Poll::Ready(Err(error)) => return Poll::Ready(Err((Error::Io(error), None))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err((io_error(error), None))),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -189,6 +189,20 @@ where
             })
         }
     }
+}
+
+/// An I/O error during the opening handshake; one that carries a TLS
+/// failure (a TLS 1.3 server refusing the client's certificate says so only
+/// after the client's side of the TLS handshake is done) is [`Error::Tls`].
+fn io_error(error: io::Error) -> Error {
+    #[cfg(feature = "rustls")]
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return crate::tls::handshake_error(error);
+    }
+    Error::Io(error)
 }
 
 fn check_deadline<C: Clock>(
