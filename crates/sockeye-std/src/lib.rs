@@ -11,6 +11,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Two threads
+//! [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] for a
+//! receiving thread and a sending thread (over plain TCP): the engine is
+//! shared behind a mutex, and the receiving half blocks in `read` on its own
+//! handle to the socket without holding it.
+//!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
 //! `wss://` through rustls' `StreamOwned` (settings in
@@ -26,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod socket;
+mod split;
 mod stream;
 
 pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
@@ -34,4 +41,5 @@ pub use sockeye_io::{
 };
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
+pub use split::{ReadHalf, TryCloneStream, WriteHalf};
 pub use stream::MaybeTlsStream;
