@@ -469,8 +469,22 @@ fn read_before<S: Read + 'static>(
             Ok(None)
         }
         Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(None),
-        Err(error) => Err(Error::Io(error)),
+        Err(error) => Err(handshake_io_error(error)),
     }
+}
+
+/// An I/O error during the opening handshake; one that carries a TLS
+/// failure (a TLS 1.3 server refusing the client's certificate says so only
+/// after the client's side of the TLS handshake is done) is [`Error::Tls`].
+fn handshake_io_error(error: io::Error) -> Error {
+    #[cfg(feature = "rustls")]
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return sockeye_io::tls::handshake_error(error);
+    }
+    Error::Io(error)
 }
 
 /// The TCP socket under `stream`, when it is one of the streams this crate

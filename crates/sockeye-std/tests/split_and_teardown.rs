@@ -54,10 +54,14 @@ fn halves_receive_and_send_from_two_threads_and_close_from_the_writer() {
     let (ws, _) = sockeye_std::connect(&url).unwrap();
     let (mut rx, mut tx) = ws.split().map_err(|(_, error)| error).unwrap();
     rx.get_mut().set_read_timeout(Some(LIMIT)).unwrap();
+    let (all_echoed, wait_for_echoes) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::spawn(move || {
         for i in 0..500u32 {
             tx.send(Message::binary(i.to_be_bytes().to_vec())).unwrap();
         }
+        // Close once the echoes are in, so the pong (queued when the ping
+        // arrived, before them) is not refused by a close sent earlier.
+        wait_for_echoes.recv_timeout(LIMIT).unwrap();
         tx.close(CloseCode::new(4001).unwrap(), "done").unwrap();
         tx
     });
@@ -66,7 +70,12 @@ fn halves_receive_and_send_from_two_threads_and_close_from_the_writer() {
     let mut close = None;
     while let Some(item) = rx.recv() {
         match item.unwrap() {
-            Message::Binary(data) => echoed.push(u32::from_be_bytes(data[..].try_into().unwrap())),
+            Message::Binary(data) => {
+                echoed.push(u32::from_be_bytes(data[..].try_into().unwrap()));
+                if echoed.len() == 500 {
+                    all_echoed.send(()).unwrap();
+                }
+            }
             Message::Close(frame) => close = frame,
             // Answered already: the pong is queued and written by this half.
             Message::Ping(payload) => assert_eq!(&payload[..], b"are you there"),
