@@ -248,9 +248,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// the server has closed it or after the close timeout (its wait bounded
     /// through the socket's read timeout).
     pub(crate) fn teardown(&mut self) {
-        let _ = self.flush();
+        // Output that cannot be written (the peer stopped reading, a write
+        // timeout) would keep a server waiting forever: close at once.
+        let flushed = self.flush().is_ok();
         let mut buf = [0u8; 512];
-        while !self.eof && !self.conn.should_close_transport() {
+        while flushed && !self.eof && !self.conn.should_close_transport() {
             // The first call arms the client's close-timeout timer.
             self.conn.handle_timeout(self.start.elapsed());
             if self.conn.should_close_transport() {
