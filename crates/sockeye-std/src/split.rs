@@ -7,6 +7,12 @@
 //! lock; it takes the lock only to hand the bytes to the engine and to
 //! write what they produced (pongs, the close reply). Every write happens
 //! under the lock, so frames from the two halves never interleave.
+//!
+//! A write that blocks (the peer reads slowly) holds the lock, so the
+//! receiving half hands over what it read only once the write is done; and
+//! a client's receiving half holds it while it waits, after the closing
+//! handshake, for the server to close the connection (up to the close
+//! timeout), during which a send waits and then returns [`Error::Closed`].
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
