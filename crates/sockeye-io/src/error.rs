@@ -28,7 +28,10 @@ pub enum Error {
     /// No TCP connection could be made to any address of the host
     /// (refused, unreachable, timed out).
     Connect(io::Error),
-    /// The TLS handshake failed or TLS could not be configured.
+    /// The TLS handshake failed (a certificate was refused, or the peer hung
+    /// up or reset the connection during it), TLS could not be configured,
+    /// or `wss://` was asked for from an adapter built without its `rustls`
+    /// feature (the message names the feature).
     Tls(Box<dyn std::error::Error + Send + Sync>),
     /// The server answered the opening handshake with something other than
     /// `101 Switching Protocols`.

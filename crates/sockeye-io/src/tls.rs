@@ -39,7 +39,7 @@ pub enum Roots {
 pub struct TlsOptions {
     roots: Roots,
     ca_files: Vec<PathBuf>,
-    client_auth: Option<(PathBuf, PathBuf)>,
+    client_auth: Option<ClientAuth>,
     accept_invalid_certs: bool,
     config: Option<Arc<ClientConfig>>,
 }
@@ -63,14 +63,38 @@ impl TlsOptions {
         self
     }
 
-    /// Present a client certificate: the PEM chain at `cert_chain` and the
-    /// PEM private key (PKCS#8, PKCS#1 or SEC1) at `key`.
+    /// Present a client certificate (for servers that require mutual TLS):
+    /// the PEM chain at `cert_chain` and the PEM private key (PKCS#8, PKCS#1
+    /// or SEC1) at `key`, read when the connection is made.
     pub fn client_certificate(
         mut self,
         cert_chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> Self {
-        self.client_auth = Some((cert_chain.as_ref().to_owned(), key.as_ref().to_owned()));
+        self.client_auth = Some(ClientAuth::Files {
+            cert_chain: cert_chain.as_ref().to_owned(),
+            key: key.as_ref().to_owned(),
+        });
+        self
+    }
+
+    /// Like [`client_certificate`](Self::client_certificate), from PEM text
+    /// held in memory (a secret store, an environment variable).
+    ///
+    /// ```
+    /// # let (chain, key) = (String::new(), String::new());
+    /// let tls = sockeye_io::TlsOptions::new().client_certificate_pem(chain, key);
+    /// # let _ = tls;
+    /// ```
+    pub fn client_certificate_pem(
+        mut self,
+        cert_chain: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.client_auth = Some(ClientAuth::Pem {
+            cert_chain: cert_chain.into(),
+            key: key.into(),
+        });
         self
     }
 
@@ -114,9 +138,8 @@ impl TlsOptions {
         };
         let mut config = match &self.client_auth {
             None => builder.with_no_client_auth(),
-            Some((chain, key)) => {
-                let chain = read_certificates(chain)?;
-                let key = PrivateKeyDer::from_pem_file(key).map_err(tls_error)?;
+            Some(auth) => {
+                let (chain, key) = auth.load()?;
                 builder
                     .with_client_auth_cert(chain, key)
                     .map_err(tls_error)?
@@ -151,6 +174,53 @@ impl TlsOptions {
     }
 }
 
+/// Where the client certificate and its key come from.
+#[derive(Clone)]
+enum ClientAuth {
+    Files { cert_chain: PathBuf, key: PathBuf },
+    Pem { cert_chain: Vec<u8>, key: Vec<u8> },
+}
+
+impl ClientAuth {
+    fn load(&self) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+        match self {
+            ClientAuth::Files { cert_chain, key } => Ok((
+                read_certificates(cert_chain)?,
+                PrivateKeyDer::from_pem_file(key).map_err(tls_error)?,
+            )),
+            ClientAuth::Pem { cert_chain, key } => {
+                let chain = CertificateDer::pem_slice_iter(cert_chain)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(tls_error)?;
+                if chain.is_empty() {
+                    return Err(Error::Tls("no certificate in the client chain".into()));
+                }
+                Ok((
+                    chain,
+                    PrivateKeyDer::from_pem_slice(key).map_err(tls_error)?,
+                ))
+            }
+        }
+    }
+}
+
+/// The key never shows in debug output.
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientAuth::Files { cert_chain, key } => f
+                .debug_struct("Files")
+                .field("cert_chain", cert_chain)
+                .field("key", key)
+                .finish(),
+            ClientAuth::Pem { cert_chain, .. } => f
+                .debug_struct("Pem")
+                .field("cert_chain", &format_args!("{} bytes", cert_chain.len()))
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 /// The name to verify the server's certificate against: the URL's host (a
 /// DNS name or an IP address).
 ///
@@ -161,21 +231,25 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     ServerName::try_from(host.to_owned()).map_err(tls_error)
 }
 
-/// Map a failed TLS handshake (an I/O error wrapping a rustls error, as
-/// tokio-rustls and futures-rustls report it) to [`Error::Tls`]; other I/O
-/// errors stay [`Error::Connect`].
+/// Map a failed TLS handshake to [`Error::Tls`]: a rustls error (an
+/// untrusted certificate, a wrong name, a refused client certificate) as
+/// itself, and an I/O error during the handshake (the server hung up or
+/// reset the connection) as the I/O error. The TCP connection was made
+/// already, so none of these is [`Error::Connect`].
 pub fn handshake_error(error: std::io::Error) -> Error {
-    let is_tls = error
+    let is_rustls = error
         .get_ref()
         .is_some_and(|inner| inner.is::<rustls::Error>());
-    if is_tls || error.kind() == std::io::ErrorKind::InvalidData {
-        match error.into_inner() {
+    if is_rustls {
+        return match error.into_inner() {
             Some(inner) => Error::Tls(inner),
-            None => Error::Tls("invalid TLS data".into()),
-        }
-    } else {
-        Error::Connect(error)
+            None => Error::Tls("TLS handshake failed".into()),
+        };
     }
+    if error.kind() == std::io::ErrorKind::InvalidData && error.get_ref().is_none() {
+        return Error::Tls("invalid TLS data".into());
+    }
+    Error::Tls(Box::new(error))
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {

@@ -225,14 +225,16 @@ where
 /// [`Error::Handshake`] for an invalid request (already answered with the
 /// HTTP error) or a client that left mid-handshake, [`Error::Rejected`] when
 /// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
-pub async fn accept_with<S, F>(
+pub fn accept_with<S, F>(
     stream: S,
     config: Config,
     decide: F,
-) -> Result<(WebSocketStream<S>, Request), Error>
+) -> impl Future<Output = Result<(WebSocketStream<S>, Request), Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Decision,
 {
-    handshake::server(FuturesIo(stream), AsyncIoClock::new(), config, decide).await
+    // Not an `async fn`: the returned future is the boxed handshake alone,
+    // so a task awaiting it stays small once the connection is idle.
+    handshake::server(FuturesIo(stream), AsyncIoClock::new(), config, decide)
 }

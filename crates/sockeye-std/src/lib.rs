@@ -11,6 +11,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Two threads
+//! [`WebSocket::split`] gives a [`ReadHalf`] and a [`WriteHalf`] for a
+//! receiving thread and a sending thread (over plain TCP): the engine is
+//! shared behind a mutex, and the receiving half blocks in `read` on its own
+//! handle to the socket without holding it.
+//!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
 //! `wss://` through rustls' `StreamOwned` (settings in
@@ -37,6 +43,7 @@
 
 mod policy;
 mod socket;
+mod split;
 mod stream;
 
 pub use policy::accept_with_policy;
@@ -50,4 +57,5 @@ pub use sockeye_io::{
 pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
+pub use split::{ReadHalf, TryCloneStream, WriteHalf};
 pub use stream::MaybeTlsStream;

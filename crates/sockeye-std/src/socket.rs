@@ -30,9 +30,21 @@ pub struct WebSocket<S> {
     /// Why the transport failed, when it did.
     failure: Option<String>,
     info: HandshakeInfo,
+    /// The TCP socket under `stream`, when it is one this crate knows: the
+    /// end of the connection shuts it down, and the client's wait for the
+    /// server's close is bounded through its read timeout.
+    tcp_of: fn(&S) -> Option<&TcpStream>,
 }
 
-impl<S: Read + Write> WebSocket<S> {
+/// What [`WebSocket::recv`] does next, decided without reading.
+pub(crate) enum Next {
+    /// Return this.
+    Item(Option<Result<Message, Error>>),
+    /// Read from the transport, then decide again.
+    Read,
+}
+
+impl<S: Read + Write + 'static> WebSocket<S> {
     /// A WebSocket over `stream`, whose opening handshake was done elsewhere.
     pub fn from_raw(stream: S, role: Role, config: Config) -> Self {
         Self::with_connection(
@@ -51,9 +63,12 @@ impl<S: Read + Write> WebSocket<S> {
             finished: false,
             failure: None,
             info: HandshakeInfo::default(),
+            tcp_of: tcp_of::<S>,
         }
     }
+}
 
+impl<S: Read + Write> WebSocket<S> {
     /// The next message (in streaming mode, the next piece), or `None` once
     /// the connection has ended and the transport is closed (a client first
     /// waits for the server to close it, up to the close timeout).
@@ -68,35 +83,80 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::Io`].
     pub fn recv(&mut self) -> Option<Result<Message, Error>> {
         loop {
-            if self.finished {
-                return None;
+            if let Next::Item(item) = self.next_without_reading() {
+                return item;
             }
-            if let Some(event) = self.conn.poll_event() {
-                let item = Message::from_event(event);
-                if (!self.conn.has_buffered_event() || !matches!(item, Ok(ref m) if m.is_data()))
-                    && let Err(error) = self.flush()
-                {
-                    return Some(Err(error));
-                }
-                return Some(item);
-            }
-            if self.conn.state() == State::Closed {
-                self.teardown();
-                return None;
-            }
-            if let Err(error) = self.flush() {
-                self.finished = true;
-                self.failure = Some(error.to_string());
-                return Some(Err(error));
-            }
-            if let Err(error) = self.read() {
-                if !matches!(error, Error::Timeout) {
-                    self.finished = true;
-                    self.failure = Some(error.to_string());
-                }
+            let stream = &mut self.stream;
+            let result = self.conn.receive_with(|buf| {
+                let start = buf.len();
+                buf.resize(buf.capacity(), 0);
+                let result = stream.read(&mut buf[start..]);
+                buf.truncate(start + *result.as_ref().unwrap_or(&0));
+                result
+            });
+            if let Err(error) = self.absorb_read(result) {
                 return Some(Err(error));
             }
         }
+    }
+
+    /// The part of [`recv`](Self::recv) that needs no read: the next
+    /// buffered message, the end of the connection, or "read more" (after
+    /// writing out what the input so far produced).
+    pub(crate) fn next_without_reading(&mut self) -> Next {
+        if self.finished {
+            return Next::Item(None);
+        }
+        if let Some(event) = self.conn.poll_event() {
+            let item = Message::from_event(event);
+            if (!self.conn.has_buffered_event() || !matches!(item, Ok(ref m) if m.is_data()))
+                && let Err(error) = self.flush()
+            {
+                return Next::Item(Some(Err(error)));
+            }
+            return Next::Item(Some(item));
+        }
+        if self.conn.state() == State::Closed {
+            self.teardown();
+            return Next::Item(None);
+        }
+        if let Err(error) = self.flush() {
+            self.finished = true;
+            self.failure = Some(error.to_string());
+            return Next::Item(Some(Err(error)));
+        }
+        Next::Read
+    }
+
+    /// Take in the result of a read whose bytes (if any) the engine already
+    /// holds: end of stream, due timers, and the error to return, if any
+    /// (after which, a timeout aside, the connection is finished).
+    pub(crate) fn absorb_read(&mut self, result: io::Result<usize>) -> Result<(), Error> {
+        let now = self.start.elapsed();
+        if self
+            .conn
+            .poll_timeout()
+            .is_some_and(|deadline| deadline <= now)
+        {
+            self.conn.handle_timeout(now);
+        }
+        let outcome = match result {
+            Ok(0) => {
+                self.eof = true;
+                self.conn.receive_eof();
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(error) => Err(Error::from(error)),
+        };
+        if let Err(error) = &outcome
+            && !matches!(error, Error::Timeout)
+        {
+            self.finished = true;
+            self.failure = Some(error.to_string());
+        }
+        outcome
     }
 
     /// Send `message`. It is written at once, unless received input is
@@ -140,6 +200,18 @@ impl<S: Read + Write> WebSocket<S> {
         self.stream.flush().map_err(Error::from)
     }
 
+    /// Queue a close frame with `code` and `reason` unless closing started.
+    pub(crate) fn start_close(
+        &mut self,
+        code: sockeye_io::CloseCode,
+        reason: &str,
+    ) -> Result<(), Error> {
+        if !self.finished && self.conn.state() == State::Open {
+            self.conn.close(self.start.elapsed(), code, reason)?;
+        }
+        Ok(())
+    }
+
     /// Close: send a close frame with `code` and `reason`, receive (and
     /// drop) messages until the peer's close frame, then close the transport.
     /// Calling it again after a timeout continues the handshake.
@@ -148,9 +220,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`Error::Send`] for a reason over 123 bytes; [`Error::Protocol`] with
     /// `CloseTimeout` when the peer did not answer in time; [`Error::Io`].
     pub fn close(&mut self, code: sockeye_io::CloseCode, reason: &str) -> Result<(), Error> {
-        if !self.finished && self.conn.state() == State::Open {
-            self.conn.close(self.start.elapsed(), code, reason)?;
-        }
+        self.start_close(code, reason)?;
         while let Some(item) = self.recv() {
             match item {
                 Ok(_) | Err(Error::Protocol(sockeye_io::sockeye::ProtocolError::UnexpectedEof)) => {
@@ -227,50 +297,55 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self.stream
     }
 
-    /// One read into the engine, then fire due timers.
-    fn read(&mut self) -> Result<(), Error> {
-        let stream = &mut self.stream;
-        let result = self.conn.receive_with(|buf| {
-            let start = buf.len();
-            buf.resize(buf.capacity(), 0);
-            let result = stream.read(&mut buf[start..]);
-            buf.truncate(start + *result.as_ref().unwrap_or(&0));
-            result
-        });
-        let now = self.start.elapsed();
-        if self
-            .conn
-            .poll_timeout()
-            .is_some_and(|deadline| deadline <= now)
-        {
-            self.conn.handle_timeout(now);
-        }
-        match result {
-            Ok(0) => {
-                self.eof = true;
-                self.conn.receive_eof();
-                Ok(())
+    /// After `State::Closed` (RFC 6455 §7.1.1): flush, then close the TCP
+    /// connection when the engine says so: a server at once, a client once
+    /// the server has closed it or after the close timeout (its wait bounded
+    /// through the socket's read timeout).
+    pub(crate) fn teardown(&mut self) {
+        // Output that cannot be written (the peer stopped reading, a write
+        // timeout) would keep a server waiting forever: close at once.
+        let flushed = self.flush().is_ok();
+        let mut buf = [0u8; 512];
+        while flushed && !self.eof && !self.conn.should_close_transport() {
+            // The first call arms the client's close-timeout timer.
+            self.conn.handle_timeout(self.start.elapsed());
+            if self.conn.should_close_transport() {
+                break;
             }
-            Ok(_) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    /// RFC 6455 §7.1.1: flush; a client waits for the server to close the
-    /// transport (up to the close timeout), then the transport is closed by dropping.
-    fn teardown(&mut self) {
-        let _ = self.flush();
-        if self.conn.role() == Role::Client && !self.eof {
-            let deadline = self.conn.config().close_timeout.map(|t| Instant::now() + t);
-            while !self.eof && deadline.is_none_or(|d| Instant::now() < d) {
-                if let Err(Error::Io(_)) = self.read() {
-                    break;
-                }
+            let left = self
+                .conn
+                .poll_timeout()
+                .map(|deadline| deadline.saturating_sub(self.start.elapsed()));
+            if let Some(tcp) = (self.tcp_of)(&self.stream) {
+                // A zero timeout means "none": wait at least a millisecond.
+                let wait = left.map(|left| left.max(Duration::from_millis(1)));
+                let _ = tcp.set_read_timeout(wait);
             }
+            match self.stream.read(&mut buf) {
+                // What a client reads after the closing handshake is dropped.
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+        if let Some(tcp) = (self.tcp_of)(&self.stream) {
+            // The peer may have closed first; either way the socket is done.
+            let _ = tcp.shutdown(std::net::Shutdown::Both);
         }
         self.finished = true;
     }
+}
+
+/// [`tcp_under`] for a concrete stream type.
+fn tcp_of<S: Any>(stream: &S) -> Option<&TcpStream> {
+    tcp_under(stream)
 }
 
 /// Connect to a `ws://` (or, with feature `rustls`, `wss://`) URL with
@@ -468,8 +543,22 @@ fn read_before<S: Read + 'static>(
             Ok(None)
         }
         Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(None),
-        Err(error) => Err(Error::Io(error)),
+        Err(error) => Err(handshake_io_error(error)),
     }
+}
+
+/// An I/O error during the opening handshake; one that carries a TLS
+/// failure (a TLS 1.3 server refusing the client's certificate says so only
+/// after the client's side of the TLS handshake is done) is [`Error::Tls`].
+fn handshake_io_error(error: io::Error) -> Error {
+    #[cfg(feature = "rustls")]
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return sockeye_io::tls::handshake_error(error);
+    }
+    Error::Io(error)
 }
 
 /// The TCP socket under `stream`, when it is one of the streams this crate

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sockeye_std::{ClientOptions, CloseCode, Config, Error, Message, TlsOptions};
 
 struct Server {
@@ -18,6 +18,16 @@ struct Server {
 /// A TLS echo server on 127.0.0.1:0 for "localhost", serving `clients`
 /// connections; its certificate is written to a PEM file for the client.
 fn tls_echo_server(name: &str, clients: usize) -> Server {
+    tls_echo_server_with(name, clients, None)
+}
+
+/// As [`tls_echo_server`]; with `client_ca`, the server requires a client
+/// certificate issued by it.
+fn tls_echo_server_with(
+    name: &str,
+    clients: usize,
+    client_ca: Option<CertificateDer<'static>>,
+) -> Server {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let ca_file =
         std::env::temp_dir().join(format!("sockeye-std-{name}-{}.pem", std::process::id()));
@@ -29,7 +39,7 @@ fn tls_echo_server(name: &str, clients: usize) -> Server {
         ))
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_no_client_auth()
+        .with_client_cert_verifier(client_verifier(client_ca))
         .with_single_cert(vec![certified.cert.der().clone()], key)
         .unwrap(),
     );
@@ -93,5 +103,57 @@ fn danger_accept_invalid_certs_connects_to_self_signed_server() {
     ws.send(vec![1u8, 2, 3]).unwrap();
     assert_eq!(ws.recv().unwrap().unwrap(), Message::binary(vec![1, 2, 3]));
     ws.close(CloseCode::NORMAL, "").unwrap();
+    let _ = std::fs::remove_file(server.ca_file);
+}
+
+/// No client authentication, or a certificate issued by `client_ca` required.
+fn client_verifier(
+    client_ca: Option<CertificateDer<'static>>,
+) -> Arc<dyn rustls::server::danger::ClientCertVerifier> {
+    let Some(ca) = client_ca else {
+        return rustls::server::WebPkiClientVerifier::no_client_auth();
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).unwrap();
+    rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .build()
+    .unwrap()
+}
+
+#[test]
+fn server_requiring_a_client_certificate_accepts_ours_and_refuses_none() {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca =
+        rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = rcgen::CertificateParams::new(vec!["client".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let server = tls_echo_server_with("mtls", 2, Some(ca.der().clone()));
+    let trusted = TlsOptions::new().add_ca_file(&server.ca_file);
+
+    let options = ClientOptions::new().tls(
+        trusted
+            .clone()
+            .client_certificate_pem(certificate.pem(), key.serialize_pem()),
+    );
+    let (mut ws, _) = sockeye_std::connect_with(&server.url, options, Config::default()).unwrap();
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    ws.send("mutual").unwrap();
+    assert_eq!(ws.recv().unwrap().unwrap(), Message::text("mutual"));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+
+    let options = ClientOptions::new().tls(trusted);
+    let Err(error) = sockeye_std::connect_with(&server.url, options, Config::default()) else {
+        panic!("connected without a client certificate");
+    };
+    assert!(matches!(error, Error::Tls(_)), "{error:?}");
     let _ = std::fs::remove_file(server.ca_file);
 }

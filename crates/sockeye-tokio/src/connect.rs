@@ -127,7 +127,7 @@ async fn wrap_tls(
     _target: &Target,
     _options: &ClientOptions,
 ) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    Err(Error::Url(
+    Err(Error::Tls(
         "wss:// needs the `rustls` feature of sockeye-tokio".into(),
     ))
 }
@@ -212,16 +212,18 @@ where
 /// matching HTTP error) or a client that left mid-handshake,
 /// [`Error::Rejected`] when `decide` rejected, [`Error::HandshakeTimeout`]
 /// after [`Config::handshake_timeout`], [`Error::Io`].
-pub async fn accept_with<S, F>(
+pub fn accept_with<S, F>(
     stream: S,
     config: Config,
     decide: F,
-) -> Result<(WebSocketStream<S>, Request), Error>
+) -> impl Future<Output = Result<(WebSocketStream<S>, Request), Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Decision,
 {
-    handshake::server(TokioIo(stream), TokioClock::new(), config, decide).await
+    // Not an `async fn`: the returned future is the boxed handshake alone,
+    // so a task awaiting it stays small once the connection is idle.
+    handshake::server(TokioIo(stream), TokioClock::new(), config, decide)
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {

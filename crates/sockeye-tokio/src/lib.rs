@@ -24,10 +24,20 @@
 //! # }
 //! ```
 //!
+//! # Memory
+//! A connection waiting for input holds no read or write buffer: the driver
+//! reads the start of each frame into a per-thread scratch buffer and
+//! releases the connection's buffers when a read would block with nothing
+//! partial or queued. Measured over 1,000 idle server connections (the
+//! `idle_memory` test, task and socket registration included): 1,528 B of
+//! heap and 1,769 B of resident memory per connection.
+//!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
-//! `wss://` (settings in [`ClientOptions::tls`]; a failed TLS handshake is
-//! [`Error::Tls`]). A TLS server is a `tokio_rustls::TlsAcceptor` stream
+//! `wss://` (settings in [`ClientOptions::tls`], including a client
+//! certificate for servers that require one; a failed TLS handshake, also
+//! one the server hung up on, is [`Error::Tls`]). Without the feature,
+//! `wss://` is [`Error::Tls`] naming it. A TLS server is a `tokio_rustls::TlsAcceptor` stream
 //! handed to [`accept`]: `accept` works over any stream.
 //!
 //! # Reconnecting

@@ -558,11 +558,29 @@ impl Connection {
         self.outgoing.advance(n);
     }
 
+    /// Whether part of a frame has arrived and the rest is awaited.
+    ///
+    /// When not, the next read starts a new frame: an adapter may read it
+    /// into a scratch buffer shared by its connections and hand the bytes to
+    /// [`receive`](Self::receive), so that a connection waiting for input
+    /// holds no read buffer of its own. When so, reading with
+    /// [`receive_with`](Self::receive_with) sizes the buffer for the frame.
+    pub fn has_partial_frame(&self) -> bool {
+        !self.received.is_empty() || self.frame.is_some()
+    }
+
     /// Release the receive and send buffers if they hold nothing, so an idle
     /// connection costs only its fixed state.
+    ///
+    /// Meant for the moment a read would block: a connection that keeps its
+    /// buffers while busy and drops them while waiting costs its fixed state
+    /// when idle, whatever the largest message it has seen.
     pub fn release_idle_buffers(&mut self) {
-        if self.received.is_empty() {
+        if !self.has_partial_frame() {
             self.received = BytesMut::new();
+        }
+        if self.pending_events.is_empty() {
+            self.pending_events = VecDeque::new();
         }
         self.outgoing.release_idle();
     }
@@ -1065,5 +1083,70 @@ impl Connection {
                 }))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::SeededEntropy;
+    use alloc::{boxed::Box, vec};
+
+    /// Move everything `from` queued into `to`, in reads of at most `read` bytes.
+    fn shuttle(from: &mut Connection, to: &mut Connection, read: usize) {
+        while from.buffered_amount() > 0 {
+            let chunk = from.transmit_chunk();
+            let n = chunk.len().min(read);
+            to.receive_with(|buf| buf.extend_from_slice(&chunk[..n]));
+            from.advance_transmit(n);
+        }
+    }
+
+    #[test]
+    fn buffers_shrink_back_after_a_large_message() {
+        let mut client = Connection::with_entropy(
+            Role::Client,
+            Config::default(),
+            Duration::ZERO,
+            Box::new(SeededEntropy::new(7)),
+        );
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        let large = Bytes::from(vec![0x42; 1 << 20]);
+        client.send_binary(large.clone()).unwrap();
+        assert!(client.outgoing.capacity() >= 1 << 20);
+        shuttle(&mut client, &mut server, 16 << 10);
+        // The send side let go of its masked copy as soon as it was written.
+        assert!(client.outgoing.capacity() <= outgoing::RETAIN_MAX);
+
+        assert_eq!(server.poll_event(), Some(Event::Binary(large)));
+        assert_eq!(server.poll_event(), None);
+        // The receive side kept no more than the retention bound...
+        assert!(server.received.capacity() <= RECEIVE_RETAIN_MAX);
+        // ...and an idle connection keeps nothing.
+        server.release_idle_buffers();
+        client.release_idle_buffers();
+        assert_eq!(server.received.capacity(), 0);
+        assert_eq!(client.outgoing.capacity(), 0);
+        assert!(!server.has_partial_frame());
+
+        // Still usable afterwards.
+        client.send_text("after").unwrap();
+        shuttle(&mut client, &mut server, 16 << 10);
+        assert_eq!(server.poll_event(), Some(Event::Text("after".into())));
+    }
+
+    #[test]
+    fn idle_release_keeps_a_partial_frame() {
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        // The first three bytes of a masked binary frame of 4 bytes.
+        server.receive(&[0x82, 0x84, 1]);
+        assert_eq!(server.poll_event(), None);
+        assert!(server.has_partial_frame());
+        server.release_idle_buffers();
+        server.receive(&[2, 3, 4, 1 ^ 9, 2 ^ 9, 3 ^ 9, 4 ^ 9]);
+        assert_eq!(
+            server.poll_event(),
+            Some(Event::Binary(Bytes::from_static(&[9, 9, 9, 9])))
+        );
     }
 }

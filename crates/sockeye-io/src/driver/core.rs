@@ -1,10 +1,12 @@
 //! The driver proper: one connection, its transport and its clock.
 
+use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Transport};
@@ -247,15 +249,33 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     }
 
     /// One read into the engine; end of stream is handed to the engine too.
+    ///
+    /// A read that starts a new frame goes through the thread's scratch
+    /// buffer, and a read that would block with nothing partial buffered and
+    /// nothing queued releases the engine's buffers: a connection waiting
+    /// for input holds no buffer at all. A busy connection pays for it with
+    /// one allocation the size of what each batch read (the engine's copy,
+    /// which its messages then share) instead of a buffer kept for good.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.eof {
             return Poll::Pending;
         }
         let io = &mut self.io;
-        let read = ready!(
+        let polled = if self.conn.has_partial_frame() {
             self.conn
                 .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
-        )?;
+        } else {
+            read_via_scratch(io, cx, &mut self.conn)
+        };
+        let read = match polled {
+            Poll::Ready(result) => result?,
+            Poll::Pending => {
+                if self.conn.buffered_amount() == 0 && !self.conn.has_buffered_event() {
+                    self.conn.release_idle_buffers();
+                }
+                return Poll::Pending;
+            }
+        };
         if read == 0 {
             self.eof = true;
             self.conn.receive_eof();
@@ -306,4 +326,33 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         self.finished = true;
         Poll::Ready(())
     }
+}
+
+/// Bytes read at once into the scratch buffer.
+const SCRATCH_LEN: usize = 8 << 10;
+
+std::thread_local! {
+    /// One read buffer per thread, shared by the connections it drives.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// Read into the thread's scratch buffer and hand what arrived to the
+/// engine, which copies it into a buffer of just that size.
+fn read_via_scratch<T: Transport>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    conn: &mut Connection,
+) -> Poll<io::Result<usize>> {
+    SCRATCH.with(|scratch| {
+        // A transport that drives another connection from inside its read
+        // would find the scratch taken; it reads the direct way instead.
+        let Ok(mut scratch) = scratch.try_borrow_mut() else {
+            return conn.receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf));
+        };
+        scratch.clear();
+        scratch.reserve(SCRATCH_LEN);
+        let read = ready!(Pin::new(io).poll_read_buf(cx, &mut scratch))?;
+        conn.receive(&scratch);
+        Poll::Ready(Ok(read))
+    })
 }

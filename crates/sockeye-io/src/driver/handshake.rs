@@ -1,6 +1,6 @@
 //! The opening handshake over a [`Transport`], bounded by the engine's deadline.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,7 +28,21 @@ const HANDSHAKE_READ: usize = 4 << 10;
 ///
 /// # Cancel safety
 /// Dropping the future drops the transport: the handshake cannot resume.
-pub async fn client<T: Transport, C: Clock>(
+///
+/// # Memory
+/// The handshake's state lives in a box freed when it completes, so the
+/// task that awaits it does not carry the handshake's size for the rest of
+/// the connection.
+pub fn client<T: Transport, C: Clock>(
+    io: T,
+    clock: C,
+    request: ClientRequest,
+    config: Config,
+) -> impl Future<Output = Result<(WebSocket<T, C>, Response), Error>> {
+    Box::pin(run_client(io, clock, request, config))
+}
+
+async fn run_client<T: Transport, C: Clock>(
     mut io: T,
     mut clock: C,
     request: ClientRequest,
@@ -48,12 +62,12 @@ pub async fn client<T: Transport, C: Clock>(
         while written < request.len() {
             match write_some(&mut io, cx, &request[written..]) {
                 Poll::Ready(Ok(n)) => written += n,
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::Io(error))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
                 Poll::Pending => return Poll::Pending,
             }
         }
         if let Poll::Ready(Err(error)) = Pin::new(&mut io).poll_flush(cx) {
-            return Poll::Ready(Err(Error::Io(error)));
+            return Poll::Ready(Err(io_error(error)));
         }
         loop {
             buf.clear();
@@ -65,7 +79,7 @@ pub async fn client<T: Transport, C: Clock>(
                     Ok(Some(established)) => return Poll::Ready(Ok(established)),
                     Err(error) => return Poll::Ready(Err(error.into())),
                 },
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(Error::Io(error))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -89,18 +103,22 @@ pub async fn client<T: Transport, C: Clock>(
 ///
 /// # Cancel safety
 /// Dropping the future drops the transport: the handshake cannot resume.
-pub async fn server<T, C, F>(
+///
+/// # Memory
+/// As for [`client`]: the handshake's state is boxed and freed when it
+/// completes, which keeps an idle server connection's task small.
+pub fn server<T, C, F>(
     io: T,
     clock: C,
     config: Config,
     decide: F,
-) -> Result<(WebSocket<T, C>, Request), Error>
+) -> impl Future<Output = Result<(WebSocket<T, C>, Request), Error>>
 where
     T: Transport,
     C: Clock,
     F: FnOnce(&Request) -> Decision,
 {
-    server_or_http(io, clock, config, decide, |_| None).await
+    server_or_http(io, clock, config, decide, |_| None)
 }
 
 /// As [`server`], but a plain HTTP request (not an upgrade) is answered with
@@ -110,7 +128,23 @@ where
 ///
 /// # Errors
 /// As [`server`].
-pub async fn server_or_http<T, C, F, H>(
+pub fn server_or_http<T, C, F, H>(
+    io: T,
+    clock: C,
+    config: Config,
+    decide: F,
+    http: H,
+) -> impl Future<Output = Result<(WebSocket<T, C>, Request), Error>>
+where
+    T: Transport,
+    C: Clock,
+    F: FnOnce(&Request) -> Decision,
+    H: FnOnce(&Request) -> Option<Vec<u8>>,
+{
+    Box::pin(run_server(io, clock, config, decide, http))
+}
+
+async fn run_server<T, C, F, H>(
     mut io: T,
     mut clock: C,
     config: Config,
@@ -152,7 +186,7 @@ where
                     Ok(Some(request)) => return Poll::Ready(Ok(request)),
                     Err(error) => return Poll::Ready(Err(fail(error))),
                 },
-                Poll::Ready(Err(error)) => return Poll::Ready(Err((Error::Io(error), None))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err((io_error(error), None))),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -182,6 +216,20 @@ where
             })
         }
     }
+}
+
+/// An I/O error during the opening handshake; one that carries a TLS
+/// failure (a TLS 1.3 server refusing the client's certificate says so only
+/// after the client's side of the TLS handshake is done) is [`Error::Tls`].
+fn io_error(error: io::Error) -> Error {
+    #[cfg(feature = "rustls")]
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return crate::tls::handshake_error(error);
+    }
+    Error::Io(error)
 }
 
 fn check_deadline<C: Clock>(

@@ -17,7 +17,7 @@ const COALESCE_MAX: usize = 1024;
 
 /// After the queue drains, a coalescing buffer that grew beyond this is
 /// released, so one large masked message does not pin its memory.
-const RETAIN_MAX: usize = 64 << 10;
+pub(crate) const RETAIN_MAX: usize = 64 << 10;
 
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
@@ -121,6 +121,12 @@ impl Outgoing {
         if self.len == 0 && self.tail.capacity() > RETAIN_MAX {
             self.tail = BytesMut::new();
         }
+    }
+
+    /// Bytes the coalescing buffer holds room for.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.tail.capacity()
     }
 
     /// Release the coalescing buffer if nothing is queued (idle connections).

@@ -1,0 +1,18 @@
+//! Without the `rustls` feature, `wss://` is refused with [`Error::Tls`]
+//! naming the feature, as in every adapter.
+#![cfg(not(feature = "rustls"))]
+
+use sockeye_tokio::Error;
+
+#[tokio::test]
+async fn wss_without_the_rustls_feature_is_a_tls_error_naming_it() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("wss://{}/", listener.local_addr().unwrap());
+    let Err(error) = sockeye_tokio::connect(&url).await else {
+        panic!("wss:// connected without TLS support");
+    };
+    assert!(
+        matches!(&error, Error::Tls(message) if message.to_string().contains("`rustls` feature")),
+        "{error:?}"
+    );
+}
