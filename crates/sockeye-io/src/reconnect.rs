@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::{CloseInfo, Error, Message, Response};
 
 #[cfg(feature = "async")]
-pub use client::{Connected, Connector, ReconnectingClient};
+pub use client::{Attempt, Connected, Connector, ReconnectingClient};
 
 /// How a random delay is drawn from the backoff's exponential delay `d`
 /// (the "full" and "equal" jitter of the usual exponential-backoff schemes).

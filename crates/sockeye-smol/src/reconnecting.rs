@@ -1,15 +1,14 @@
 //! The reconnecting client over `futures-io`: the policy and the client are
 //! [`sockeye_io::reconnect`]'s; only connecting and sleeping are this crate's.
 
-use std::future::Future;
 use std::time::Duration;
 
 use async_net::TcpStream;
 use sockeye_io::driver::FuturesIo;
-use sockeye_io::reconnect::{Connector, ReconnectPolicy};
-use sockeye_io::{ClientOptions, Config, Error, Response};
+use sockeye_io::reconnect::{Attempt, Connector, ReconnectPolicy};
+use sockeye_io::{ClientOptions, Config};
 
-use crate::{AsyncIoClock, MaybeTlsStream, WebSocketStream, connect_with};
+use crate::{AsyncIoClock, MaybeTlsStream, connect_with};
 
 /// Connects with [`connect_with`] and waits with an `async-io` timer.
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,14 +18,8 @@ impl Connector for SmolConnector {
     type Transport = FuturesIo<MaybeTlsStream<TcpStream>>;
     type Clock = AsyncIoClock;
 
-    fn connect(
-        &self,
-        url: &str,
-        options: ClientOptions,
-        config: Config,
-    ) -> impl Future<Output = Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error>>
-    {
-        connect_with(url, options, config)
+    fn connect(&self, url: String, options: ClientOptions, config: Config) -> Attempt<Self> {
+        Box::pin(async move { connect_with(&url, options, config).await })
     }
 
     async fn sleep(&self, duration: Duration) {

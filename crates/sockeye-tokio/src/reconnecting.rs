@@ -4,11 +4,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sockeye_io::reconnect::{Connector, ReconnectPolicy};
-use sockeye_io::{ClientOptions, Config, Error, Response};
+use sockeye_io::reconnect::{Attempt, Connector, ReconnectPolicy};
+use sockeye_io::{ClientOptions, Config};
 use tokio::net::TcpStream;
 
-use crate::{MaybeTlsStream, TokioClock, TokioIo, WebSocketStream, connect_with};
+use crate::{MaybeTlsStream, TokioClock, TokioIo, connect_with};
 
 /// Connects with [`connect_with`] and waits with `tokio::time::sleep`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -18,14 +18,8 @@ impl Connector for TokioConnector {
     type Transport = TokioIo<MaybeTlsStream<TcpStream>>;
     type Clock = TokioClock;
 
-    fn connect(
-        &self,
-        url: &str,
-        options: ClientOptions,
-        config: Config,
-    ) -> impl Future<Output = Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error>>
-    {
-        connect_with(url, options, config)
+    fn connect(&self, url: String, options: ClientOptions, config: Config) -> Attempt<Self> {
+        Box::pin(async move { connect_with(&url, options, config).await })
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {

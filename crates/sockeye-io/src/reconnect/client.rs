@@ -1,6 +1,7 @@
 //! The reconnecting client, written once against a [`Connector`].
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use super::{Event, Outbox, ReconnectPolicy, Schedule, SendError, should_reconnect};
@@ -16,6 +17,10 @@ pub type Connected<K> = Result<
     Error,
 >;
 
+/// A connection attempt in flight, owned by the client so that it survives
+/// a cancelled [`recv`](ReconnectingClient::recv).
+pub type Attempt<K> = Pin<Box<dyn Future<Output = Connected<K>> + Send>>;
+
 /// What a runtime adapter gives a [`ReconnectingClient`]: a way to connect
 /// and a way to wait.
 pub trait Connector {
@@ -24,13 +29,10 @@ pub trait Connector {
     /// The clock of the connections it makes.
     type Clock: Clock;
 
-    /// Connect to `url` (the adapter's `connect_with`).
-    fn connect(
-        &self,
-        url: &str,
-        options: ClientOptions,
-        config: Config,
-    ) -> impl Future<Output = Connected<Self>>;
+    /// Start connecting to `url` (the adapter's `connect_with`). The
+    /// attempt owns its arguments: the client keeps it across cancelled
+    /// `recv`s.
+    fn connect(&self, url: String, options: ClientOptions, config: Config) -> Attempt<Self>;
 
     /// Wait for `duration` (the runtime's sleep).
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
@@ -75,8 +77,8 @@ enum Phase<T, C> {
 /// # Cancel safety
 /// [`recv`](Self::recv) is cancel-safe, so it can be raced against other
 /// work (`select!`): no message or event is lost; a wait resumes with the
-/// same deadline; an interrupted connection attempt is started again and
-/// not counted as a failure; an interrupted flush resumes with the first
+/// same deadline; an interrupted connection attempt goes on where it was
+/// (the client owns it); an interrupted flush resumes with the first
 /// message not yet queued on the connection.
 pub struct ReconnectingClient<K: Connector> {
     connector: K,
@@ -86,6 +88,8 @@ pub struct ReconnectingClient<K: Connector> {
     schedule: Schedule,
     outbox: Outbox,
     phase: Phase<K::Transport, K::Clock>,
+    /// The connection attempt in flight, while connecting.
+    attempt: Option<Attempt<K>>,
     /// Connections opened so far.
     connections: u32,
     closed_by_application: bool,
@@ -114,6 +118,7 @@ impl<K: Connector> ReconnectingClient<K> {
             schedule: Schedule::new(&policy),
             outbox: Outbox::new(policy.outbox_capacity),
             phase: Phase::Connecting { not_before: None },
+            attempt: None,
             connections: 0,
             closed_by_application: false,
             ending: None,
@@ -135,19 +140,26 @@ impl<K: Connector> ReconnectingClient<K> {
             match &mut self.phase {
                 Phase::Done => return None,
                 Phase::Connecting { not_before } => {
-                    if let Some(at) = *not_before {
-                        let left = at.saturating_duration_since(Instant::now());
-                        if !left.is_zero() {
-                            self.connector.sleep(left).await;
-                            continue;
+                    if self.attempt.is_none() {
+                        if let Some(at) = *not_before {
+                            let left = at.saturating_duration_since(Instant::now());
+                            if !left.is_zero() {
+                                self.connector.sleep(left).await;
+                                continue;
+                            }
                         }
+                        self.attempt = Some(self.connector.connect(
+                            self.url.clone(),
+                            self.options.clone(),
+                            self.config.clone(),
+                        ));
                     }
-                    let attempt = self.connector.connect(
-                        &self.url,
-                        self.options.clone(),
-                        self.config.clone(),
-                    );
-                    match attempt.await {
+                    let Some(attempt) = self.attempt.as_mut() else {
+                        unreachable!("started above")
+                    };
+                    let result = attempt.await;
+                    self.attempt = None;
+                    match result {
                         Ok((ws, response)) => {
                             self.schedule.connected();
                             self.phase = Phase::Flushing {
@@ -255,6 +267,7 @@ impl<K: Connector> ReconnectingClient<K> {
             }
             Phase::Connecting { .. } | Phase::Done => Ok(()),
         };
+        self.attempt = None;
         self.phase = Phase::Done;
         result
     }
