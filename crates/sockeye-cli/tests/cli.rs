@@ -109,6 +109,62 @@ fn load_against_echo_reports_a_rate_and_no_errors() {
 }
 
 #[test]
+fn load_handshakes_mode_counts_completed_handshakes() {
+    let echo = Server::start(&["echo", "127.0.0.1:0"]);
+    let mut command = sockeye();
+    command.args([
+        "load",
+        &echo.url("/"),
+        "--handshakes",
+        "-c",
+        "2",
+        "-d",
+        "1s",
+        "--json",
+    ]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON summary");
+    assert_eq!(summary["mode"], "handshakes", "{summary}");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    assert_eq!(summary["messages"], 0, "{summary}");
+    assert!(summary["handshakes"].as_u64().unwrap() > 0, "{summary}");
+    assert!(
+        summary["handshakes_per_sec"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
+}
+
+#[test]
+fn load_idle_mode_announces_the_open_connections_then_summarises() {
+    let echo = Server::start(&["echo", "127.0.0.1:0"]);
+    let mut command = sockeye();
+    command.args([
+        "load",
+        &echo.url("/"),
+        "--idle",
+        "-c",
+        "20",
+        "-d",
+        "300ms",
+        "--json",
+    ]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let ready: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(ready["idle_connections"], 20, "{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(summary["mode"], "idle", "{summary}");
+    assert_eq!(summary["handshakes"], 20, "{summary}");
+    assert_eq!(summary["errors"], 0, "{summary}");
+}
+
+#[test]
 fn help_and_version() {
     let output = sockeye().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);

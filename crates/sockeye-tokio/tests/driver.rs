@@ -260,6 +260,35 @@ async fn echo_of_a_burst_is_written_in_a_few_writes_and_a_lone_message_at_once()
     assert_eq!(next(&mut client).await, Message::text("lone"));
 }
 
+#[tokio::test]
+async fn echo_of_a_burst_read_at_once_is_one_write() {
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let writes = Arc::new(AtomicUsize::new(0));
+    let mut client = from_raw(a, Role::Client, Config::default());
+    let mut server = from_raw(
+        Counting {
+            inner: b,
+            writes: writes.clone(),
+        },
+        Role::Server,
+        Config::default(),
+    );
+    for i in 0..20u32 {
+        client.feed(Message::text(i.to_string())).await.unwrap();
+    }
+    SinkExt::flush(&mut client).await.unwrap();
+    tokio::task::yield_now().await;
+    // The natural echo loop: the replies to all 20 leave with the last send.
+    for _ in 0..20 {
+        let message = next(&mut server).await;
+        server.send(message).await.unwrap();
+    }
+    assert_eq!(writes.load(Ordering::Relaxed), 1);
+    for i in 0..20u32 {
+        assert_eq!(next(&mut client).await, Message::text(i.to_string()));
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn keepalive_fails_a_silent_peer_on_tokio_time() {
     let mut config = Config::default();

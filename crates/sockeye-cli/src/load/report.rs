@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::Args;
+use super::{Args, Snapshot};
 
 /// A progress line on stderr (hidden when stderr is not a terminal).
 pub fn progress(duration: Duration) -> ProgressBar {
@@ -19,20 +19,24 @@ pub fn progress(duration: Duration) -> ProgressBar {
     bar
 }
 
-/// Refresh the progress line with the counters `(messages, bytes, errors)`.
-pub fn update(bar: &ProgressBar, (messages, bytes, errors): &(u64, u64, u64), elapsed: Duration) {
+/// Refresh the progress line with the counters.
+pub fn update(bar: &ProgressBar, counters: &Snapshot, elapsed: Duration) {
     let secs = elapsed.as_secs_f64().max(1e-9);
     bar.set_position(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
     bar.set_message(format!(
-        "{messages} msgs  {:.0} msg/s  {:.2} MB/s  {errors} errors",
-        *messages as f64 / secs,
-        *bytes as f64 / secs / 1e6,
+        "{} msgs  {:.0} msg/s  {:.2} MB/s  {} handshakes  {} errors",
+        counters.messages,
+        counters.messages as f64 / secs,
+        counters.bytes as f64 / secs / 1e6,
+        counters.handshakes,
+        counters.errors,
     ));
 }
 
 /// The numbers of a finished run.
 pub struct Summary {
     url: String,
+    mode: &'static str,
     connections: usize,
     size: usize,
     window: usize,
@@ -41,6 +45,7 @@ pub struct Summary {
     elapsed: Duration,
     messages: u64,
     bytes: u64,
+    handshakes: u64,
     /// Connections that ended with an error.
     pub errors: u64,
     p50: u64,
@@ -55,7 +60,7 @@ impl Summary {
     pub fn new(
         args: &Args,
         elapsed: Duration,
-        (messages, bytes, errors): (u64, u64, u64),
+        counters: Snapshot,
         histogram: &Histogram<u64>,
     ) -> Self {
         let empty = histogram.is_empty();
@@ -68,15 +73,17 @@ impl Summary {
         };
         Self {
             url: args.url.clone(),
+            mode: args.mode(),
             connections: args.connections,
             size: args.size,
             window: args.window,
             binary: args.binary,
             duration: args.duration,
             elapsed,
-            messages,
-            bytes,
-            errors,
+            messages: counters.messages,
+            bytes: counters.bytes,
+            handshakes: counters.handshakes,
+            errors: counters.errors,
             p50: quantile(0.5),
             p99: quantile(0.99),
             p999: quantile(0.999),
@@ -87,6 +94,10 @@ impl Summary {
 
     fn rate(&self) -> f64 {
         self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn handshake_rate(&self) -> f64 {
+        self.handshakes as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     fn megabytes_per_sec(&self) -> f64 {
@@ -107,8 +118,23 @@ impl Summary {
             self.window,
             self.elapsed.as_secs_f64(),
         );
-        let _ = writeln!(out, "  messages   {} ({:.0}/s)", self.messages, self.rate());
-        let _ = writeln!(out, "  throughput {:.2} MB/s", self.megabytes_per_sec());
+        match self.mode {
+            "echo" => {
+                let _ = writeln!(out, "  messages   {} ({:.0}/s)", self.messages, self.rate());
+                let _ = writeln!(out, "  throughput {:.2} MB/s", self.megabytes_per_sec());
+            }
+            "handshakes" => {
+                let _ = writeln!(
+                    out,
+                    "  handshakes {} ({:.0}/s)",
+                    self.handshakes,
+                    self.handshake_rate()
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "  held       {} idle connections", self.handshakes);
+            }
+        }
         let _ = writeln!(
             out,
             "  latency    p50 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms",
@@ -125,6 +151,7 @@ impl Summary {
     pub fn json(&self) -> String {
         json!({
             "url": self.url,
+            "mode": self.mode,
             "connections": self.connections,
             "size": self.size,
             "window": self.window,
@@ -135,6 +162,8 @@ impl Summary {
             "messages_per_sec": self.rate(),
             "bytes": self.bytes,
             "mb_per_sec": self.megabytes_per_sec(),
+            "handshakes": self.handshakes,
+            "handshakes_per_sec": self.handshake_rate(),
             "latency_us": {
                 "p50": self.p50,
                 "p99": self.p99,

@@ -22,9 +22,12 @@ const WRITE_BATCH: usize = 16;
 ///
 /// # Batching and latency
 /// Output is coalesced by the engine and written:
-/// * by [`poll_recv`](Self::poll_recv) when the input batch is drained: when
-///   it returns the last buffered event (without waiting for the write to
-///   finish) and before it waits for the transport;
+/// * by [`poll_recv`](Self::poll_recv) when the input batch is drained:
+///   before it waits for the transport, and when the last buffered event it
+///   returns is not a text or binary message (without waiting for the write
+///   to finish). After the batch's last data message the caller most likely
+///   replies, and that send writes the whole batch's output in one go
+///   instead of two;
 /// * by [`poll_send_done`](Self::poll_send_done) at once, unless the last
 ///   `poll_recv` returned a message without waiting and more received bytes
 ///   are already buffered, in which case the next `poll_recv` writes it
@@ -35,8 +38,9 @@ const WRITE_BATCH: usize = 16;
 ///
 /// So a message sent while no received input is waiting is written before
 /// its send completes (a send waits until the transport took its bytes);
-/// none is ever held longer than the next receive. Replies the engine makes
-/// itself (pongs, the close reply) leave with the batch that caused them.
+/// none is ever held longer than the next send or receive, whichever comes
+/// first. Replies the engine makes itself (pongs, the close reply) leave
+/// with the batch that caused them.
 #[derive(Debug)]
 pub struct Driver<T, C> {
     conn: Connection,
@@ -123,10 +127,14 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             }
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
-                if !self.conn.has_buffered_event() || matches!(item, Ok(Message::Close(_)) | Err(_))
+                let data = matches!(item, Ok(Message::Text(_) | Message::Binary(_)));
+                if (!self.conn.has_buffered_event() && !data)
+                    || matches!(item, Ok(Message::Close(_)) | Err(_))
                 {
-                    // The input batch is drained (or over): write out what it
-                    // produced (pongs, the close reply) without waiting.
+                    // The input batch is drained (or over) on a control
+                    // event: write out what it produced (pongs, the close
+                    // reply) without waiting. After a last data message the
+                    // reply's send (or the next receive) writes it instead.
                     let _ = self.poll_write_out(cx);
                 }
                 self.mid_batch = true;
