@@ -69,24 +69,32 @@ pub fn apply(buf: &mut [u8], key: [u8; 4]) {
 #[inline]
 pub fn apply_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
-    if buf.len() < SHORT {
-        word::apply(buf, key);
-    } else if SMALL_SSE2 && buf.len() <= SMALL_MAX {
+    if SMALL_SSE2 && buf.len() <= SMALL_MAX {
         let ptr = buf.as_mut_ptr();
         #[cfg(all(
             any(target_arch = "x86", target_arch = "x86_64"),
             target_feature = "sse2"
         ))]
-        // SAFETY: `16 <= len <= 128`; `ptr` is valid for reads and writes of
+        // SAFETY: `len <= 128`; `ptr` is valid for reads and writes of
         // `len` bytes (from `buf`), the same range on both sides; SSE2 is
         // enabled at compile time.
         unsafe {
             sse2::xor_small(ptr, ptr, buf.len(), key)
         };
         let _ = ptr;
+    } else if buf.len() < SHORT {
+        word::apply(buf, key);
     } else {
-        MaskPath::selected().run_in_place(buf, key);
+        apply_selected(buf, key);
     }
+}
+
+/// The run-time dispatch of [`apply_at`], kept out of line so that the
+/// inlined small-buffer path stays a few instructions with no registers to
+/// save.
+#[inline(never)]
+fn apply_selected(buf: &mut [u8], key: [u8; 4]) {
+    MaskPath::selected().run_in_place(buf, key);
 }
 
 /// Append `src` masked with `key` to `dst` in one pass: the bytes are read
@@ -119,7 +127,7 @@ const SMALL_MAX: usize = sse2::SMALL_MAX;
 )))]
 const SMALL_MAX: usize = 0;
 
-/// Whether [`apply_at`] masks 16 to [`SMALL_MAX`] bytes with the inlined SSE2 kernel.
+/// Whether [`apply_at`] masks up to [`SMALL_MAX`] bytes with the inlined SSE2 kernel.
 const SMALL_SSE2: bool = cfg!(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "sse2"

@@ -80,7 +80,23 @@ impl Utf8Validator {
     ///
     /// [`finish`]: Utf8Validator::finish
     /// [`reset`]: Utf8Validator::reset
+    #[inline]
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), InvalidUtf8> {
+        // The common case, kept small enough to inline: nothing carried
+        // over and the piece ends in ASCII, so no code point is cut and the
+        // piece is valid exactly when it is valid on its own.
+        if self.pending_len == 0 && !self.failed && chunk.last().is_none_or(u8::is_ascii) {
+            let result = validate(chunk);
+            self.failed = result.is_err();
+            return result;
+        }
+        self.feed_carried(chunk)
+    }
+
+    /// [`feed`](Utf8Validator::feed) when a code point may be cut at
+    /// either end of the piece, or an earlier piece failed.
+    #[inline(never)]
+    fn feed_carried(&mut self, chunk: &[u8]) -> Result<(), InvalidUtf8> {
         if self.failed {
             return Err(InvalidUtf8);
         }
@@ -275,6 +291,24 @@ mod tests {
         assert_eq!(validator.finish(), Err(InvalidUtf8));
         assert!(validator.is_at_boundary());
         assert_eq!(validator.feed(b"fresh text"), Ok(()));
+        assert_eq!(validator.finish(), Ok(()));
+    }
+
+    #[test]
+    fn a_piece_ending_in_ascii_still_completes_or_rejects_a_carried_code_point() {
+        let mut validator = Utf8Validator::new();
+        assert_eq!(validator.feed(b"\xE2\x82"), Ok(()));
+        assert_eq!(validator.feed(b"\xAC costs"), Ok(())); // "€"
+        assert!(validator.is_at_boundary());
+        assert_eq!(validator.feed(b"\xE2"), Ok(()));
+        assert_eq!(validator.feed(b"abc"), Err(InvalidUtf8));
+        assert_eq!(validator.feed(b"abc"), Err(InvalidUtf8));
+        assert_eq!(validator.finish(), Err(InvalidUtf8));
+        // Cut inside the piece, ending in ASCII: invalid on its own.
+        assert_eq!(validator.feed(b"ab\xE2\x82c"), Err(InvalidUtf8));
+        validator.reset();
+        assert_eq!(validator.feed(b""), Ok(()));
+        assert_eq!(validator.feed(b"\xC3\xA9t\xC3\xA9"), Ok(()));
         assert_eq!(validator.finish(), Ok(()));
     }
 

@@ -48,7 +48,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "miri",
-        about: "the engine's tests under Miri (nightly)",
+        about: "the engine's tests under Miri (nightly), then the mask tests with AVX2/AVX-512 enabled",
         run: steps::miri,
     },
     Step {

@@ -107,7 +107,8 @@ pub fn no_std() -> Result {
 }
 
 /// The engine's tests under Miri (undefined behaviour, out-of-bounds access,
-/// leaks), with few proptest cases and without the tests in [`MIRI_SKIP`].
+/// leaks), with few proptest cases and without the tests in [`MIRI_SKIP`];
+/// then the mask tests once more with the AVX2 and AVX-512 kernels enabled.
 pub fn miri() -> Result {
     ensure_nightly_component(&["miri", "rust-src"])?;
     cmd::run(cmd::cargo_nightly().args(["miri", "setup"]))?;
@@ -124,6 +125,33 @@ pub fn miri() -> Result {
             command.args(["--skip", name]);
         }
     }
+    cmd::run_tests(&mut command)?;
+    miri_wide_mask_kernels()
+}
+
+/// Target features for the second Miri run of the mask tests. Miri cannot
+/// run CPUID, so the mask dispatch follows compile-time target features
+/// there; enabling these makes Miri execute (and the differential tests
+/// check) the AVX2 and AVX-512 kernels even on a CPU without AVX-512.
+const MIRI_WIDE_MASK_FEATURES: &str = "-C target-feature=+avx2,+avx512f,+avx512bw";
+
+/// The mask tests under Miri again with [`MIRI_WIDE_MASK_FEATURES`], in a
+/// target directory of their own so the changed flags do not invalidate
+/// the main Miri build. x86_64 hosts only.
+fn miri_wide_mask_kernels() -> Result {
+    if !cfg!(target_arch = "x86_64") {
+        println!("miri: not an x86_64 host, the AVX2/AVX-512 mask run is skipped");
+        return Ok(());
+    }
+    let mut command = cmd::cargo_nightly();
+    command
+        .args(["miri", "test", "-p", "sockeye", "--lib", "mask::"])
+        .env("CARGO_TARGET_DIR", cmd::target_dir().join("miri-wide-mask"))
+        .env("RUSTFLAGS", MIRI_WIDE_MASK_FEATURES)
+        .env("PROPTEST_CASES", MIRI_PROPTEST_CASES)
+        // The first run covered scalar, word and SSE2.
+        .env("SOCKEYE_MASK_PATHS", "avx2,avx512")
+        .env("MIRIFLAGS", "-Zmiri-disable-isolation");
     cmd::run_tests(&mut command).map(drop)
 }
 

@@ -79,61 +79,82 @@ pub(super) unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4])
 #[cfg(target_feature = "sse2")]
 pub(super) const SMALL_MAX: usize = 8 * LANES;
 
-/// [`xor`] for 16 to 128 bytes without a call or a loop: the buffer is
-/// covered by one run of two, four or eight vectors from the front (offsets
-/// 0, 16, ...) and the same number ending at `len` (offsets `len - 16`,
-/// `len - 32`, ...), overlapping in the middle. All are loaded before any is
-/// stored, and overlapping stores write identical values. Inlined into the
-/// dispatcher where SSE2 is enabled at compile time (the x86_64 baseline), so
-/// small frames skip the dispatch.
+/// [`xor`] for up to 128 bytes, inlined into the dispatcher where SSE2 is
+/// enabled at compile time (the x86_64 baseline), so small frames skip the
+/// dispatch and an out-of-line call.
+///
+/// Whole 16-byte vectors from the front, then the last `len % 16` bytes as
+/// at most one `u64`, `u32`, `u16` and byte. No two stores overlap: a
+/// buffer masked twice in a row (a benchmark, or masking and unmasking)
+/// then reads back every byte from a single earlier store, which the CPU
+/// forwards, where overlapping vectors at the ends would make a load
+/// straddle two stores and wait for both to reach the cache.
 ///
 /// # Safety
-/// `16 <= len <= 128`; `src` must be valid for reads and `dst` for writes
-/// of `len` bytes, and the two ranges must be identical or disjoint.
+/// `len <= 128`; `src` must be valid for reads and `dst` for writes of
+/// `len` bytes, and the two ranges must be identical or disjoint.
 #[cfg(target_feature = "sse2")]
 #[inline(always)]
 pub(super) unsafe fn xor_small(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
-    debug_assert!((LANES..=SMALL_MAX).contains(&len));
-    // SAFETY: the caller's contract, passed on; in each arm
-    // `16 * N <= len`, as `ends` requires.
-    unsafe {
-        if len < 2 * LANES {
-            ends::<1>(src, dst, len, key)
-        } else if len < 4 * LANES {
-            ends::<2>(src, dst, len, key)
-        } else {
-            ends::<4>(src, dst, len, key)
-        }
-    }
-}
-
-/// `N` vectors from the front and `N` ending at `len`, covering any
-/// `16 * N <= len <= 32 * N`.
-///
-/// # Safety
-/// `16 * N <= len <= 32 * N`; pointers as for [`xor_small`].
-#[cfg(target_feature = "sse2")]
-#[inline(always)]
-unsafe fn ends<const N: usize>(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
-    // Front offsets are multiples of 16, so they use the key as given; the
-    // back run starts at `len - 16 * N`, which is `len` modulo 4.
-    let back = len - N * LANES;
-    // SAFETY: SSE2 is enabled at compile time (this function's `cfg`); the
-    // offsets `16 * j` and `back + 16 * j` for `j < N` leave 16 bytes in
-    // bounds because `16 * N <= len`; every load happens before any store;
-    // `len <= 32 * N` means the two runs leave no gap between them.
+    debug_assert!(len <= SMALL_MAX);
+    let whole = len & !(LANES - 1);
+    let mut i = 0;
+    // SAFETY: SSE2 is enabled at compile time (this function's `cfg`); each
+    // vector at `i` ends at or before `whole <= len`, in bounds of both
+    // ranges; identical or disjoint ranges make load-then-store per vector
+    // correct.
     unsafe {
         let k = _mm_set1_epi32(i32::from_ne_bytes(key));
-        let k_back = _mm_set1_epi32(i32::from_ne_bytes(super::rotate(key, len)));
-        let front: [__m128i; N] =
-            core::array::from_fn(|j| _mm_loadu_si128(src.add(j * LANES).cast()));
-        let tail: [__m128i; N] =
-            core::array::from_fn(|j| _mm_loadu_si128(src.add(back + j * LANES).cast()));
-        for (j, v) in front.into_iter().enumerate() {
-            _mm_storeu_si128(dst.add(j * LANES).cast(), _mm_xor_si128(v, k));
+        while i < whole {
+            let v = _mm_loadu_si128(src.add(i).cast());
+            _mm_storeu_si128(dst.add(i).cast(), _mm_xor_si128(v, k));
+            i += LANES;
         }
-        for (j, v) in tail.into_iter().enumerate() {
-            _mm_storeu_si128(dst.add(back + j * LANES).cast(), _mm_xor_si128(v, k_back));
+    }
+    // `whole` is a multiple of 16, so the tail starts at key byte 0.
+    // SAFETY: `whole + (len - whole) == len`: the tail is in bounds of both
+    // ranges; the caller's contract on them passes on.
+    unsafe { xor_words(src.add(whole), dst.add(whole), len - whole, key) };
+}
+
+/// Fewer than 16 bytes from the start of the key stream, without a loop:
+/// one `u64`, `u32`, `u16` and byte each, for the bits set in `len`.
+///
+/// # Safety
+/// `len < 16`; pointers as for [`xor_small`].
+#[cfg(target_feature = "sse2")]
+#[inline(always)]
+unsafe fn xor_words(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
+    debug_assert!(len < LANES);
+    let word = u32::from_ne_bytes(key);
+    let mut i = 0;
+    // SAFETY: the accesses at `i` have sizes 8, 4, 2 and 1 for the bits of
+    // `len` that are set, in that order, so each ends at or before `len`,
+    // in bounds of both ranges; unaligned access is explicit. Until the
+    // `u16`, `i` is a multiple of 4, so `key` stays in step with the key
+    // stream; after it the next byte is key byte 2.
+    unsafe {
+        if len & 8 != 0 {
+            let wide = u64::from(word) | (u64::from(word) << 32);
+            let v = src.cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(v ^ wide);
+            i = 8;
+        }
+        if len & 4 != 0 {
+            let v = src.add(i).cast::<u32>().read_unaligned();
+            dst.add(i).cast::<u32>().write_unaligned(v ^ word);
+            i += 4;
+        }
+        let mut next = key[0];
+        if len & 2 != 0 {
+            let half = u16::from_ne_bytes([key[0], key[1]]);
+            let v = src.add(i).cast::<u16>().read_unaligned();
+            dst.add(i).cast::<u16>().write_unaligned(v ^ half);
+            i += 2;
+            next = key[2];
+        }
+        if len & 1 != 0 {
+            *dst.add(i) = *src.add(i) ^ next;
         }
     }
 }

@@ -7,7 +7,8 @@
 //! (x86_64 baseline). Miri also executes the AVX2 and AVX-512 kernels when
 //! they are enabled at compile time, e.g. with
 //! `RUSTFLAGS="-C target-feature=+avx2,+avx512f,+avx512bw"`, since they use
-//! only plain unaligned loads, stores and XOR.
+//! only plain unaligned loads, stores and XOR; the xtask `miri` step runs
+//! the mask tests a second time that way.
 
 use super::*;
 use bytes::BytesMut;
@@ -26,11 +27,19 @@ const KEYS: [[u8; 4]; 3] = [
 ];
 
 /// The supported paths, after saying which ones are skipped here.
+/// `SOCKEYE_MASK_PATHS` (names, comma-separated) narrows them: the xtask's
+/// second Miri run tests only the kernels the first one could not reach.
 fn tested_paths() -> Vec<MaskPath> {
     for path in MaskPath::ALL.iter().filter(|p| !p.is_supported()) {
         std::eprintln!("mask: {} not supported here, skipped", path.name());
     }
-    MaskPath::available().collect()
+    let only = std::env::var("SOCKEYE_MASK_PATHS").ok();
+    MaskPath::available()
+        .filter(|path| {
+            only.as_deref()
+                .is_none_or(|names| names.split(',').any(|name| name.trim() == path.name()))
+        })
+        .collect()
 }
 
 /// Deterministic filler, so large inputs cost no proptest shrinking.
@@ -236,5 +245,32 @@ proptest! {
         let mut dst = BytesMut::from(&b"x"[..]);
         extend_masked(&mut dst, &data, key);
         prop_assert_eq!(&dst[1..], &reference(&data, key, 0)[..]);
+    }
+}
+
+/// Under Miri, and without `std`, the SIMD paths follow the compile-time
+/// target features. The xtask `miri` step runs these tests a second time
+/// with `-C target-feature=+avx2,+avx512f,+avx512bw`, so the AVX-512 and
+/// AVX2 kernels are executed and compared with scalar by the tests above
+/// even on a CPU without AVX-512; this test makes sure that run really
+/// selected them.
+#[test]
+fn target_features_enabled_at_compile_time_enable_their_paths() {
+    std::eprintln!(
+        "mask: paths run here: {:?}",
+        MaskPath::available()
+            .map(MaskPath::name)
+            .collect::<Vec<_>>()
+    );
+    if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+        assert!(MaskPath::Avx2.is_supported());
+    }
+    if cfg!(all(
+        target_arch = "x86_64",
+        target_feature = "avx512f",
+        target_feature = "avx512bw"
+    )) {
+        assert!(MaskPath::Avx512.is_supported());
+        assert_eq!(MaskPath::selected(), MaskPath::Avx512);
     }
 }

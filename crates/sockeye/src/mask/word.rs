@@ -1,6 +1,7 @@
 //! The portable path: eight bytes at a time in a `u64`, no `unsafe`.
 //!
-//! Used on targets without a SIMD path, for short buffers on every target,
+//! Used on targets without a SIMD path, for short buffers (in place only
+//! where SSE2 is not enabled at compile time; appended on every target),
 //! and under Miri.
 
 use core::mem::MaybeUninit;
