@@ -31,6 +31,8 @@ use sockeye_io::Target;
 use sockeye_io::driver::{Clock, FuturesIo, handshake};
 
 mod stream;
+#[cfg(feature = "deflate")]
+pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,

@@ -29,6 +29,8 @@ mod socket;
 mod stream;
 
 pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
+#[cfg(feature = "deflate")]
+pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };

@@ -41,6 +41,8 @@ mod runtime;
 pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
 
 pub use runtime::{TokioClock, TokioIo};
+#[cfg(feature = "deflate")]
+pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
