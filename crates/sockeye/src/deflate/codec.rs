@@ -15,8 +15,13 @@ const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 const MIN_GROWTH: usize = 4 << 10;
 
 /// One end's compressor.
+///
+/// Without context takeover nothing needs to survive between messages, so
+/// the zlib state is freed after each message and made again for the next:
+/// an idle connection then holds no compressor memory at all.
 pub(crate) struct Compressor {
-    deflate: Deflate,
+    deflate: Option<Deflate>,
+    config: zlib_rs::DeflateConfig,
     reset_after_message: bool,
 }
 
@@ -35,7 +40,8 @@ impl Compressor {
             ..zlib_rs::DeflateConfig::default()
         };
         Self {
-            deflate: Deflate::new_with_config(config),
+            deflate: (!reset_after_message).then(|| Deflate::new_with_config(config)),
+            config,
             reset_after_message,
         }
     }
@@ -50,6 +56,10 @@ impl Compressor {
     /// `end_of_message` the sync-flush tail is removed and, without context
     /// takeover, the compressor starts afresh for the next message.
     pub(crate) fn compress(&mut self, input: &[u8], out: &mut Vec<u8>, end_of_message: bool) {
+        let config = self.config;
+        let deflate = self
+            .deflate
+            .get_or_insert_with(|| Deflate::new_with_config(config));
         let mut consumed = 0;
         let message_start = out.len();
         loop {
@@ -59,16 +69,16 @@ impl Compressor {
             }
             let start = out.len();
             out.resize(out.capacity(), 0);
-            let (in_before, out_before) = (self.deflate.total_in(), self.deflate.total_out());
+            let (in_before, out_before) = (deflate.total_in(), deflate.total_out());
             // A sync flush empties the compressor whenever it returns with
             // output space left, so the message's bytes are all in `out`.
-            let result = self.deflate.compress(
+            let result = deflate.compress(
                 &input[consumed..],
                 &mut out[start..],
                 DeflateFlush::SyncFlush,
             );
-            consumed += (self.deflate.total_in() - in_before) as usize;
-            let written = (self.deflate.total_out() - out_before) as usize;
+            consumed += (deflate.total_in() - in_before) as usize;
+            let written = (deflate.total_out() - out_before) as usize;
             let space = out.len() - start;
             out.truncate(start + written);
             // Errors only come from an inconsistent state, which a valid
@@ -88,7 +98,7 @@ impl Compressor {
                 out.push(0x00);
             }
             if self.reset_after_message {
-                self.deflate.reset();
+                self.deflate = None;
             }
         }
     }
@@ -103,9 +113,11 @@ pub(crate) enum InflateFailure {
     Corrupt,
 }
 
-/// One end's decompressor.
+/// One end's decompressor; like the compressor, its state is freed between
+/// messages when the peer does not take over its context.
 pub(crate) struct Decompressor {
-    inflate: Inflate,
+    inflate: Option<Inflate>,
+    window_bits: u8,
     reset_after_message: bool,
     /// The peer ended its stream with a final block; anything after it in
     /// this message is ignored, and the next message starts a new stream.
@@ -115,7 +127,8 @@ pub(crate) struct Decompressor {
 impl Decompressor {
     pub(crate) fn new(window_bits: u8, reset_after_message: bool) -> Self {
         Self {
-            inflate: Inflate::new(false, window_bits),
+            inflate: (!reset_after_message).then(|| Inflate::new(false, window_bits)),
+            window_bits,
             reset_after_message,
             stream_ended: false,
         }
@@ -131,6 +144,10 @@ impl Decompressor {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateFailure> {
+        let window_bits = self.window_bits;
+        let inflate = self
+            .inflate
+            .get_or_insert_with(|| Inflate::new(false, window_bits));
         let mut consumed = 0;
         while !self.stream_ended {
             let room = limit.saturating_add(1).saturating_sub(out.len());
@@ -144,14 +161,14 @@ impl Decompressor {
             let start = out.len();
             let space = (out.capacity() - start).min(room);
             out.resize(start + space, 0);
-            let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
-            let result = self.inflate.decompress(
+            let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
+            let result = inflate.decompress(
                 &input[consumed..],
                 &mut out[start..],
                 InflateFlush::SyncFlush,
             );
-            consumed += (self.inflate.total_in() - in_before) as usize;
-            let written = (self.inflate.total_out() - out_before) as usize;
+            consumed += (inflate.total_in() - in_before) as usize;
+            let written = (inflate.total_out() - out_before) as usize;
             out.truncate(start + written);
             if out.len() > limit {
                 return Err(InflateFailure::TooLarge);
@@ -164,7 +181,7 @@ impl Decompressor {
                     if consumed == input.len() && written < space {
                         break;
                     }
-                    if written == 0 && self.inflate.total_in() == in_before {
+                    if written == 0 && inflate.total_in() == in_before {
                         break;
                     }
                 }
@@ -177,12 +194,15 @@ impl Decompressor {
     /// starts afresh where the peer does not take over its context.
     pub(crate) fn finish(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateFailure> {
         let result = self.inflate(&SYNC_TAIL, out, limit);
-        if self.reset_after_message || self.stream_ended || result.is_err() {
-            // Back to a fresh raw stream (zlib's reset keeps the allocation,
-            // with room for a 15-bit window).
-            self.inflate.reset(false);
-            self.stream_ended = false;
+        if self.reset_after_message {
+            self.inflate = None;
+        } else if (self.stream_ended || result.is_err())
+            && let Some(inflate) = self.inflate.as_mut()
+        {
+            // Back to a fresh raw stream (zlib's reset keeps the allocation).
+            inflate.reset(false);
         }
+        self.stream_ended = false;
         result
     }
 }
