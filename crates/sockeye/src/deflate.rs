@@ -35,12 +35,24 @@
 //! # Memory
 //!
 //! A connection with the extension holds one compressor and one
-//! decompressor. The compressor takes about `2^(window_bits + 2) +
-//! 2^(mem_level + 9)` bytes plus a few KiB of fixed state (zlib's formula):
-//! 256 KiB at the defaults (window 15, memory level 8), 12 KiB at window 9
-//! and memory level 1. The decompressor takes a `2^window_bits` window (32
-//! KiB at 15) plus about 7 KiB. Both are allocated when the connection is
-//! created and kept for its life.
+//! decompressor (zlib-rs). The compressor takes `4 * 2^window_bits` bytes
+//! (window and chain table), a fixed 128 KiB hash table, and `7 *
+//! 2^(mem_level + 6)` bytes of block buffers: about 370 KiB at the defaults
+//! (window 15, memory level 8), about 131 KiB at window 9 and memory level
+//! 1. The decompressor takes a 32 KiB window whatever the window bits, plus
+//! about 10 KiB of state. Without context takeover (`*_no_context_takeover`)
+//! each is freed after every message and made again for the next one, so an
+//! idle connection holds neither; the price is an allocation per message.
+//! The inflated message itself is bounded by
+//! [`Config::max_message_size`](crate::Config::max_message_size).
+//!
+//! # Streaming
+//!
+//! With [`Config::streaming`](crate::Config::streaming), each piece of a
+//! compressed frame is inflated as it arrives and handed out as a
+//! [`Fragment`](crate::connection::Fragment) of inflated bytes (possibly
+//! empty); the sum of a message's pieces is bounded by the message-size
+//! limit, and one piece inflates to at most that limit.
 //!
 //! # Window bits 8
 //!

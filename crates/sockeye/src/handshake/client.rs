@@ -656,8 +656,9 @@ impl Established {
     }
 
     /// The extensions the server selected, in the order it listed them (the
-    /// _Extensions In Use_). They are only checked against the offer; running
-    /// them is up to the caller.
+    /// _Extensions In Use_). They are checked against the offer; the
+    /// connection runs permessage-deflate when it was offered through
+    /// `Config::deflate` (feature `deflate`), any other is up to the caller.
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
     }

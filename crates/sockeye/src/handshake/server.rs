@@ -283,7 +283,7 @@ impl Request {
     ///   allowed (see [`Accept::header`]).
     /// * [`HandshakeError::NotWebSocket`] for a plain HTTP request.
     ///
-    /// With [`Config::deflate`](crate::Config::deflate) set (in the
+    /// With `Config::deflate` (feature `deflate`) set (in the
     /// handshake's config, or the one given to [`Accept::config`]) and no
     /// permessage-deflate selected by `accept` itself, the first
     /// permessage-deflate offer the server can honour is accepted (RFC 7692
