@@ -64,7 +64,12 @@ async fn main() -> Result<(), Error> {
 
 #[cfg(feature = "deflate")]
 fn enable_deflate(config: &mut Config) {
-    config.deflate = Some(sockeye_tokio::DeflateConfig::default());
+    // Compress every message, however small: the Autobahn cases check the
+    // compressed path, and kosoku 0.1.0 misreads small uncompressed binary
+    // echoes (docs/conformance.md).
+    let mut deflate = sockeye_tokio::DeflateConfig::default();
+    deflate.threshold = 0;
+    config.deflate = Some(deflate);
 }
 
 #[cfg(not(feature = "deflate"))]

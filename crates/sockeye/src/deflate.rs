@@ -38,9 +38,9 @@
 //! decompressor (zlib-rs). The compressor takes `4 * 2^window_bits` bytes
 //! (window and chain table), a fixed 128 KiB hash table, and `7 *
 //! 2^(mem_level + 6)` bytes of block buffers: about 370 KiB at the defaults
-//! (window 15, memory level 8), about 131 KiB at window 9 and memory level
-//! 1. The decompressor takes a 32 KiB window whatever the window bits, plus
-//! about 10 KiB of state. Without context takeover (`*_no_context_takeover`)
+//! (window 15, memory level 8), about 131 KiB at window 9 and memory
+//! level 1. The decompressor takes a 32 KiB window whatever the window
+//! bits, plus about 10 KiB of state. Without context takeover (`*_no_context_takeover`)
 //! each is freed after every message and made again for the next one, so an
 //! idle connection holds neither; the price is an allocation per message.
 //! The inflated message itself is bounded by
