@@ -61,6 +61,11 @@ pub struct Args {
     /// Send a ping every SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub ping: Option<f64>,
+
+    /// Offer permessage-deflate compression (RFC 7692); used when the
+    /// server accepts it.
+    #[arg(long)]
+    pub deflate: bool,
 }
 
 fn parse_header(raw: &str) -> Result<(String, String), String> {
@@ -98,9 +103,16 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     for (name, value) in &args.headers {
         options = options.header(name, value);
     }
-    let (mut socket, response) = sockeye_tokio::connect_with(&args.url, options, Config::default())
+    let mut config = Config::default();
+    if args.deflate {
+        config.deflate = Some(sockeye_tokio::DeflateConfig::default());
+    }
+    let (mut socket, response) = sockeye_tokio::connect_with(&args.url, options, config)
         .await
         .map_err(describe)?;
+    if let Some(extensions) = response.headers.get("Sec-WebSocket-Extensions") {
+        tracing::info!(extensions, "server accepted extensions");
+    }
     if let Some(protocol) = &response.protocol {
         tracing::info!(protocol, "server selected a subprotocol");
     }

@@ -20,6 +20,10 @@ pub struct Args {
     /// IPv6 and IPv4 address).
     #[arg(default_value = "127.0.0.1:9001")]
     pub addr: String,
+
+    /// Accept permessage-deflate compression (RFC 7692) when a client offers it.
+    #[arg(long)]
+    pub deflate: bool,
 }
 
 /// The limits of the echo server: 64 MiB messages, 16 MiB frames.
@@ -49,20 +53,24 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
                 continue;
             }
         };
+        let deflate = args.deflate;
         tokio::spawn(async move {
-            if let Err(error) = serve(stream).await {
+            if let Err(error) = serve(stream, deflate).await {
                 tracing::info!(%peer, %error, "connection ended");
             }
         });
     }
 }
 
-async fn serve(stream: TcpStream) -> Result<(), String> {
+async fn serve(stream: TcpStream, deflate: bool) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
-    let (mut socket, _request) =
-        sockeye_tokio::accept_with(stream, config(), |_| Decision::accept())
-            .await
-            .map_err(|error| error.to_string())?;
+    let mut config = config();
+    if deflate {
+        config.deflate = Some(sockeye_tokio::DeflateConfig::default());
+    }
+    let (mut socket, _request) = sockeye_tokio::accept_with(stream, config, |_| Decision::accept())
+        .await
+        .map_err(|error| error.to_string())?;
     while let Some(received) = socket.recv().await {
         let message = received.map_err(|error| error.to_string())?;
         if !matches!(message, Message::Text(_) | Message::Binary(_)) {

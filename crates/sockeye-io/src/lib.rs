@@ -44,5 +44,7 @@ pub use tls::{Roots, TlsOptions};
 
 pub use sockeye;
 pub use sockeye::connection::{CloseStatus, Fragment};
+#[cfg(feature = "deflate")]
+pub use sockeye::deflate::DeflateConfig;
 pub use sockeye::handshake::{Extension, Headers, Request};
 pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, State, Utf8Bytes};

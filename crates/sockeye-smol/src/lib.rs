@@ -40,6 +40,8 @@ mod server;
 mod stream;
 pub use reconnecting::{ReconnectingClient, SmolConnector, reconnecting};
 pub use server::{Client, Server, ServerHandle, Task};
+#[cfg(feature = "deflate")]
+pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
 pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};

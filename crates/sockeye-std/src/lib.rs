@@ -51,6 +51,8 @@ pub use policy::accept_with_policy;
 pub use sockeye_io::server;
 
 pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
+#[cfg(feature = "deflate")]
+pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
 };

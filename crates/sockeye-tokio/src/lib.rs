@@ -69,6 +69,8 @@ pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
 pub use reconnecting::{ReconnectingClient, TokioConnector, reconnecting};
 pub use runtime::{TokioClock, TokioIo};
 pub use server::{Client, Server, ServerHandle};
+#[cfg(feature = "deflate")]
+pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
 pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};

@@ -87,6 +87,10 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// Deadline for the whole opening handshake. Default: 10 s.
     pub handshake_timeout: Option<Duration>,
+    /// permessage-deflate (RFC 7692): `Some` makes a client offer it and a
+    /// server accept a client's offer. Default: `None` (off).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -107,6 +111,8 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(20),
             idle_timeout: None,
             handshake_timeout: Some(Duration::from_secs(10)),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

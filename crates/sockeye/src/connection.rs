@@ -148,6 +148,10 @@ const READ_CHUNK: usize = 8 << 10;
 const READ_CHUNK_MAX: usize = 64 << 10;
 /// An empty receive buffer with more capacity than this is released.
 const RECEIVE_RETAIN_MAX: usize = 64 << 10;
+/// RSV1 in [`FrameHeader::rsv`]: "this message is compressed" under
+/// permessage-deflate (RFC 7692 §6).
+#[cfg(feature = "deflate")]
+const RSV1: u8 = 0b100;
 
 /// The frame whose header has been decoded and whose payload is arriving.
 #[derive(Debug)]
@@ -175,6 +179,14 @@ struct IncomingMessage {
     assembled: BytesMut,
     /// No piece handed out yet (streaming mode).
     first_piece_pending: bool,
+    /// The first frame had RSV1 set: the payload is deflated (RFC 7692 §6).
+    compressed: bool,
+    /// The inflated payload so far (whole-message mode).
+    #[cfg(feature = "deflate")]
+    inflated: alloc::vec::Vec<u8>,
+    /// Bytes inflated so far (streaming mode), for the size limit.
+    #[cfg(feature = "deflate")]
+    inflated_len: u64,
 }
 
 /// What one parsing step produced.
@@ -201,6 +213,12 @@ pub struct Connection {
     sending_fragmented: Option<DataKind>,
     /// Validates the text message being sent in pieces.
     send_validator: Utf8Validator,
+    /// permessage-deflate, once negotiated.
+    #[cfg(feature = "deflate")]
+    deflate: Option<alloc::boxed::Box<crate::deflate::PerMessageDeflate>>,
+    /// The message being sent in pieces is compressed.
+    #[cfg(feature = "deflate")]
+    sending_compressed: bool,
 
     close_sent: bool,
     closed: bool,
@@ -277,6 +295,10 @@ impl Connection {
             outgoing: Outgoing::default(),
             sending_fragmented: None,
             send_validator: Utf8Validator::new(),
+            #[cfg(feature = "deflate")]
+            deflate: None,
+            #[cfg(feature = "deflate")]
+            sending_compressed: false,
             close_sent: false,
             closed: false,
             close_status: None,
@@ -291,7 +313,29 @@ impl Connection {
         }
     }
 
+    /// Turn on permessage-deflate with parameters both ends agreed on.
+    ///
+    /// The opening handshake calls this when [`Config::deflate`] is set and
+    /// the negotiation succeeds; call it yourself only when the extension was
+    /// negotiated some other way. From then on, RSV1 marks compressed
+    /// messages in both directions. Compression settings (level, memory
+    /// level, threshold) come from [`Config::deflate`], or its defaults.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(&mut self, params: crate::deflate::DeflateParams) {
+        let config = self.config.deflate.clone().unwrap_or_default();
+        self.deflate = Some(alloc::boxed::Box::new(
+            crate::deflate::PerMessageDeflate::new(self.role, params, &config),
+        ));
+        self.allowed_rsv = RSV1;
+    }
+
     // ----- getters -------------------------------------------------------
+
+    /// The permessage-deflate parameters in use, if the extension was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<&crate::deflate::DeflateParams> {
+        self.deflate.as_ref().map(|deflate| &deflate.params)
+    }
 
     /// This connection's role.
     pub fn role(&self) -> Role {
@@ -647,8 +691,16 @@ impl Connection {
             }
             self.send_validator = validator;
         }
+        let is_first = self.sending_fragmented.is_none();
         self.sending_fragmented = if is_last { None } else { Some(kind) };
-        self.queue_frame(is_last, opcode, &payload, Some(&payload));
+        #[cfg(feature = "deflate")]
+        let (payload, rsv) = self.compress_piece(payload, is_first, is_last);
+        #[cfg(not(feature = "deflate"))]
+        let rsv = {
+            let _ = is_first;
+            0
+        };
+        self.queue_frame_with_rsv(is_last, rsv, opcode, &payload, Some(&payload));
         self.send_epoch = self.send_epoch.wrapping_add(1);
         Ok(())
     }
@@ -724,18 +776,24 @@ impl Connection {
         if self.sending_fragmented.is_some() {
             return Err(SendError::FragmentOutOfOrder);
         }
+        #[cfg(feature = "deflate")]
+        let (payload, rsv) = self.compress_message(payload);
+        #[cfg(not(feature = "deflate"))]
+        let rsv = 0;
         match self.config.max_send_frame_size {
             Some(max) if payload.len() > max && max > 0 => {
                 let mut rest = payload;
                 let mut frame_opcode = opcode;
+                let mut frame_rsv = rsv;
                 while rest.len() > max {
                     let piece = rest.split_to(max);
-                    self.queue_frame(false, frame_opcode, &piece, Some(&piece));
+                    self.queue_frame_with_rsv(false, frame_rsv, frame_opcode, &piece, Some(&piece));
                     frame_opcode = OpCode::Continuation;
+                    frame_rsv = 0;
                 }
-                self.queue_frame(true, frame_opcode, &rest, Some(&rest));
+                self.queue_frame_with_rsv(true, frame_rsv, frame_opcode, &rest, Some(&rest));
             }
-            _ => self.queue_frame(true, opcode, &payload, Some(&payload)),
+            _ => self.queue_frame_with_rsv(true, rsv, opcode, &payload, Some(&payload)),
         }
         self.send_epoch = self.send_epoch.wrapping_add(1);
         Ok(())
@@ -765,7 +823,64 @@ impl Connection {
         self.sending_fragmented = None;
     }
 
+    /// A whole message's payload as it goes on the wire, and its RSV bits:
+    /// deflated with RSV1 when permessage-deflate is on and the message is
+    /// not below the threshold.
+    #[cfg(feature = "deflate")]
+    fn compress_message(&mut self, payload: Bytes) -> (Bytes, u8) {
+        let Some(deflate) = self.deflate.as_mut() else {
+            return (payload, 0);
+        };
+        if payload.len() < deflate.threshold {
+            return (payload, 0);
+        }
+        let Some(compressor) = deflate.compressor.as_mut() else {
+            return (payload, 0);
+        };
+        let mut out = alloc::vec::Vec::new();
+        compressor.compress(&payload, &mut out, true);
+        // Without context takeover nothing of this message stays in the
+        // compressor, so the original may go instead when it is no bigger.
+        if compressor.resets_after_message() && out.len() >= payload.len() {
+            return (payload, 0);
+        }
+        (Bytes::from(out), RSV1)
+    }
+
+    /// One piece of a message sent in pieces as it goes on the wire, and
+    /// its RSV bits: every piece of a compressed message goes through the
+    /// compressor, and the first carries RSV1.
+    #[cfg(feature = "deflate")]
+    fn compress_piece(&mut self, payload: Bytes, is_first: bool, is_last: bool) -> (Bytes, u8) {
+        let Some(compressor) = self
+            .deflate
+            .as_mut()
+            .and_then(|deflate| deflate.compressor.as_mut())
+        else {
+            return (payload, 0);
+        };
+        if is_first {
+            self.sending_compressed = true;
+        } else if !self.sending_compressed {
+            return (payload, 0);
+        }
+        let mut out = alloc::vec::Vec::new();
+        compressor.compress(&payload, &mut out, is_last);
+        (Bytes::from(out), if is_first { RSV1 } else { 0 })
+    }
+
     fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8], owned: Option<&Bytes>) {
+        self.queue_frame_with_rsv(fin, 0, opcode, payload, owned);
+    }
+
+    fn queue_frame_with_rsv(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: OpCode,
+        payload: &[u8],
+        owned: Option<&Bytes>,
+    ) {
         let mask = match self.role {
             Role::Server => None,
             Role::Client => {
@@ -778,7 +893,7 @@ impl Connection {
         };
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,
@@ -941,6 +1056,12 @@ impl Connection {
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(ProtocolError::ReservedBitsSet(header.rsv));
         }
+        // Only RSV1 can pass the check above (RFC 7692 §6), and only on the
+        // first frame of a data message.
+        let compressed = header.rsv != 0;
+        if compressed && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::ReservedBitsSet(header.rsv));
+        }
         // RFC 6455 §5.1: clients mask every frame, servers none.
         match (self.role, header.mask) {
             (Role::Server, None) => return Err(ProtocolError::UnmaskedFrame),
@@ -968,7 +1089,7 @@ impl Connection {
                 if message.size > self.config.max_message_size {
                     return Err(ProtocolError::MessageTooLarge);
                 }
-                Ok(message.kind == DataKind::Text)
+                Ok(message.kind == DataKind::Text && !message.compressed)
             }
             (_, Some(_)) => Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
@@ -987,8 +1108,14 @@ impl Connection {
                     size: header.payload_len,
                     assembled: BytesMut::new(),
                     first_piece_pending: true,
+                    compressed,
+                    #[cfg(feature = "deflate")]
+                    inflated: alloc::vec::Vec::new(),
+                    #[cfg(feature = "deflate")]
+                    inflated_len: 0,
                 });
-                Ok(kind == DataKind::Text)
+                // Compressed text is validated once inflated.
+                Ok(kind == DataKind::Text && !compressed)
             }
         }
     }
@@ -996,6 +1123,35 @@ impl Connection {
     fn streamed_piece(&mut self, payload: Bytes, is_last: bool) -> Result<Step, ProtocolError> {
         let Some(message) = self.message.as_mut() else {
             return Ok(Step::Continue);
+        };
+        #[cfg(feature = "deflate")]
+        let payload = if message.compressed {
+            let Some(deflate) = self.deflate.as_mut() else {
+                return Err(ProtocolError::ReservedBitsSet(RSV1));
+            };
+            let limit = self
+                .config
+                .max_message_size
+                .saturating_sub(message.inflated_len);
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let mut out = alloc::vec::Vec::new();
+            let decompressor = &mut deflate.decompressor;
+            decompressor
+                .inflate(&payload, &mut out, limit)
+                .and_then(|()| match is_last {
+                    true => decompressor.finish(&mut out, limit),
+                    false => Ok(()),
+                })
+                .map_err(inflate_error)?;
+            message.inflated_len += out.len() as u64;
+            if message.kind == DataKind::Text {
+                self.validator
+                    .feed(&out)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            Bytes::from(out)
+        } else {
+            payload
         };
         let is_first = core::mem::replace(&mut message.first_piece_pending, false);
         let kind = message.kind;
@@ -1060,6 +1216,10 @@ impl Connection {
                 let Some(message) = self.message.as_mut() else {
                     return Ok(Step::Continue);
                 };
+                #[cfg(feature = "deflate")]
+                if message.compressed {
+                    return self.complete_compressed_frame(fin, &payload);
+                }
                 if !fin {
                     message.assembled.extend_from_slice(&payload);
                     return Ok(Step::Continue);
@@ -1083,6 +1243,59 @@ impl Connection {
                 }))
             }
         }
+    }
+
+    /// A whole frame of a compressed message (whole-message mode): inflate
+    /// it within the message-size limit, validate text as it comes, and
+    /// after the last frame report the message.
+    #[cfg(feature = "deflate")]
+    fn complete_compressed_frame(
+        &mut self,
+        fin: bool,
+        payload: &[u8],
+    ) -> Result<Step, ProtocolError> {
+        let (Some(message), Some(deflate)) = (self.message.as_mut(), self.deflate.as_mut()) else {
+            return Err(ProtocolError::ReservedBitsSet(RSV1));
+        };
+        let limit = usize::try_from(self.config.max_message_size).unwrap_or(usize::MAX);
+        let before = message.inflated.len();
+        let decompressor = &mut deflate.decompressor;
+        decompressor
+            .inflate(payload, &mut message.inflated, limit)
+            .and_then(|()| match fin {
+                true => decompressor.finish(&mut message.inflated, limit),
+                false => Ok(()),
+            })
+            .map_err(inflate_error)?;
+        let kind = message.kind;
+        if kind == DataKind::Text {
+            self.validator
+                .feed(&message.inflated[before..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if !fin {
+            return Ok(Step::Continue);
+        }
+        let data = Bytes::from(core::mem::take(&mut message.inflated));
+        self.message = None;
+        Ok(Step::Event(match kind {
+            DataKind::Text => {
+                self.validator
+                    .finish()
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+                Event::Text(Utf8Bytes::from_validated(data))
+            }
+            DataKind::Binary => Event::Binary(data),
+        }))
+    }
+}
+
+/// The protocol error an inflate failure is reported as.
+#[cfg(feature = "deflate")]
+fn inflate_error(failure: crate::deflate::InflateFailure) -> ProtocolError {
+    match failure {
+        crate::deflate::InflateFailure::TooLarge => ProtocolError::MessageTooLarge,
+        crate::deflate::InflateFailure::Corrupt => ProtocolError::InvalidCompressedData,
     }
 }
 

@@ -59,13 +59,17 @@ pub enum ProtocolError {
     KeepaliveTimeout,
     /// The peer did not answer our close frame in time.
     CloseTimeout,
+    /// A compressed message that is not a valid deflate stream (RFC 7692 §6.2).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
     /// The close code sent to the peer because of this error.
     pub const fn close_code(self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             ProtocolError::FrameTooLarge
             | ProtocolError::MessageTooLarge
             | ProtocolError::TooManyFragments => CloseCode::MESSAGE_TOO_BIG,
@@ -114,6 +118,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::KeepaliveTimeout => f.write_str("peer did not answer a keepalive ping"),
             ProtocolError::CloseTimeout => {
                 f.write_str("peer did not answer the close frame in time")
+            }
+            ProtocolError::InvalidCompressedData => {
+                f.write_str("compressed message is not a valid deflate stream")
             }
         }
     }

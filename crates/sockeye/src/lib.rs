@@ -11,6 +11,8 @@ extern crate std;
 pub mod close;
 pub mod config;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod entropy;
 pub mod error;
 pub mod frame;

@@ -275,6 +275,8 @@ impl ClientHandshake {
         now: Duration,
         mut entropy: BoxedEntropy,
     ) -> Self {
+        #[cfg(feature = "deflate")]
+        let request = offer_deflate(request, &config);
         let key = generate_key(&mut *entropy);
         let expected_accept = accept_key(key.as_bytes());
         let request_bytes = request.to_bytes(&key);
@@ -322,6 +324,7 @@ impl ClientHandshake {
     ///   [`HandshakeError::InvalidAccept`],
     ///   [`HandshakeError::UnexpectedProtocol`],
     ///   [`HandshakeError::UnexpectedExtension`],
+    ///   [`HandshakeError::InvalidExtensionResponse`],
     ///   [`HandshakeError::MalformedHeader`] for a 101 that breaks RFC 6455
     ///   §4.1.
     /// * [`HandshakeError::Finished`] when called after the handshake ended.
@@ -443,10 +446,14 @@ impl ClientHandshake {
         match status {
             101 => {
                 let (protocol, extensions) = self.validate_switch(&headers)?;
+                #[cfg(feature = "deflate")]
+                let deflate = self.negotiated_deflate(&extensions)?;
                 Ok(Some(Established {
                     headers,
                     protocol,
                     extensions,
+                    #[cfg(feature = "deflate")]
+                    deflate,
                     trailing: trailing.to_vec(),
                     config: self.config.clone(),
                     entropy: self.entropy.take().ok_or(HandshakeError::Finished)?,
@@ -526,6 +533,30 @@ impl ClientHandshake {
         Ok((protocol, extensions))
     }
 
+    /// The permessage-deflate parameters the server agreed to, when this
+    /// handshake offered the extension from [`Config::deflate`].
+    #[cfg(feature = "deflate")]
+    fn negotiated_deflate(
+        &self,
+        extensions: &[Extension],
+    ) -> Result<Option<crate::deflate::DeflateParams>, HandshakeError> {
+        use crate::deflate::EXTENSION_NAME;
+        let Some(config) = &self.config.deflate else {
+            return Ok(None);
+        };
+        let mut accepted = extensions
+            .iter()
+            .filter(|e| e.name().eq_ignore_ascii_case(EXTENSION_NAME));
+        match (accepted.next(), accepted.next()) {
+            (None, _) => Ok(None),
+            (Some(response), None) => crate::deflate::accept_response(config, response).map(Some),
+            // RFC 7692 §7: one response element per extension.
+            (Some(_), Some(_)) => Err(HandshakeError::InvalidExtensionResponse(String::from(
+                EXTENSION_NAME,
+            ))),
+        }
+    }
+
     fn offered_extension(&self, name: &str) -> bool {
         self.request.extensions.iter().any(|offer| {
             Extension::parse_list(offer)
@@ -574,6 +605,25 @@ fn rejection_body_length(status: u16, headers: &Headers) -> Result<Option<usize>
     Ok(length)
 }
 
+/// Adds the permessage-deflate offer of [`Config::deflate`] unless the
+/// request already offers the extension itself.
+#[cfg(feature = "deflate")]
+fn offer_deflate(mut request: ClientRequest, config: &Config) -> ClientRequest {
+    use crate::deflate::EXTENSION_NAME;
+    if let Some(deflate) = &config.deflate {
+        let offered = request.extensions.iter().any(|offer| {
+            Extension::parse_list(offer).is_ok_and(|list| {
+                list.iter()
+                    .any(|e| e.name().eq_ignore_ascii_case(EXTENSION_NAME))
+            })
+        });
+        if !offered {
+            request.extensions.push(deflate.client_offer());
+        }
+    }
+    request
+}
+
 /// A completed client handshake: the server switched to WebSocket.
 ///
 /// Turn it into a [`Connection`] with [`into_connection`](Self::into_connection).
@@ -581,6 +631,8 @@ pub struct Established {
     headers: Headers,
     protocol: Option<String>,
     extensions: Vec<Extension>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateParams>,
     trailing: Vec<u8>,
     config: Config,
     entropy: BoxedEntropy,
@@ -604,10 +656,18 @@ impl Established {
     }
 
     /// The extensions the server selected, in the order it listed them (the
-    /// _Extensions In Use_). They are only checked against the offer; running
-    /// them is up to the caller.
+    /// _Extensions In Use_). They are checked against the offer; the
+    /// connection runs permessage-deflate when it was offered through
+    /// `Config::deflate` (feature `deflate`), any other is up to the caller.
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
+    }
+
+    /// The permessage-deflate parameters agreed with the server, when
+    /// [`Config::deflate`] offered the extension and the server accepted it.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<&crate::deflate::DeflateParams> {
+        self.deflate.as_ref()
     }
 
     /// Bytes that arrived after the response's header block: the start of
@@ -621,6 +681,10 @@ impl Established {
     /// bytes.
     pub fn into_connection(self, now: Duration) -> Connection {
         let mut connection = Connection::with_entropy(Role::Client, self.config, now, self.entropy);
+        #[cfg(feature = "deflate")]
+        if let Some(params) = self.deflate {
+            connection.enable_deflate(params);
+        }
         if !self.trailing.is_empty() {
             connection.receive(&self.trailing);
         }

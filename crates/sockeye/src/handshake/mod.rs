@@ -159,6 +159,10 @@ pub enum HandshakeError {
     /// The server selected an extension the client did not offer (RFC 6455
     /// §4.1, client step 5); the text is the extension's name.
     UnexpectedExtension(String),
+    /// The server accepted an offered extension with parameters the offer
+    /// does not allow, or more than once (RFC 6455 §9.1, RFC 7692 §7); the
+    /// text is the extension's name.
+    InvalidExtensionResponse(String),
 
     // --- Either side ---
     /// The handshake did not complete before its deadline
@@ -261,6 +265,12 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::UnexpectedExtension(e) => {
                 write!(f, "server selected an extension that was not offered: {e}")
+            }
+            HandshakeError::InvalidExtensionResponse(e) => {
+                write!(
+                    f,
+                    "server accepted {e} with parameters the offer does not allow"
+                )
             }
             HandshakeError::Timeout => f.write_str("opening handshake timed out"),
             HandshakeError::InvalidHeader { name, reason } => {

@@ -282,6 +282,12 @@ impl Request {
     /// * [`HandshakeError::InvalidHeader`] for an extra field that is not
     ///   allowed (see [`Accept::header`]).
     /// * [`HandshakeError::NotWebSocket`] for a plain HTTP request.
+    ///
+    /// With `Config::deflate` (feature `deflate`) set (in the
+    /// handshake's config, or the one given to [`Accept::config`]) and no
+    /// permessage-deflate selected by `accept` itself, the first
+    /// permessage-deflate offer the server can honour is accepted (RFC 7692
+    /// §7.1) and the connection compresses with it.
     pub fn accept(&self, accept: Accept) -> Result<(Vec<u8>, Connection), HandshakeError> {
         let key = match self.key() {
             Some(key) if self.websocket => key,
@@ -308,6 +314,9 @@ impl Request {
         for (name, value) in &accept.headers {
             check_field(name, value, ACCEPT_OWNED_FIELDS)?;
         }
+        let config = accept.config.clone().unwrap_or_else(|| self.config.clone());
+        #[cfg(feature = "deflate")]
+        let (accept, deflate) = self.negotiate_deflate(accept, &config);
 
         // RFC 6455 §4.2.2 step 5.
         let mut response = Vec::with_capacity(160);
@@ -334,12 +343,45 @@ impl Request {
         }
         response.extend_from_slice(b"\r\n");
 
-        let config = accept.config.unwrap_or_else(|| self.config.clone());
         let mut connection = Connection::server(config, accept.now);
+        #[cfg(feature = "deflate")]
+        if let Some(params) = deflate {
+            connection.enable_deflate(params);
+        }
         if !self.trailing.is_empty() {
             connection.receive(&self.trailing);
         }
         Ok((response, connection))
+    }
+
+    /// Adds the permessage-deflate response to `accept` when `config` asks
+    /// for the extension and an offer can be honoured.
+    #[cfg(feature = "deflate")]
+    fn negotiate_deflate(
+        &self,
+        mut accept: Accept,
+        config: &Config,
+    ) -> (Accept, Option<crate::deflate::DeflateParams>) {
+        use crate::deflate::EXTENSION_NAME;
+        let Some(deflate) = &config.deflate else {
+            return (accept, None);
+        };
+        let selected_by_caller = accept.extensions.iter().any(|selected| {
+            Extension::parse_list(selected).is_ok_and(|list| {
+                list.iter()
+                    .any(|e| e.name().eq_ignore_ascii_case(EXTENSION_NAME))
+            })
+        });
+        if selected_by_caller {
+            return (accept, None);
+        }
+        match crate::deflate::select(deflate, &self.extensions) {
+            Some((response, params)) => {
+                accept.extensions.push(response);
+                (accept, Some(params))
+            }
+            None => (accept, None),
+        }
     }
 
     /// A plain HTTP/1.1 response to this request, such as a 401, a 403 for a

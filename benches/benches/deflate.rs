@@ -1,0 +1,128 @@
+//! permessage-deflate: a server sends a JSON-like corpus to a client, which
+//! inflates it, with compression off, with context takeover (the default)
+//! and without it. Throughput counts the uncompressed payload bytes; the
+//! compression ratio (bytes on the wire / payload bytes) of each mode is
+//! printed before its measurement.
+//!
+//! The corpus is 64 messages of 100 B to 8 KiB of JSON records (ids, names,
+//! flags and numbers, repeating keys as chat and RPC traffic does), made
+//! deterministically. Each iteration sends the whole corpus through
+//! `send_text`, takes the bytes with `poll_transmit`, and feeds them to the
+//! client until it has reported every message.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sockeye::deflate::DeflateConfig;
+use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use sockeye::{Config, Connection, Entropy, Event, Utf8Bytes};
+use std::hint::black_box;
+use std::time::Duration;
+
+/// Mask keys for the client; their value does not matter here.
+struct FixedEntropy;
+
+impl Entropy for FixedEntropy {
+    fn fill(&mut self, dest: &mut [u8]) {
+        dest.fill(0x5a);
+    }
+}
+
+fn corpus() -> Vec<Utf8Bytes> {
+    let mut seed = 0x2545_f491_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..64)
+        .map(|i| {
+            let target = 100 + (next() % 8092) as usize;
+            let mut text = String::from("[");
+            let mut id = i * 1000;
+            while text.len() < target {
+                let n = next();
+                text.push_str(&format!(
+                    "{{\"id\":{id},\"user\":\"user{}\",\"room\":\"room-{}\",\"online\":{},\"score\":{}.{}}},",
+                    n % 500,
+                    n % 7,
+                    n % 2 == 0,
+                    n % 10_000,
+                    n % 100
+                ));
+                id += 1;
+            }
+            text.push(']');
+            Utf8Bytes::from(text)
+        })
+        .collect()
+}
+
+fn connect(deflate: Option<DeflateConfig>) -> (Connection, Connection) {
+    let now = Duration::ZERO;
+    let mut config = Config::default();
+    config.deflate = deflate;
+    let request = ClientRequest::new("example.com", "/").unwrap();
+    let mut client =
+        ClientHandshake::with_entropy(request, config.clone(), now, Box::new(FixedEntropy));
+    let mut server = ServerHandshake::new(config, now);
+    let request = server.receive(client.request_bytes()).unwrap().unwrap();
+    let (response, server) = request.accept(Accept::new(now)).unwrap();
+    let client = client
+        .receive(&response)
+        .unwrap()
+        .unwrap()
+        .into_connection(now);
+    (client, server)
+}
+
+/// Sends the corpus from `server` to `client`; returns the bytes on the wire.
+fn send_corpus(server: &mut Connection, client: &mut Connection, corpus: &[Utf8Bytes]) -> usize {
+    let mut wire = 0;
+    for message in corpus {
+        server.send_text(message.clone()).unwrap();
+        while let Some(bytes) = server.poll_transmit() {
+            wire += bytes.len();
+            client.receive(&bytes);
+        }
+        match client.poll_event() {
+            Some(Event::Text(text)) => {
+                black_box(text);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    wire
+}
+
+fn deflate(c: &mut Criterion) {
+    let corpus = corpus();
+    let payload: usize = corpus.iter().map(|m| m.len()).sum();
+    let no_takeover = {
+        let mut config = DeflateConfig::default();
+        config.server_no_context_takeover = true;
+        config.client_no_context_takeover = true;
+        config
+    };
+    let modes = [
+        ("off", None),
+        ("takeover", Some(DeflateConfig::default())),
+        ("no_takeover", Some(no_takeover)),
+    ];
+    let mut group = c.benchmark_group("deflate_json");
+    group.throughput(Throughput::Bytes(payload as u64));
+    for (name, config) in modes {
+        let (mut client, mut server) = connect(config);
+        let wire = send_corpus(&mut server, &mut client, &corpus);
+        println!(
+            "deflate_json/{name}: {payload} payload bytes -> {wire} on the wire, ratio {:.3}",
+            wire as f64 / payload as f64
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| send_corpus(&mut server, &mut client, &corpus));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, deflate);
+criterion_main!(benches);
