@@ -278,6 +278,35 @@ mod tests {
     }
 
     #[test]
+    fn every_level_round_trips_small_binary_messages_into_a_context_keeping_peer() {
+        // A client that compresses without context takeover (the offer's
+        // hint) talks to a server that keeps its inflate window.
+        let mut seed = 0x2545_f491_u32;
+        for level in 0..=9 {
+            for reset in [false, true] {
+                let mut compressor = Compressor::new(level, 15, 8, reset);
+                let mut decompressor = Decompressor::new(15, false);
+                for len in [1usize, 16, 17, 64, 100, 256, 1000, 4096] {
+                    let message: Vec<u8> = (0..len)
+                        .map(|_| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 17;
+                            seed ^= seed << 5;
+                            (seed >> 24) as u8
+                        })
+                        .collect();
+                    let data = compress_message(&mut compressor, &message);
+                    assert_eq!(
+                        inflate_message(&mut decompressor, &data),
+                        message,
+                        "level {level}, reset {reset}, {len} bytes"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn stops_a_zip_bomb_at_the_limit() {
         let mut compressor = Compressor::new(9, 15, 8, false);
         let bomb = compress_message(&mut compressor, &alloc::vec![0u8; 10 << 20]);
