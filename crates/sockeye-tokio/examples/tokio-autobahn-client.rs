@@ -71,11 +71,6 @@ fn enable_deflate(config: &mut Config) {
     let mut deflate = sockeye_tokio::DeflateConfig::default();
     deflate.threshold = 0;
     deflate.level = 1;
-    // Offer the hint that this client compresses without context takeover
-    // (RFC 7692 §7.1.1.2): the fuzzing server runs its
-    // client_no_context_takeover cases (13.2, 13.5, 13.6) only for such an
-    // offer, and every other case works with it too.
-    deflate.client_no_context_takeover = true;
     config.deflate = Some(deflate);
 }
 
