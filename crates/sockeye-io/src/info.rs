@@ -80,14 +80,14 @@ impl CloseInfo {
     /// engine's `status`; without one (the transport failed before the
     /// engine saw the end) the connection closed abnormally (1006), for the
     /// reason `failure` gives.
-    pub fn of(status: Option<&CloseStatus>, failure: impl FnOnce() -> String) -> Self {
+    pub fn of(status: Option<&CloseStatus>, failure: Option<&str>) -> Self {
         match status {
             Some(status) => CloseInfo {
                 code: status.code,
                 reason: status.reason.clone(),
                 was_clean: status.was_clean,
             },
-            None => Self::abnormal(failure()),
+            None => Self::abnormal(failure.unwrap_or("the transport failed")),
         }
     }
 
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn close_info_without_an_engine_status_is_abnormal() {
-        let info = CloseInfo::of(None, || "reset".into());
+        let info = CloseInfo::of(None, Some("reset"));
         assert_eq!(info, CloseInfo::abnormal("reset"));
         assert_eq!(info.code, 1006);
         assert!(!info.was_clean && !info.is_normal());
@@ -158,7 +158,7 @@ mod tests {
             reason: "bye".into(),
             was_clean: true,
         };
-        let info = CloseInfo::of(Some(&status), || unreachable!());
+        let info = CloseInfo::of(Some(&status), None);
         assert!(info.is_normal() && info.was_clean);
         assert_eq!(info.reason, "bye");
     }

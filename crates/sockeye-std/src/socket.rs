@@ -251,14 +251,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// How the connection ended (code, reason, `wasClean`), once it is
     /// [`ReadyState::Closed`], that is once [`recv`](Self::recv) returned `None`.
     pub fn close_info(&self) -> Option<CloseInfo> {
-        if !self.finished {
-            return None;
-        }
-        Some(CloseInfo::of(self.conn.close_status(), || {
-            self.failure
-                .clone()
-                .unwrap_or_else(|| "the transport failed".to_owned())
-        }))
+        self.finished
+            .then(|| CloseInfo::of(self.conn.close_status(), self.failure.as_deref()))
     }
 
     /// Bytes queued for the transport and not yet written (the browser's

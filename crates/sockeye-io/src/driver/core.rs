@@ -99,14 +99,8 @@ impl<T: Transport, C: Clock> Driver<T, C> {
 
     /// How the connection ended, once it is [`ReadyState::Closed`].
     pub fn close_info(&self) -> Option<CloseInfo> {
-        if !self.finished {
-            return None;
-        }
-        Some(CloseInfo::of(self.conn.close_status(), || {
-            self.failure
-                .clone()
-                .unwrap_or_else(|| "the transport failed".to_owned())
-        }))
+        self.finished
+            .then(|| CloseInfo::of(self.conn.close_status(), self.failure.as_deref()))
     }
 
     /// The clock's current time, on the engine's scale.
