@@ -174,7 +174,7 @@ impl<S: Read + Write> WebSocket<S> {
         }
         message
             .into()
-            .queue_on(&mut self.conn, self.start.elapsed())?;
+            .queue_on(&mut self.conn, || self.start.elapsed())?;
         if self.conn.has_buffered_event() && !self.conn.is_write_blocked() {
             return Ok(());
         }

@@ -181,9 +181,12 @@ async fn stream_and_sink_interfaces() {
 }
 
 /// A pipe end that counts write calls.
+/// A pipe end that counts the writes made on it, and the reads that
+/// returned data.
 struct Counting {
     inner: DuplexStream,
     writes: Arc<AtomicUsize>,
+    reads: Arc<AtomicUsize>,
 }
 
 impl AsyncRead for Counting {
@@ -192,7 +195,12 @@ impl AsyncRead for Counting {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 }
 
@@ -230,6 +238,7 @@ async fn echo_of_a_burst_is_written_in_a_few_writes_and_a_lone_message_at_once()
         Counting {
             inner: b,
             writes: writes.clone(),
+            reads: Arc::default(),
         },
         Role::Server,
         Config::default(),
@@ -269,6 +278,7 @@ async fn echo_of_a_burst_read_at_once_is_one_write() {
         Counting {
             inner: b,
             writes: writes.clone(),
+            reads: Arc::default(),
         },
         Role::Server,
         Config::default(),
@@ -287,6 +297,43 @@ async fn echo_of_a_burst_read_at_once_is_one_write() {
     for i in 0..20u32 {
         assert_eq!(next(&mut client).await, Message::text(i.to_string()));
     }
+}
+
+#[tokio::test]
+async fn large_messages_are_read_in_about_one_read_each() {
+    const SIZE: usize = 60 << 10;
+    const COUNT: usize = 8;
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let reads = Arc::new(AtomicUsize::new(0));
+    let mut client = from_raw(a, Role::Client, Config::default());
+    let mut server = from_raw(
+        Counting {
+            inner: b,
+            writes: Arc::default(),
+            reads: reads.clone(),
+        },
+        Role::Server,
+        Config::default(),
+    );
+    for i in 0..COUNT {
+        client
+            .feed(Message::binary(vec![i as u8; SIZE]))
+            .await
+            .unwrap();
+    }
+    SinkExt::flush(&mut client).await.unwrap();
+    tokio::task::yield_now().await;
+    for i in 0..COUNT {
+        assert_eq!(
+            next(&mut server).await,
+            Message::binary(vec![i as u8; SIZE])
+        );
+    }
+    // After the first frame, reads are sized by the last frame's length
+    // rather than a small scratch buffer: about one read per message, not
+    // one small read plus the rest.
+    let reads = reads.load(Ordering::Relaxed);
+    assert!(reads <= COUNT + 2, "{reads} reads for {COUNT} messages");
 }
 
 #[tokio::test(start_paused = true)]

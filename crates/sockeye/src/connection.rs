@@ -62,7 +62,7 @@ use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::config::{Config, Role};
 use crate::entropy::BoxedEntropy;
 use crate::error::{ProtocolError, SendError};
-use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::message::{DataKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 use outgoing::Outgoing;
@@ -237,6 +237,9 @@ pub struct Connection {
     linger_unarmed: bool,
     /// The client has waited long enough for the server to close the transport.
     linger_over: bool,
+    /// Payload length of the last data frame's header (saturating), which
+    /// sizes the read that starts the next frame.
+    last_data_frame_len: u32,
 }
 
 impl fmt::Debug for Connection {
@@ -310,6 +313,7 @@ impl Connection {
             allowed_rsv: 0,
             linger_unarmed: false,
             linger_over: false,
+            last_data_frame_len: 0,
         }
     }
 
@@ -462,12 +466,7 @@ impl Connection {
     /// assert_eq!(server.poll_event(), Some(Event::Binary(Default::default())));
     /// ```
     pub fn receive_with<R>(&mut self, read: impl FnOnce(&mut BytesMut) -> R) -> R {
-        let pending = self.frame.as_ref().map_or(0, |frame| {
-            let missing = frame.remaining.saturating_sub(self.received.len() as u64);
-            usize::try_from(missing).unwrap_or(usize::MAX)
-        });
-        self.received
-            .reserve(pending.clamp(READ_CHUNK, READ_CHUNK_MAX));
+        self.received.reserve(self.read_size_hint());
         let before = self.received.len();
         let result = read(&mut self.received);
         if self.received.len() != before {
@@ -600,6 +599,33 @@ impl Connection {
     /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
     pub fn advance_transmit(&mut self, n: usize) {
         self.outgoing.advance(n);
+    }
+
+    /// How many bytes the next read should make room for, between 8 KiB and
+    /// 64 KiB: the rest of the frame being received or, between frames, the
+    /// size of the last data frame, since a peer that sends large messages
+    /// is likely to send more. [`receive_with`](Self::receive_with) reserves
+    /// this much; an adapter reading into a scratch buffer of its own can
+    /// read directly instead when the hint exceeds the scratch buffer.
+    ///
+    /// ```
+    /// # use sockeye::{Config, Connection, Role};
+    /// # use core::time::Duration;
+    /// let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
+    /// assert_eq!(server.read_size_hint(), 8 << 10);
+    /// // The header of a masked 1 MiB binary frame: the rest is awaited.
+    /// server.receive(&[0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
+    /// assert_eq!(server.poll_event(), None);
+    /// assert_eq!(server.read_size_hint(), 64 << 10);
+    /// ```
+    pub fn read_size_hint(&self) -> usize {
+        let expected = match &self.frame {
+            Some(frame) => frame.remaining.saturating_sub(self.received.len() as u64),
+            None => u64::from(self.last_data_frame_len) + MAX_HEADER_LEN as u64,
+        };
+        usize::try_from(expected)
+            .unwrap_or(usize::MAX)
+            .clamp(READ_CHUNK, READ_CHUNK_MAX)
     }
 
     /// Whether part of a frame has arrived and the rest is awaited.
@@ -995,6 +1021,9 @@ impl Connection {
             };
             let is_text = self.check_header(&header)?;
             self.received.advance(header_len);
+            if !header.opcode.is_control() {
+                self.last_data_frame_len = u32::try_from(header.payload_len).unwrap_or(u32::MAX);
+            }
             self.frame = Some(CurrentFrame {
                 fin: header.fin,
                 opcode: header.opcode,

@@ -194,8 +194,8 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         if self.finished {
             return Err(Error::Closed);
         }
-        let now = self.clock.now();
-        message.queue_on(&mut self.conn, now)
+        let clock = &self.clock;
+        message.queue_on(&mut self.conn, || clock.now())
     }
 
     /// Finish a send under the batching rule: write the queued output now,
@@ -263,7 +263,10 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             return Poll::Pending;
         }
         let io = &mut self.io;
-        let polled = if self.conn.has_partial_frame() {
+        // A frame under way, or one expected larger than the scratch buffer
+        // (the peer's last one was), goes straight into the engine's buffer:
+        // one read sized for it, and no copy.
+        let polled = if self.conn.has_partial_frame() || self.conn.read_size_hint() > SCRATCH_LEN {
             self.conn
                 .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
         } else {

@@ -39,25 +39,15 @@ impl Wake for Wakers {
     }
 }
 
+/// A split WebSocket's state, shared by its two halves.
 struct Shared<T, C> {
     driver: Mutex<Driver<T, C>>,
     wakers: Arc<Wakers>,
     waker: Waker,
-    /// Set once, before the WebSocket is handed out or split.
     info: HandshakeInfo,
 }
 
 impl<T: Transport, C: Clock> Shared<T, C> {
-    fn new(driver: Driver<T, C>) -> Arc<Self> {
-        let wakers = Arc::new(Wakers::default());
-        Arc::new(Self {
-            driver: Mutex::new(driver),
-            waker: Waker::from(wakers.clone()),
-            wakers,
-            info: HandshakeInfo::default(),
-        })
-    }
-
     fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
         self.driver.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -74,21 +64,69 @@ impl<T: Transport, C: Clock> Shared<T, C> {
         let mut both = Context::from_waker(&self.waker);
         f(&mut self.lock(), &mut both)
     }
+}
 
-    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+/// An unsplit WebSocket's state. One task at a time drives it, through
+/// `&mut`, so its polls reach the driver with the caller's own context: no
+/// lock is taken and no waker is stored on the way. The mutex serves only
+/// the `&self` getters.
+struct Whole<T, C> {
+    driver: Mutex<Driver<T, C>>,
+    info: HandshakeInfo,
+}
+
+impl<T, C> Whole<T, C> {
+    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
+        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn driver_mut(&mut self) -> &mut Driver<T, C> {
+        self.driver
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What a future polls: a whole WebSocket's driver, or one half's share.
+enum Target<'a, T, C> {
+    Whole(&'a mut Driver<T, C>),
+    Half(&'a Shared<T, C>),
+}
+
+impl<T: Transport, C: Clock> Target<'_, T, C> {
+    fn poll<R>(
+        &mut self,
+        side: Side,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
+    ) -> R {
+        match self {
+            Target::Whole(driver) => f(driver, cx),
+            Target::Half(shared) => shared.poll(side, cx, f),
+        }
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         self.poll(Side::Receiving, cx, Driver::poll_recv)
     }
 
-    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.poll(Side::Sending, cx, Driver::poll_ready)
     }
 
-    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.poll(Side::Sending, cx, Driver::poll_flush)
     }
 
+    fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        match self {
+            Target::Whole(driver) => driver.start_send(message),
+            Target::Half(shared) => shared.lock().start_send(message),
+        }
+    }
+
     fn poll_send(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         message: &mut Option<Message>,
     ) -> Poll<Result<(), Error>> {
@@ -107,7 +145,7 @@ impl<T: Transport, C: Clock> Shared<T, C> {
 
     /// Start closing (once), then write the close frame out.
     fn poll_close_frame(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         close: &mut Option<(CloseCode, &str)>,
     ) -> Poll<Result<(), Error>> {
@@ -120,7 +158,7 @@ impl<T: Transport, C: Clock> Shared<T, C> {
     }
 
     /// Receive and drop messages until the connection has ended.
-    fn poll_until_closed(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    fn poll_until_closed(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
             match std::task::ready!(self.poll_recv(cx)) {
                 None => return Poll::Ready(Ok(())),
@@ -136,18 +174,18 @@ macro_rules! common_getters {
     () => {
         /// Where the connection is in its life.
         pub fn state(&self) -> State {
-            self.shared.lock().connection().state()
+            self.lock().connection().state()
         }
 
         /// How the connection ended, once it is [`State::Closed`].
         pub fn close_status(&self) -> Option<CloseStatus> {
-            self.shared.lock().connection().close_status().cloned()
+            self.lock().connection().close_status().cloned()
         }
 
         /// Bytes queued for the transport and not yet written (the
         /// browser's `bufferedAmount`, counting frame headers too).
         pub fn buffered_amount(&self) -> usize {
-            self.shared.lock().connection().buffered_amount()
+            self.lock().connection().buffered_amount()
         }
 
         /// The browser's `readyState`: [`ReadyState::Open`] until the
@@ -156,42 +194,42 @@ macro_rules! common_getters {
         /// exists only once its opening handshake is over, so it is never
         /// [`ReadyState::Connecting`]).
         pub fn ready_state(&self) -> ReadyState {
-            self.shared.lock().ready_state()
+            self.lock().ready_state()
         }
 
         /// How the connection ended (the browser's `CloseEvent`: code,
         /// reason, `wasClean`), once it is [`ReadyState::Closed`], that is
         /// once `recv` has returned `None`.
         pub fn close_info(&self) -> Option<CloseInfo> {
-            self.shared.lock().close_info()
+            self.lock().close_info()
         }
 
         /// The URL a client connected to (the browser's `url`); `None` on a
         /// server or a WebSocket made from a raw stream.
         pub fn url(&self) -> Option<&str> {
-            self.shared.info.url.as_deref()
+            self.info().url.as_deref()
         }
 
         /// The subprotocol the server selected (the browser's `protocol`).
         pub fn protocol(&self) -> Option<&str> {
-            self.shared.info.protocol.as_deref()
+            self.info().protocol.as_deref()
         }
 
         /// The extensions the server selected (the browser's
         /// `extensions`; [`HandshakeInfo::extensions_header`] gives the
         /// string).
         pub fn extensions(&self) -> &[Extension] {
-            &self.shared.info.extensions
+            &self.info().extensions
         }
 
         /// Everything the opening handshake settled.
         pub fn handshake_info(&self) -> &HandshakeInfo {
-            &self.shared.info
+            self.info()
         }
 
         /// Run `f` on the engine (for its getters and settings).
         pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
-            f(self.shared.lock().connection_mut())
+            f(self.lock().connection_mut())
         }
     };
 }
@@ -210,7 +248,7 @@ macro_rules! common_getters {
 /// never drops a message, [`send`](Self::send) queues its message entirely
 /// or not at all, [`close`](Self::close) can be called again to continue.
 pub struct WebSocket<T, C> {
-    shared: Arc<Shared<T, C>>,
+    whole: Box<Whole<T, C>>,
 }
 
 impl<T: Transport, C: Clock> WebSocket<T, C> {
@@ -218,19 +256,30 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// must be on the scale `conn` was created on).
     pub fn new(conn: Connection, io: T, clock: C) -> Self {
         Self {
-            shared: Shared::new(Driver::new(conn, io, clock)),
+            whole: Box::new(Whole {
+                driver: Mutex::new(Driver::new(conn, io, clock)),
+                info: HandshakeInfo::default(),
+            }),
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
+        self.whole.lock()
+    }
+
+    fn info(&self) -> &HandshakeInfo {
+        &self.whole.info
+    }
+
+    fn target(&mut self) -> Target<'_, T, C> {
+        Target::Whole(self.whole.driver_mut())
     }
 
     /// Record what the opening handshake settled, for [`url`](Self::url),
     /// [`protocol`](Self::protocol) and [`extensions`](Self::extensions).
     /// Client adapters call it right after the handshake.
     pub fn with_handshake_info(mut self, info: HandshakeInfo) -> Self {
-        // Always unique: only `split` shares the state, and it consumes the
-        // WebSocket (`reunite` drops the other half).
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.info = info;
-        }
+        self.whole.info = info;
         self
     }
 
@@ -247,7 +296,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// future completes.
     pub fn recv(&mut self) -> Recv<'_, T, C> {
         Recv {
-            shared: &self.shared,
+            target: self.target(),
         }
     }
 
@@ -265,7 +314,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// message is not sent; once queued, it is written by the next operation.
     pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
         Send {
-            shared: &self.shared,
+            target: self.target(),
             message: Some(message.into()),
         }
     }
@@ -278,7 +327,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// # Cancel safety
     /// Cancel-safe: what was not written stays queued.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.shared.poll_flush(cx)).await
+        std::future::poll_fn(|cx| self.target().poll_flush(cx)).await
     }
 
     /// Close the connection: send a close frame with `code` and `reason`,
@@ -295,7 +344,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// next `close` or `recv`.
     pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
         Close {
-            shared: &self.shared,
+            target: self.target(),
             start: Some((code, reason)),
             wait_for_peer: true,
         }
@@ -305,24 +354,30 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// The receiving half also drives timers and writes automatic pongs, so
     /// keep receiving on it.
     pub fn split(self) -> (ReadHalf<T, C>, WriteHalf<T, C>) {
+        let Whole { driver, info } = *self.whole;
+        let wakers = Arc::new(Wakers::default());
+        let shared = Arc::new(Shared {
+            driver,
+            waker: Waker::from(wakers.clone()),
+            wakers,
+            info,
+        });
         (
             ReadHalf {
-                shared: self.shared.clone(),
+                shared: shared.clone(),
             },
-            WriteHalf {
-                shared: self.shared,
-            },
+            WriteHalf { shared },
         )
     }
 
     /// Run `f` on the driver from the receiving side's task (for the
     /// server's policy loop, which receives and sends in one task).
     pub(crate) fn poll_driver<R>(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
     ) -> R {
-        self.shared.poll(Side::Receiving, cx, f)
+        f(self.whole.driver_mut(), cx)
     }
 
     common_getters!();
@@ -334,10 +389,22 @@ pub struct ReadHalf<T, C> {
 }
 
 impl<T: Transport, C: Clock> ReadHalf<T, C> {
+    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
+        self.shared.lock()
+    }
+
+    fn info(&self) -> &HandshakeInfo {
+        &self.shared.info
+    }
+
+    fn target(&mut self) -> Target<'_, T, C> {
+        Target::Half(&self.shared)
+    }
+
     /// The next message; as [`WebSocket::recv`], also cancel-safe.
     pub fn recv(&mut self) -> Recv<'_, T, C> {
         Recv {
-            shared: &self.shared,
+            target: self.target(),
         }
     }
 
@@ -350,13 +417,22 @@ impl<T: Transport, C: Clock> ReadHalf<T, C> {
         self,
         other: WriteHalf<T, C>,
     ) -> Result<WebSocket<T, C>, (Self, WriteHalf<T, C>)> {
-        if Arc::ptr_eq(&self.shared, &other.shared) {
-            drop(other);
-            Ok(WebSocket {
-                shared: self.shared,
-            })
-        } else {
-            Err((self, other))
+        if !Arc::ptr_eq(&self.shared, &other.shared) {
+            return Err((self, other));
+        }
+        drop(other);
+        // The two halves held the only references (the wakers hold their
+        // own `Arc`), so this always succeeds.
+        match Arc::try_unwrap(self.shared) {
+            Ok(Shared { driver, info, .. }) => Ok(WebSocket {
+                whole: Box::new(Whole { driver, info }),
+            }),
+            Err(shared) => Err((
+                ReadHalf {
+                    shared: shared.clone(),
+                },
+                WriteHalf { shared },
+            )),
         }
     }
 
@@ -369,10 +445,22 @@ pub struct WriteHalf<T, C> {
 }
 
 impl<T: Transport, C: Clock> WriteHalf<T, C> {
+    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
+        self.shared.lock()
+    }
+
+    fn info(&self) -> &HandshakeInfo {
+        &self.shared.info
+    }
+
+    fn target(&mut self) -> Target<'_, T, C> {
+        Target::Half(&self.shared)
+    }
+
     /// Send a message; as [`WebSocket::send`], also cancel-safe.
     pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
         Send {
-            shared: &self.shared,
+            target: self.target(),
             message: Some(message.into()),
         }
     }
@@ -382,7 +470,7 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     /// # Errors
     /// [`Error::Io`] when writing fails.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.shared.poll_flush(cx)).await
+        std::future::poll_fn(|cx| self.target().poll_flush(cx)).await
     }
 
     /// Send a close frame and write it out. The receiving half sees the
@@ -395,7 +483,7 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     /// Cancel-safe: the close frame is queued on the first poll and stays queued.
     pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
         Close {
-            shared: &self.shared,
+            target: self.target(),
             start: Some((code, reason)),
             wait_for_peer: false,
         }
@@ -407,21 +495,21 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
 /// The future of `recv`.
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T, C> {
-    shared: &'a Shared<T, C>,
+    target: Target<'a, T, C>,
 }
 
 impl<T: Transport, C: Clock> Future for Recv<'_, T, C> {
     type Output = Option<Result<Message, Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.shared.poll_recv(cx)
+        self.get_mut().target.poll_recv(cx)
     }
 }
 
 /// The future of `send`.
 #[must_use = "futures do nothing unless polled"]
 pub struct Send<'a, T, C> {
-    shared: &'a Shared<T, C>,
+    target: Target<'a, T, C>,
     message: Option<Message>,
 }
 
@@ -430,14 +518,14 @@ impl<T: Transport, C: Clock> Future for Send<'_, T, C> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        this.shared.poll_send(cx, &mut this.message)
+        this.target.poll_send(cx, &mut this.message)
     }
 }
 
 /// The future of `close`.
 #[must_use = "futures do nothing unless polled"]
 pub struct Close<'a, T, C> {
-    shared: &'a Shared<T, C>,
+    target: Target<'a, T, C>,
     start: Option<(CloseCode, &'a str)>,
     wait_for_peer: bool,
 }
@@ -448,10 +536,10 @@ impl<T: Transport, C: Clock> Future for Close<'_, T, C> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if this.start.is_some() || !this.wait_for_peer {
-            std::task::ready!(this.shared.poll_close_frame(cx, &mut this.start))?;
+            std::task::ready!(this.target.poll_close_frame(cx, &mut this.start))?;
         }
         if this.wait_for_peer {
-            this.shared.poll_until_closed(cx)
+            this.target.poll_until_closed(cx)
         } else {
             Poll::Ready(Ok(()))
         }
@@ -464,7 +552,7 @@ macro_rules! stream_impl {
             type Item = Result<Message, Error>;
 
             fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-                self.shared.poll_recv(cx)
+                self.get_mut().target().poll_recv(cx)
             }
         }
     };
@@ -476,22 +564,22 @@ macro_rules! sink_impl {
             type Error = Error;
 
             fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_ready(cx)
+                self.get_mut().target().poll_ready(cx)
             }
 
             fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-                self.shared.lock().start_send(item)
+                self.get_mut().target().start_send(item)
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_flush(cx)
+                self.get_mut().target().poll_flush(cx)
             }
 
             /// Sends a normal close (1000) unless closing already started,
             /// and writes it out.
             fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
                 let mut start = Some((CloseCode::NORMAL, ""));
-                self.shared.poll_close_frame(cx, &mut start)
+                self.get_mut().target().poll_close_frame(cx, &mut start)
             }
         }
     };
