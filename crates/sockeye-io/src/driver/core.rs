@@ -122,7 +122,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             if let Some(event) = self.conn.poll_event() {
                 let item = Message::from_event(event);
                 let data = matches!(item, Ok(Message::Text(_) | Message::Binary(_)));
-                if (!self.conn.has_buffered_event() && !data)
+                if (!data && !self.conn.has_buffered_event())
                     || matches!(item, Ok(Message::Close(_)) | Err(_))
                 {
                     // The input batch is drained (or over) on a control
