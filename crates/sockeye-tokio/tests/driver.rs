@@ -300,6 +300,34 @@ async fn echo_of_a_burst_read_at_once_is_one_write() {
 }
 
 #[tokio::test]
+async fn a_burst_of_small_messages_is_read_in_one_read() {
+    const COUNT: usize = 16;
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let reads = Arc::new(AtomicUsize::new(0));
+    let mut client = from_raw(a, Role::Client, Config::default());
+    let mut server = from_raw(
+        Counting {
+            inner: b,
+            writes: Arc::default(),
+            reads: reads.clone(),
+        },
+        Role::Server,
+        Config::default(),
+    );
+    let text = "x".repeat(1 << 10);
+    for _ in 0..COUNT {
+        client.feed(Message::text(text.clone())).await.unwrap();
+    }
+    SinkExt::flush(&mut client).await.unwrap();
+    tokio::task::yield_now().await;
+    for _ in 0..COUNT {
+        assert_eq!(next(&mut server).await, Message::text(text.clone()));
+    }
+    // 16.5 KiB arrived at once: one read takes all of it.
+    assert_eq!(reads.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
 async fn large_messages_are_read_in_about_one_read_each() {
     const SIZE: usize = 60 << 10;
     const COUNT: usize = 8;

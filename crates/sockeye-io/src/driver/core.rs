@@ -266,12 +266,13 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         // A frame under way, or one expected larger than the scratch buffer
         // (the peer's last one was), goes straight into the engine's buffer:
         // one read sized for it, and no copy.
-        let polled = if self.conn.has_partial_frame() || self.conn.read_size_hint() > SCRATCH_LEN {
-            self.conn
-                .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
-        } else {
-            read_via_scratch(io, cx, &mut self.conn)
-        };
+        let polled =
+            if self.conn.has_partial_frame() || self.conn.read_size_hint() > DIRECT_READ_MIN {
+                self.conn
+                    .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
+            } else {
+                read_via_scratch(io, cx, &mut self.conn)
+            };
         let read = match polled {
             Poll::Ready(result) => result?,
             Poll::Pending => {
@@ -333,8 +334,14 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     }
 }
 
-/// Bytes read at once into the scratch buffer.
-const SCRATCH_LEN: usize = 8 << 10;
+/// Bytes read at once into the scratch buffer: a whole batch of small
+/// messages from a busy peer in one read (the buffer is per thread, so its
+/// size costs nothing per connection).
+const SCRATCH_LEN: usize = 64 << 10;
+
+/// A frame expected to be larger than this is read straight into the
+/// engine's buffer rather than copied out of the scratch buffer.
+const DIRECT_READ_MIN: usize = 8 << 10;
 
 std::thread_local! {
     /// One read buffer per thread, shared by the connections it drives.
