@@ -35,6 +35,16 @@ pub trait Transport: Unpin {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>>;
 
+    /// Read into `buf`, which is initialised memory, returning how many
+    /// bytes arrived; `Ok(0)` means end of stream. The driver reads into its
+    /// per-thread scratch buffer this way, so that a transport that wants
+    /// initialised memory does not zero the buffer on every read.
+    fn poll_read_slice(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>>;
+
     /// Write from `bufs` in order, returning how many bytes were written.
     fn poll_write_vectored(
         self: Pin<&mut Self>,
@@ -115,6 +125,14 @@ where
         };
         buf.truncate(start + read);
         result
+    }
+
+    fn poll_read_slice(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 
     fn poll_write_vectored(

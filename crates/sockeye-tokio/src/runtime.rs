@@ -2,12 +2,12 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use sockeye_io::driver::{Clock, Transport};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 /// A tokio `AsyncRead + AsyncWrite` as the driver's [`Transport`]: reads go
@@ -22,6 +22,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf)
+    }
+
+    fn poll_read_slice(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
+        ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
     }
 
     fn poll_write_vectored(

@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Transport};
@@ -344,8 +343,9 @@ const SCRATCH_LEN: usize = 64 << 10;
 const DIRECT_READ_MIN: usize = 8 << 10;
 
 std::thread_local! {
-    /// One read buffer per thread, shared by the connections it drives.
-    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+    /// One read buffer per thread, shared by the connections it drives;
+    /// zeroed once, when first used.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Read into the thread's scratch buffer and hand what arrived to the
@@ -361,10 +361,11 @@ fn read_via_scratch<T: Transport>(
         let Ok(mut scratch) = scratch.try_borrow_mut() else {
             return conn.receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf));
         };
-        scratch.clear();
-        scratch.reserve(SCRATCH_LEN);
-        let read = ready!(Pin::new(io).poll_read_buf(cx, &mut scratch))?;
-        conn.receive(&scratch);
+        if scratch.is_empty() {
+            scratch.resize(SCRATCH_LEN, 0);
+        }
+        let read = ready!(Pin::new(io).poll_read_slice(cx, &mut scratch))?;
+        conn.receive(&scratch[..read]);
         Poll::Ready(Ok(read))
     })
 }
