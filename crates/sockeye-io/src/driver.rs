@@ -67,6 +67,13 @@ pub trait Clock: Unpin {
     /// Ready once `deadline` (on the [`now`](Clock::now) scale) has passed;
     /// otherwise arms the timer to wake `cx` then.
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()>;
+
+    /// Drop the timer and what the runtime holds for it, while no deadline
+    /// is pending; the next [`poll_deadline`](Clock::poll_deadline) arms a
+    /// new one. The opening handshake calls it when it completes, so a
+    /// connection without keepalive or idle timers does not keep the
+    /// handshake's timer for its whole life. Default: nothing.
+    fn disarm(&mut self) {}
 }
 
 /// Run `future` to completion unless `timer` (a runtime's sleep) finishes

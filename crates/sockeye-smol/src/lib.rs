@@ -57,48 +57,52 @@ pub use stream::MaybeTlsStream;
 pub type WebSocketStream<S> = WebSocket<FuturesIo<S>, AsyncIoClock>;
 
 /// The system clock with an `async-io` timer, allocated on first use.
-#[derive(Debug)]
+///
+/// Every `AsyncIoClock` counts from one process-wide epoch and keeps its
+/// timer boxed with the deadline it is armed for, so a clock costs an idle
+/// connection one pointer.
+#[derive(Debug, Default)]
 pub struct AsyncIoClock {
-    start: Instant,
-    timer: Option<(Duration, async_io::Timer)>,
+    timer: Option<Box<(Duration, async_io::Timer)>>,
+}
+
+/// The zero of every `AsyncIoClock`: the first moment one was asked the time.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 impl AsyncIoClock {
-    /// A clock whose zero is now.
+    /// A clock on the process-wide scale.
     pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            timer: None,
-        }
-    }
-}
-
-impl Default for AsyncIoClock {
-    fn default() -> Self {
-        Self::new()
+        Self { timer: None }
     }
 }
 
 impl Clock for AsyncIoClock {
     fn now(&self) -> Duration {
-        self.start.elapsed()
+        epoch().elapsed()
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()> {
-        let Some(at) = self.start.checked_add(deadline) else {
+        let Some(at) = epoch().checked_add(deadline) else {
             return Poll::Pending;
         };
         if Instant::now() >= at {
             return Poll::Ready(());
         }
-        let (armed, timer) = self
+        let (armed, timer) = &mut **self
             .timer
-            .get_or_insert_with(|| (deadline, async_io::Timer::at(at)));
+            .get_or_insert_with(|| Box::new((deadline, async_io::Timer::at(at))));
         if *armed != deadline {
             timer.set_at(at);
             *armed = deadline;
         }
         Pin::new(timer).poll(cx).map(|_| ())
+    }
+
+    fn disarm(&mut self) {
+        self.timer = None;
     }
 }
 
@@ -212,12 +216,17 @@ async fn wrap_tls(
 ///
 /// # Errors
 /// See [`accept_with`].
-pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, Error>
+pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocketStream<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (ws, _) = accept_with(stream, Config::default(), |_: &Request| Decision::accept()).await?;
-    Ok(ws)
+    // Not an `async fn`, which would keep room for `stream` beside the
+    // handshake: the future is the boxed handshake and nothing more.
+    let handshake = accept_with(stream, Config::default(), |_: &Request| Decision::accept());
+    async move {
+        let (ws, _) = handshake.await?;
+        Ok(ws)
+    }
 }
 
 /// Accept a WebSocket client on `stream` with `config`; `decide` sees the

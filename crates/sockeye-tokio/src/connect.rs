@@ -180,13 +180,17 @@ async fn connect_tcp(target: &Target) -> Result<TcpStream, Error> {
 ///
 /// # Errors
 /// See [`accept_with`].
-pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, Error>
+pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocketStream<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (ws, _request) =
-        accept_with(stream, Config::default(), |_: &Request| Decision::accept()).await?;
-    Ok(ws)
+    // Not an `async fn`, which would keep room for `stream` beside the
+    // handshake: the future is the boxed handshake and nothing more.
+    let handshake = accept_with(stream, Config::default(), |_: &Request| Decision::accept());
+    async move {
+        let (ws, _request) = handshake.await?;
+        Ok(ws)
+    }
 }
 
 /// Accept a WebSocket client on `stream` with `config`, letting `decide` see

@@ -2,6 +2,7 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -53,54 +54,61 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
 
 /// Tokio's clock (so `tokio::time::pause` works in tests) and one lazily
 /// allocated timer.
-#[derive(Debug)]
+///
+/// Every `TokioClock` counts from one process-wide epoch, so a clock is a
+/// single pointer (to its timer, once armed) and costs an idle connection
+/// 8 bytes.
+#[derive(Debug, Default)]
 pub struct TokioClock {
-    start: Instant,
-    timer: Option<(Duration, Pin<Box<Sleep>>)>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// The zero of every `TokioClock`: the first moment one was asked the time.
+///
+/// It is taken from the system's monotonic clock, never from tokio's, so it
+/// is not later than any tokio `Instant` read afterwards, also under
+/// `tokio::time::pause` (a paused clock starts at the real time it was
+/// created). A paused clock created before the epoch reads zero until it
+/// passes it, which keeps time monotonic.
+fn epoch() -> std::time::Instant {
+    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
 }
 
 impl TokioClock {
-    /// A clock whose zero is now.
+    /// A clock on the process-wide scale.
     pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            timer: None,
-        }
-    }
-}
-
-impl Default for TokioClock {
-    fn default() -> Self {
-        Self::new()
+        Self { timer: None }
     }
 }
 
 impl Clock for TokioClock {
     fn now(&self) -> Duration {
-        self.start.elapsed()
+        Instant::now().into_std().saturating_duration_since(epoch())
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()> {
-        let Some(at) = self.start.checked_add(deadline) else {
+        let Some(at) = epoch().checked_add(deadline).map(Instant::from_std) else {
             // Beyond the clock's range: never.
             return Poll::Pending;
         };
         if Instant::now() >= at {
             return Poll::Ready(());
         }
-        match &mut self.timer {
-            Some((armed, sleep)) => {
-                if *armed != deadline {
+        let sleep = match &mut self.timer {
+            Some(sleep) => {
+                if sleep.deadline() != at {
                     sleep.as_mut().reset(at);
-                    *armed = deadline;
                 }
+                sleep
             }
-            None => self.timer = Some((deadline, Box::pin(tokio::time::sleep_until(at)))),
-        }
-        match &mut self.timer {
-            Some((_, sleep)) => sleep.as_mut().poll(cx),
-            None => Poll::Pending,
-        }
+            None => self.timer.insert(Box::pin(tokio::time::sleep_until(at))),
+        };
+        sleep.as_mut().poll(cx)
+    }
+
+    fn disarm(&mut self) {
+        self.timer = None;
     }
 }
 

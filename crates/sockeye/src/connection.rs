@@ -50,6 +50,7 @@
 //! ```
 
 mod outgoing;
+mod settings;
 mod timers;
 
 use alloc::collections::VecDeque;
@@ -66,6 +67,7 @@ use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, Op
 use crate::message::{DataKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 use outgoing::Outgoing;
+use settings::Settings;
 use timers::{Timer, Timers};
 
 /// Where a connection is in its life (the browser API's `readyState`).
@@ -199,7 +201,8 @@ enum Step {
 /// A WebSocket connection after the opening handshake. See the [module documentation](self).
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// The [`Config`], compactly.
+    config: Settings,
     entropy: Option<BoxedEntropy>,
 
     received: BytesMut,
@@ -222,15 +225,14 @@ pub struct Connection {
 
     close_sent: bool,
     closed: bool,
-    close_status: Option<CloseStatus>,
+    /// Boxed: set once, at the end, so an open connection pays a pointer.
+    close_status: Option<alloc::boxed::Box<CloseStatus>>,
 
     timers: Timers,
-    /// Bumped whenever bytes arrive; compared by the keepalive and idle timers.
-    receive_epoch: u64,
-    /// Bumped whenever a message is queued; compared by the idle timer.
-    send_epoch: u64,
-    epoch_at_ping: u64,
-    epochs_at_idle_check: (u64, u64),
+    /// Bytes arrived since the pong deadline was armed.
+    received_since_ping: bool,
+    /// Bytes arrived or a message was queued since the last idle check.
+    active_since_idle_check: bool,
     allowed_rsv: u8,
     /// A client closed cleanly and must arm its linger timer at the next
     /// `handle_timeout`, the first moment it learns the time.
@@ -287,7 +289,7 @@ impl Connection {
         }
         Self {
             role,
-            config,
+            config: Settings::from(config),
             entropy,
             received: BytesMut::new(),
             eof: false,
@@ -306,10 +308,8 @@ impl Connection {
             closed: false,
             close_status: None,
             timers,
-            receive_epoch: 0,
-            send_epoch: 0,
-            epoch_at_ping: 0,
-            epochs_at_idle_check: (0, 0),
+            received_since_ping: false,
+            active_since_idle_check: false,
             allowed_rsv: 0,
             linger_unarmed: false,
             linger_over: false,
@@ -347,8 +347,12 @@ impl Connection {
     }
 
     /// The configuration the connection runs with.
-    pub fn config(&self) -> &Config {
-        &self.config
+    ///
+    /// Rebuilt from the connection's compact copy (a connection stores
+    /// timeouts as nanoseconds): equal to the `Config` it was made with,
+    /// except that a timeout longer than 584 years reads back as that.
+    pub fn config(&self) -> Config {
+        self.config.to_config()
     }
 
     /// Where the connection is in its life.
@@ -375,7 +379,7 @@ impl Connection {
 
     /// How the connection ended, once it is [`State::Closed`].
     pub fn close_status(&self) -> Option<&CloseStatus> {
-        self.close_status.as_ref()
+        self.close_status.as_deref()
     }
 
     /// Received bytes not yet turned into events.
@@ -442,7 +446,8 @@ impl Connection {
         if data.is_empty() || self.closed {
             return;
         }
-        self.receive_epoch = self.receive_epoch.wrapping_add(1);
+        self.received_since_ping = true;
+        self.active_since_idle_check = true;
         self.received.extend_from_slice(data);
     }
 
@@ -470,7 +475,8 @@ impl Connection {
         let before = self.received.len();
         let result = read(&mut self.received);
         if self.received.len() != before {
-            self.receive_epoch = self.receive_epoch.wrapping_add(1);
+            self.received_since_ping = true;
+            self.active_since_idle_check = true;
             if self.closed {
                 self.received.clear();
             }
@@ -492,7 +498,7 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.linger_unarmed {
             self.linger_unarmed = false;
-            match self.config.close_timeout {
+            match self.config.close_timeout() {
                 Some(timeout) => self.timers.set(Timer::Linger, now.saturating_add(timeout)),
                 None => self.linger_over = true,
             }
@@ -509,7 +515,7 @@ impl Connection {
                 Timer::Close => self.fail(ProtocolError::CloseTimeout),
                 Timer::Keepalive => self.keepalive(now),
                 Timer::PongDeadline => {
-                    if self.receive_epoch == self.epoch_at_ping {
+                    if !self.received_since_ping {
                         self.fail(ProtocolError::KeepaliveTimeout);
                     }
                 }
@@ -727,7 +733,7 @@ impl Connection {
             0
         };
         self.queue_frame_with_rsv(is_last, rsv, opcode, &payload, Some(&payload));
-        self.send_epoch = self.send_epoch.wrapping_add(1);
+        self.active_since_idle_check = true;
         Ok(())
     }
 
@@ -782,7 +788,7 @@ impl Connection {
     fn start_closing(&mut self, now: Duration, frame: Option<&CloseFrame>) {
         self.queue_close(frame);
         self.timers.stop_all();
-        if let Some(timeout) = self.config.close_timeout {
+        if let Some(timeout) = self.config.close_timeout() {
             self.timers.set(Timer::Close, now.saturating_add(timeout));
         }
     }
@@ -806,7 +812,7 @@ impl Connection {
         let (payload, rsv) = self.compress_message(payload);
         #[cfg(not(feature = "deflate"))]
         let rsv = 0;
-        match self.config.max_send_frame_size {
+        match self.config.max_send_frame_size() {
             Some(max) if payload.len() > max && max > 0 => {
                 let mut rest = payload;
                 let mut frame_opcode = opcode;
@@ -821,7 +827,7 @@ impl Connection {
             }
             _ => self.queue_frame_with_rsv(true, rsv, opcode, &payload, Some(&payload)),
         }
-        self.send_epoch = self.send_epoch.wrapping_add(1);
+        self.active_since_idle_check = true;
         Ok(())
     }
 
@@ -930,17 +936,17 @@ impl Connection {
     // ----- timers --------------------------------------------------------
 
     fn keepalive(&mut self, now: Duration) {
-        let Some(interval) = self.config.keepalive_interval else {
+        let Some(interval) = self.config.keepalive_interval() else {
             return;
         };
         if self.close_sent {
             return;
         }
         if !self.timers.is_set(Timer::PongDeadline) {
-            self.epoch_at_ping = self.receive_epoch;
+            self.received_since_ping = false;
             self.timers.set(
                 Timer::PongDeadline,
-                now.saturating_add(self.config.pong_timeout),
+                now.saturating_add(self.config.pong_timeout()),
             );
         }
         self.queue_frame(true, OpCode::Ping, &[], None);
@@ -949,18 +955,17 @@ impl Connection {
     }
 
     fn check_idle(&mut self, now: Duration) {
-        let Some(idle) = self.config.idle_timeout else {
+        let Some(idle) = self.config.idle_timeout() else {
             return;
         };
-        let epochs = (self.receive_epoch, self.send_epoch);
-        if epochs == self.epochs_at_idle_check && !self.close_sent {
+        if !self.active_since_idle_check && !self.close_sent {
             let frame = CloseFrame {
                 code: CloseCode::NORMAL,
                 reason: String::from("idle timeout"),
             };
             self.start_closing(now, Some(&frame));
         } else {
-            self.epochs_at_idle_check = epochs;
+            self.active_since_idle_check = false;
             self.timers.set(Timer::Idle, now.saturating_add(idle));
         }
     }
@@ -991,11 +996,11 @@ impl Connection {
                 self.queue_close(Some(&frame));
             }
         }
-        self.close_status = Some(CloseStatus {
+        self.close_status = Some(alloc::boxed::Box::new(CloseStatus {
             code,
             reason,
             was_clean: false,
-        });
+        }));
         self.enter_closed();
         // RFC 6455 §7.1.7: after failing, close the transport without waiting.
         self.linger_over = true;
@@ -1223,7 +1228,7 @@ impl Connection {
                 if !self.close_sent {
                     self.queue_close(frame.as_ref());
                 }
-                self.close_status = Some(match &frame {
+                self.close_status = Some(alloc::boxed::Box::new(match &frame {
                     Some(frame) => CloseStatus {
                         code: frame.code.get(),
                         reason: frame.reason.clone(),
@@ -1234,7 +1239,7 @@ impl Connection {
                         reason: String::new(),
                         was_clean: true,
                     },
-                });
+                }));
                 self.enter_closed();
                 // RFC 6455 §7.1.1: the server closes the TCP connection
                 // first; a client waits for that, up to the close timeout.

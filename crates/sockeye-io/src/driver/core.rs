@@ -52,7 +52,7 @@ pub struct Driver<T, C> {
     /// The last `poll_recv` returned an event without waiting for input.
     mid_batch: bool,
     /// Why the transport failed, when it did.
-    failure: Option<String>,
+    failure: Option<Box<str>>,
 }
 
 impl<T: Transport, C: Clock> Driver<T, C> {
@@ -144,7 +144,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                 && let Poll::Ready(Err(error)) = self.poll_write_out(cx)
             {
                 self.finished = true;
-                self.failure = Some(error.to_string());
+                self.failure = Some(error.to_string().into());
                 return Poll::Ready(Some(Err(error)));
             }
             match self.poll_read(cx) {
@@ -154,7 +154,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                 }
                 Poll::Ready(Err(error)) => {
                     self.finished = true;
-                    self.failure = Some(error.to_string());
+                    self.failure = Some(error.to_string().into());
                     return Poll::Ready(Some(Err(Error::Io(error))));
                 }
                 Poll::Pending => {}

@@ -87,6 +87,7 @@ async fn run_client<T: Transport, C: Clock>(
     .await?;
     let response = Response::of(&established);
     let conn = established.into_connection(clock.now());
+    clock.disarm();
     Ok((WebSocket::new(conn, io, clock), response))
 }
 
@@ -205,6 +206,7 @@ where
     let decision = decide(&request);
     let rejected = decision.rejected_status();
     let (response, conn) = decision.apply(&request, clock.now())?;
+    clock.disarm();
     write_all(&mut io, &response).await.map_err(Error::Io)?;
     match (conn, rejected) {
         (Some(conn), _) => Ok((WebSocket::new(conn, io, clock), request)),

@@ -44,7 +44,7 @@ struct Shared<T, C> {
     driver: Mutex<Driver<T, C>>,
     wakers: Arc<Wakers>,
     waker: Waker,
-    info: HandshakeInfo,
+    info: Info,
 }
 
 impl<T: Transport, C: Clock> Shared<T, C> {
@@ -72,7 +72,23 @@ impl<T: Transport, C: Clock> Shared<T, C> {
 /// the `&self` getters.
 struct Whole<T, C> {
     driver: Mutex<Driver<T, C>>,
-    info: HandshakeInfo,
+    info: Info,
+}
+
+/// What the opening handshake settled, boxed and only when there is
+/// something to say: a client's URL, protocol and extensions. A server
+/// connection (which has none) pays a pointer instead of 72 bytes.
+type Info = Option<Box<HandshakeInfo>>;
+
+/// What an empty [`Info`] reads as.
+static NO_INFO: HandshakeInfo = HandshakeInfo {
+    url: None,
+    protocol: None,
+    extensions: Vec::new(),
+};
+
+fn info_of(info: &Info) -> &HandshakeInfo {
+    info.as_deref().unwrap_or(&NO_INFO)
 }
 
 impl<T, C> Whole<T, C> {
@@ -258,7 +274,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
         Self {
             whole: Box::new(Whole {
                 driver: Mutex::new(Driver::new(conn, io, clock)),
-                info: HandshakeInfo::default(),
+                info: None,
             }),
         }
     }
@@ -268,7 +284,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     }
 
     fn info(&self) -> &HandshakeInfo {
-        &self.whole.info
+        info_of(&self.whole.info)
     }
 
     fn target(&mut self) -> Target<'_, T, C> {
@@ -279,7 +295,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// [`protocol`](Self::protocol) and [`extensions`](Self::extensions).
     /// Client adapters call it right after the handshake.
     pub fn with_handshake_info(mut self, info: HandshakeInfo) -> Self {
-        self.whole.info = info;
+        self.whole.info = (info != NO_INFO).then(|| Box::new(info));
         self
     }
 
@@ -394,7 +410,7 @@ impl<T: Transport, C: Clock> ReadHalf<T, C> {
     }
 
     fn info(&self) -> &HandshakeInfo {
-        &self.shared.info
+        info_of(&self.shared.info)
     }
 
     fn target(&mut self) -> Target<'_, T, C> {
@@ -450,7 +466,7 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     }
 
     fn info(&self) -> &HandshakeInfo {
-        &self.shared.info
+        info_of(&self.shared.info)
     }
 
     fn target(&mut self) -> Target<'_, T, C> {

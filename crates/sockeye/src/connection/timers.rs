@@ -28,37 +28,57 @@ const ALL: [Timer; TIMER_COUNT] = [
     Timer::Linger,
 ];
 
-/// Deadlines, each absent or a time since the caller's epoch.
-#[derive(Clone, Copy, Debug, Default)]
+/// A disarmed slot (and, in [`super::settings`], an absent timeout).
+pub(crate) const UNSET: u64 = u64::MAX;
+
+/// Deadlines in nanoseconds since the caller's epoch, [`UNSET`] when absent:
+/// half the size of `Option<Duration>` per slot, which every connection pays
+/// for. A deadline beyond `u64::MAX - 1` ns (584 years) is kept as that.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Timers {
-    deadlines: [Option<Duration>; TIMER_COUNT],
+    deadlines: [u64; TIMER_COUNT],
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            deadlines: [UNSET; TIMER_COUNT],
+        }
+    }
+}
+
+/// `at` in nanoseconds, saturating below the [`UNSET`] sentinel.
+pub(crate) fn nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).map_or(UNSET - 1, |n| n.min(UNSET - 1))
 }
 
 impl Timers {
     pub(crate) fn set(&mut self, timer: Timer, at: Duration) {
-        self.deadlines[timer as usize] = Some(at);
+        self.deadlines[timer as usize] = nanos(at);
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.deadlines = [None; TIMER_COUNT];
+        self.deadlines = [UNSET; TIMER_COUNT];
     }
 
     pub(crate) fn is_set(&self, timer: Timer) -> bool {
-        self.deadlines[timer as usize].is_some()
+        self.deadlines[timer as usize] != UNSET
     }
 
     /// The earliest armed deadline.
     pub(crate) fn earliest(&self) -> Option<Duration> {
-        self.deadlines.iter().flatten().min().copied()
+        let earliest = self.deadlines.iter().copied().min()?;
+        (earliest != UNSET).then(|| Duration::from_nanos(earliest))
     }
 
     /// Disarm and return the timers whose deadline is at or before `now`, in table order.
     pub(crate) fn expire(&mut self, now: Duration) -> impl Iterator<Item = Timer> + use<> {
+        let now = nanos(now);
         let mut fired = [false; TIMER_COUNT];
         for (slot, deadline) in fired.iter_mut().zip(self.deadlines.iter_mut()) {
-            if deadline.is_some_and(|at| at <= now) {
+            if *deadline <= now {
                 *slot = true;
-                *deadline = None;
+                *deadline = UNSET;
             }
         }
         ALL.into_iter()
@@ -83,5 +103,16 @@ mod tests {
         assert_eq!(fired, [Timer::Close]);
         assert_eq!(timers.earliest(), Some(Duration::from_secs(9)));
         assert!(!timers.is_set(Timer::Close));
+    }
+
+    #[test]
+    fn far_deadlines_stay_armed_and_never_fire_early() {
+        let mut timers = Timers::default();
+        timers.set(Timer::Keepalive, Duration::MAX);
+        assert!(timers.is_set(Timer::Keepalive));
+        assert_eq!(timers.earliest(), Some(Duration::from_nanos(u64::MAX - 1)));
+        assert_eq!(timers.expire(Duration::from_secs(1 << 33)).count(), 0);
+        assert_eq!(timers.expire(Duration::MAX).count(), 1);
+        assert_eq!(timers.earliest(), None);
     }
 }
