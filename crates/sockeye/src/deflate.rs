@@ -49,10 +49,13 @@
 //! # Streaming
 //!
 //! With [`Config::streaming`](crate::Config::streaming), each piece of a
-//! compressed frame is inflated as it arrives and handed out as a
-//! [`Fragment`](crate::connection::Fragment) of inflated bytes (possibly
-//! empty); the sum of a message's pieces is bounded by the message-size
-//! limit, and one piece inflates to at most that limit.
+//! compressed frame is inflated as it arrives and handed out as
+//! [`Fragment`](crate::connection::Fragment)s of inflated bytes, each at
+//! most 64 KiB (or [`Config::max_frame_size`](crate::Config::max_frame_size)
+//! if smaller): a piece that inflates further is handed out in several steps,
+//! so the memory one step takes does not grow with the message-size limit.
+//! The sum of a message's pieces is bounded by that limit (1009 past it),
+//! and text is validated across the pieces' boundaries.
 //!
 //! # Window bits 8
 //!
@@ -73,7 +76,7 @@ use crate::handshake::{Extension, HandshakeError};
 
 mod codec;
 
-pub(crate) use codec::{Compressor, Decompressor, InflateFailure};
+pub(crate) use codec::{Compressor, Decompressor, InflateFailure, SYNC_TAIL};
 
 /// The extension's name in `Sec-WebSocket-Extensions` (RFC 7692 §7).
 pub const EXTENSION_NAME: &str = "permessage-deflate";
