@@ -376,6 +376,33 @@ fn client_imposed_window_of_8_sends_uncompressed_but_still_inflates() {
 }
 
 #[test]
+fn client_with_a_fallback_offer_keeps_its_context_unless_the_server_asks() {
+    let mut offering = DeflateConfig::default();
+    offering.offer_no_context_takeover_fallback = true;
+    let mut asking = DeflateConfig::default();
+    asking.client_no_context_takeover = true;
+    for (server_config, client_takeover) in [(DeflateConfig::default(), true), (asking, false)] {
+        let (mut client, mut server) =
+            connect(with_deflate(offering.clone()), with_deflate(server_config));
+        let params = *client.deflate_params().unwrap();
+        assert_eq!(server.deflate_params(), Some(&params));
+        assert_eq!(params.client_no_context_takeover, !client_takeover);
+        // The same message twice: with context takeover the second refers
+        // back to the first and shrinks to a few bytes.
+        let text = json_like(20);
+        let mut sizes = Vec::new();
+        for _ in 0..2 {
+            client.send_text(text.clone()).unwrap();
+            let wire = take_output(&mut client);
+            sizes.push(decode_frames(&wire)[0].payload.len());
+            server.receive(&wire);
+            assert_eq!(events(&mut server), [Event::Text(text.clone().into())]);
+        }
+        assert_eq!(sizes[1] < sizes[0] / 4, client_takeover, "{sizes:?}");
+    }
+}
+
+#[test]
 fn client_fails_a_response_with_invalid_deflate_parameters() {
     let request = ClientRequest::new("example.com", "/").unwrap();
     let mut client = ClientHandshake::with_entropy(
