@@ -693,4 +693,30 @@ mod tests {
                 .contains("behaviorClose")
         );
     }
+
+    #[test]
+    fn kosoku_patch_restores_received_bytes_and_upgrades_the_earlier_one() {
+        let root = std::env::temp_dir().join(format!("xtask-kosoku-patch-{}", std::process::id()));
+        let cases = root.join("lib/python3.11/site-packages/kosoku/cases");
+        std::fs::create_dir_all(&cases).unwrap();
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        let file = cases.join("case12_x_x.py");
+        let tail = "   m.update(msg)\n";
+        let earlier = "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
+                       msg = msg.encode('utf-8')\n   m = hashlib.sha1()\n";
+        let original = "def onMessage(self, msg, binary):\n   m = hashlib.sha1()\n";
+        for before in [original, earlier] {
+            std::fs::write(&file, format!("{before}{tail}")).unwrap();
+            patch_kosoku_text_echo(&root.join("bin")).unwrap();
+            patch_kosoku_text_echo(&root.join("bin")).unwrap();
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(
+                text,
+                "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
+                 msg = msg.encode('latin-1' if binary else 'utf-8')\n   m = hashlib.sha1()\n   \
+                 m.update(msg)\n"
+            );
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
