@@ -6,7 +6,9 @@
 //!
 //! The corpus is 64 messages of 100 B to 8 KiB of JSON records (ids, names,
 //! flags and numbers, repeating keys as chat and RPC traffic does), made
-//! deterministically. Each iteration sends the whole corpus through
+//! deterministically by `sockeye_benches::deflate_corpus` (shared with the
+//! side-by-side run against Node `ws` and Python `websockets`,
+//! `benches/deflate-peers/`). Each iteration sends the whole corpus through
 //! `send_text`, takes the bytes with `poll_transmit`, and feeds them to the
 //! client until it has reported every message.
 
@@ -27,33 +29,9 @@ impl Entropy for FixedEntropy {
 }
 
 fn corpus() -> Vec<Utf8Bytes> {
-    let mut seed = 0x2545_f491_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    (0..64)
-        .map(|i| {
-            let target = 100 + (next() % 8092) as usize;
-            let mut text = String::from("[");
-            let mut id = i * 1000;
-            while text.len() < target {
-                let n = next();
-                text.push_str(&format!(
-                    "{{\"id\":{id},\"user\":\"user{}\",\"room\":\"room-{}\",\"online\":{},\"score\":{}.{}}},",
-                    n % 500,
-                    n % 7,
-                    n % 2 == 0,
-                    n % 10_000,
-                    n % 100
-                ));
-                id += 1;
-            }
-            text.push(']');
-            Utf8Bytes::from(text)
-        })
+    sockeye_benches::deflate_corpus()
+        .into_iter()
+        .map(Utf8Bytes::from)
         .collect()
 }
 

@@ -189,6 +189,9 @@ struct IncomingMessage {
     /// Bytes inflated so far (streaming mode), for the size limit.
     #[cfg(feature = "deflate")]
     inflated_len: u64,
+    /// A received compressed piece still being inflated (streaming mode).
+    #[cfg(feature = "deflate")]
+    inflating: Option<StreamedInflate>,
 }
 
 /// What one parsing step produced.
@@ -1019,6 +1022,16 @@ impl Connection {
     /// One parsing step: decode a header, or take in as much of the current
     /// frame's payload as has arrived.
     fn step(&mut self) -> Result<Step, ProtocolError> {
+        // A compressed piece is handed out in bounded steps before anything
+        // after it is read.
+        #[cfg(feature = "deflate")]
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|message| message.inflating.is_some())
+        {
+            return self.inflate_streamed();
+        }
         if self.frame.is_none() {
             let (header, header_len) = match FrameHeader::decode(&self.received)? {
                 Decoded::Partial { .. } => return Ok(Step::NeedData),
@@ -1147,6 +1160,8 @@ impl Connection {
                     inflated: alloc::vec::Vec::new(),
                     #[cfg(feature = "deflate")]
                     inflated_len: 0,
+                    #[cfg(feature = "deflate")]
+                    inflating: None,
                 });
                 // Compressed text is validated once inflated.
                 Ok(kind == DataKind::Text && !compressed)
@@ -1159,33 +1174,78 @@ impl Connection {
             return Ok(Step::Continue);
         };
         #[cfg(feature = "deflate")]
-        let payload = if message.compressed {
-            let Some(deflate) = self.deflate.as_mut() else {
-                return Err(ProtocolError::ReservedBitsSet(RSV1));
-            };
-            let limit = self
-                .config
-                .max_message_size
-                .saturating_sub(message.inflated_len);
-            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-            let mut out = alloc::vec::Vec::new();
-            let decompressor = &mut deflate.decompressor;
-            decompressor
-                .inflate(&payload, &mut out, limit)
-                .and_then(|()| match is_last {
-                    true => decompressor.finish(&mut out, limit),
-                    false => Ok(()),
-                })
-                .map_err(inflate_error)?;
-            message.inflated_len += out.len() as u64;
-            if message.kind == DataKind::Text {
-                self.validator
-                    .feed(&out)
-                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+        if message.compressed {
+            message.inflating = Some(StreamedInflate {
+                input: payload,
+                ends_message: is_last,
+                tail_fed: false,
+            });
+            return self.inflate_streamed();
+        }
+        self.hand_out_piece(payload, is_last)
+    }
+
+    /// The next bounded step of inflating a compressed piece (streaming
+    /// mode): at most [`STREAMED_INFLATE_STEP`] bytes, or the frame-size
+    /// limit if smaller, so that memory per step does not grow with the
+    /// message-size limit. After the message's last piece comes the
+    /// sync-flush tail the sender left off (RFC 7692 §7.2.2).
+    #[cfg(feature = "deflate")]
+    fn inflate_streamed(&mut self) -> Result<Step, ProtocolError> {
+        let (Some(message), Some(deflate)) = (self.message.as_mut(), self.deflate.as_mut()) else {
+            return Err(ProtocolError::ReservedBitsSet(RSV1));
+        };
+        let Some(inflating) = message.inflating.as_mut() else {
+            return Ok(Step::Continue);
+        };
+        let limit = self
+            .config
+            .max_message_size
+            .saturating_sub(message.inflated_len);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let cap = usize::try_from(self.config.max_frame_size)
+            .unwrap_or(usize::MAX)
+            .clamp(1, STREAMED_INFLATE_STEP);
+        let mut out = alloc::vec::Vec::new();
+        let decompressor = &mut deflate.decompressor;
+        let step = decompressor
+            .inflate_some(&inflating.input, &mut out, limit, cap)
+            .map_err(inflate_error)?;
+        if step.consumed == 0 && out.is_empty() && !step.output_full && !inflating.input.is_empty()
+        {
+            // zlib took nothing and gave nothing: the data cannot go on.
+            return Err(ProtocolError::InvalidCompressedData);
+        }
+        inflating.input.advance(step.consumed);
+        let mut is_last = false;
+        if !step.output_full && inflating.input.is_empty() {
+            if inflating.ends_message && !inflating.tail_fed {
+                inflating.input = Bytes::from_static(&crate::deflate::SYNC_TAIL);
+                inflating.tail_fed = true;
+            } else {
+                if inflating.ends_message {
+                    decompressor.end_message(false);
+                    is_last = true;
+                }
+                message.inflating = None;
             }
-            Bytes::from(out)
-        } else {
-            payload
+        }
+        message.inflated_len += out.len() as u64;
+        if message.kind == DataKind::Text {
+            self.validator
+                .feed(&out)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if out.is_empty() && message.inflating.is_some() {
+            return Ok(Step::Continue);
+        }
+        self.hand_out_piece(Bytes::from(out), is_last)
+    }
+
+    /// Hands out one piece of the message being received (streaming mode).
+    fn hand_out_piece(&mut self, payload: Bytes, is_last: bool) -> Result<Step, ProtocolError> {
+        let Some(message) = self.message.as_mut() else {
+            return Ok(Step::Continue);
         };
         let is_first = core::mem::replace(&mut message.first_piece_pending, false);
         let kind = message.kind;
@@ -1322,6 +1382,22 @@ impl Connection {
             DataKind::Binary => Event::Binary(data),
         }))
     }
+}
+
+/// The most inflated bytes one step of streaming mode hands out.
+#[cfg(feature = "deflate")]
+const STREAMED_INFLATE_STEP: usize = 64 << 10;
+
+/// A received compressed piece still being inflated (streaming mode).
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct StreamedInflate {
+    /// Compressed bytes not yet taken by the decompressor.
+    input: Bytes,
+    /// The piece is the message's last: the sync-flush tail follows it.
+    ends_message: bool,
+    /// `input` is that tail.
+    tail_fed: bool,
 }
 
 /// The protocol error an inflate failure is reported as.

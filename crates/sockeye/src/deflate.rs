@@ -49,10 +49,13 @@
 //! # Streaming
 //!
 //! With [`Config::streaming`](crate::Config::streaming), each piece of a
-//! compressed frame is inflated as it arrives and handed out as a
-//! [`Fragment`](crate::connection::Fragment) of inflated bytes (possibly
-//! empty); the sum of a message's pieces is bounded by the message-size
-//! limit, and one piece inflates to at most that limit.
+//! compressed frame is inflated as it arrives and handed out as
+//! [`Fragment`](crate::connection::Fragment)s of inflated bytes, each at
+//! most 64 KiB (or [`Config::max_frame_size`](crate::Config::max_frame_size)
+//! if smaller): a piece that inflates further is handed out in several steps,
+//! so the memory one step takes does not grow with the message-size limit.
+//! The sum of a message's pieces is bounded by that limit (1009 past it),
+//! and text is validated across the pieces' boundaries.
 //!
 //! # Window bits 8
 //!
@@ -73,7 +76,7 @@ use crate::handshake::{Extension, HandshakeError};
 
 mod codec;
 
-pub(crate) use codec::{Compressor, Decompressor, InflateFailure};
+pub(crate) use codec::{Compressor, Decompressor, InflateFailure, SYNC_TAIL};
 
 /// The extension's name in `Sec-WebSocket-Extensions` (RFC 7692 §7).
 pub const EXTENSION_NAME: &str = "permessage-deflate";
@@ -124,6 +127,14 @@ pub struct DeflateConfig {
     /// Whole messages shorter than this many bytes are sent uncompressed.
     /// Messages sent in pieces are always compressed. Default: 32.
     pub threshold: usize,
+    /// A client that keeps its context (`client_no_context_takeover` off)
+    /// follows its offer with a second one carrying the
+    /// `client_no_context_takeover` hint (RFC 7692 §5 allows several offers
+    /// in order of preference). A server that accepts a client only when it
+    /// offers to drop its context takes the second; any other server takes
+    /// the first, and the client keeps its context unless the response asks
+    /// otherwise. Default: `false` (one offer).
+    pub offer_no_context_takeover_fallback: bool,
 }
 
 impl Default for DeflateConfig {
@@ -136,6 +147,7 @@ impl Default for DeflateConfig {
             level: 6,
             mem_level: 8,
             threshold: 32,
+            offer_no_context_takeover_fallback: false,
         }
     }
 }
@@ -149,30 +161,65 @@ impl DeflateConfig {
         bits.clamp(MIN_COMPRESS_WINDOW_BITS, MAX_WINDOW_BITS)
     }
 
-    /// The offer a client sends (RFC 7692 §7.1). It always includes
+    /// The offers a client sends (RFC 7692 §7.1), in order of preference,
+    /// one element of `Sec-WebSocket-Extensions` each. Every offer includes
     /// `client_max_window_bits`, so the server may limit the client's window.
-    pub fn client_offer(&self) -> String {
-        let mut offer = String::from(EXTENSION_NAME);
-        if self.server_no_context_takeover {
-            offer.push_str("; server_no_context_takeover");
-        }
-        if self.client_no_context_takeover {
-            offer.push_str("; client_no_context_takeover");
-        }
-        let server_bits = self
-            .server_max_window_bits
-            .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
-        if server_bits < MAX_WINDOW_BITS {
-            offer.push_str(&format!("; server_max_window_bits={server_bits}"));
-        }
-        let client_bits = self.own_window_bits(Role::Client);
-        if client_bits < MAX_WINDOW_BITS {
-            offer.push_str(&format!("; client_max_window_bits={client_bits}"));
-        } else {
-            offer.push_str("; client_max_window_bits");
-        }
-        offer
+    fn client_offers(&self) -> impl Iterator<Item = ClientOffer> + '_ {
+        let first = ClientOffer {
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: self
+                .server_max_window_bits
+                .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS),
+        };
+        let fallback = (self.offer_no_context_takeover_fallback
+            && !self.client_no_context_takeover)
+            .then_some(ClientOffer {
+                client_no_context_takeover: true,
+                ..first
+            });
+        core::iter::once(first).chain(fallback)
     }
+
+    /// The value of the `Sec-WebSocket-Extensions` header a client sends: its
+    /// offers, comma-separated.
+    pub fn client_offer(&self) -> String {
+        let client_bits = self.own_window_bits(Role::Client);
+        let mut header = String::new();
+        for offer in self.client_offers() {
+            if !header.is_empty() {
+                header.push_str(", ");
+            }
+            header.push_str(EXTENSION_NAME);
+            if self.server_no_context_takeover {
+                header.push_str("; server_no_context_takeover");
+            }
+            if offer.client_no_context_takeover {
+                header.push_str("; client_no_context_takeover");
+            }
+            if offer.server_max_window_bits < MAX_WINDOW_BITS {
+                header.push_str(&format!(
+                    "; server_max_window_bits={}",
+                    offer.server_max_window_bits
+                ));
+            }
+            if client_bits < MAX_WINDOW_BITS {
+                header.push_str(&format!("; client_max_window_bits={client_bits}"));
+            } else {
+                header.push_str("; client_max_window_bits");
+            }
+        }
+        header
+    }
+}
+
+/// What distinguishes one of a client's offers from another, as far as the
+/// server's response is checked against it.
+#[derive(Clone, Copy)]
+struct ClientOffer {
+    /// The offer carries the hint that the client drops its context.
+    client_no_context_takeover: bool,
+    /// The largest window the offer lets the server use.
+    server_max_window_bits: u8,
 }
 
 /// The parameters both ends agreed on (the _Extensions In Use_ of RFC 6455
@@ -326,25 +373,32 @@ fn accept_offer(config: &DeflateConfig, offer: &Extension) -> Option<(String, De
     ))
 }
 
-/// A client's check of the server's answer to its offer (RFC 7692 §7.1):
+/// A client's check of the server's answer to its offers (RFC 7692 §7.1):
 /// the agreed parameters, or the error that fails the handshake.
+///
+/// The response does not name the offer it accepts, so it is matched to the
+/// first offer it is valid for. Offers differ only in the
+/// `client_no_context_takeover` hint, and a server that acts on the hint
+/// says so by answering `client_no_context_takeover` (§7.1.1.2), which the
+/// client then follows whichever offer was taken.
 pub(crate) fn accept_response(
     config: &DeflateConfig,
     response: &Extension,
 ) -> Result<DeflateParams, HandshakeError> {
     let invalid = || HandshakeError::InvalidExtensionResponse(String::from(EXTENSION_NAME));
     let parsed = parse(response).ok_or_else(invalid)?;
-    let offered_server_bits = config
-        .server_max_window_bits
-        .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
-    let server_max_window_bits = match parsed.server_max_window_bits {
-        // §7.1.2.1: never more than the client asked for.
-        Some(bits) if bits > offered_server_bits => return Err(invalid()),
-        Some(bits) => bits,
-        // A server that ignored the limit compresses with at most 15 bits,
-        // which the decompressor accepts.
-        None => MAX_WINDOW_BITS,
-    };
+    let offer = config
+        .client_offers()
+        .find(|offer| {
+            // §7.1.2.1: never more than the client asked for.
+            parsed
+                .server_max_window_bits
+                .is_none_or(|bits| bits <= offer.server_max_window_bits)
+        })
+        .ok_or_else(invalid)?;
+    // A server that ignored the limit compresses with at most 15 bits,
+    // which the decompressor accepts.
+    let server_max_window_bits = parsed.server_max_window_bits.unwrap_or(MAX_WINDOW_BITS);
     let own_bits = config.own_window_bits(Role::Client);
     let client_max_window_bits = match parsed.client_max_window_bits {
         // §7.1.2.2: the response must carry a value.
@@ -355,7 +409,7 @@ pub(crate) fn accept_response(
     Ok(DeflateParams {
         server_no_context_takeover: parsed.server_no_context_takeover,
         client_no_context_takeover: parsed.client_no_context_takeover
-            || config.client_no_context_takeover,
+            || offer.client_no_context_takeover,
         server_max_window_bits,
         client_max_window_bits,
     })
@@ -506,6 +560,58 @@ mod tests {
             config.client_offer(),
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
              server_max_window_bits=10; client_max_window_bits=9"
+        );
+    }
+
+    #[test]
+    fn client_offers_a_fallback_with_the_hint_when_asked() {
+        let config = DeflateConfig {
+            offer_no_context_takeover_fallback: true,
+            ..DeflateConfig::default()
+        };
+        assert_eq!(
+            config.client_offer(),
+            "permessage-deflate; client_max_window_bits, \
+             permessage-deflate; client_no_context_takeover; client_max_window_bits"
+        );
+        let list = offers(&config.client_offer());
+        assert_eq!(list.len(), 2);
+        // The first offer is the one a plain server takes.
+        let (_, params) = select(&DeflateConfig::default(), &list).unwrap();
+        assert!(!params.client_no_context_takeover);
+        // Already without context takeover, there is nothing to fall back to.
+        let config = DeflateConfig {
+            client_no_context_takeover: true,
+            ..config
+        };
+        assert_eq!(
+            config.client_offer(),
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits"
+        );
+    }
+
+    #[test]
+    fn client_with_a_fallback_offer_follows_the_response() {
+        let config = DeflateConfig {
+            offer_no_context_takeover_fallback: true,
+            server_max_window_bits: 12,
+            ..DeflateConfig::default()
+        };
+        // A server that took the hint says so; the client drops its context.
+        let params =
+            client_check(&config, "permessage-deflate; client_no_context_takeover").unwrap();
+        assert!(params.client_no_context_takeover);
+        // One that did not keeps the client's context as it is.
+        let params =
+            client_check(&config, "permessage-deflate; server_max_window_bits=12").unwrap();
+        assert!(!params.client_no_context_takeover);
+        assert_eq!(params.server_max_window_bits, 12);
+        // A response valid for no offer still fails.
+        assert_eq!(
+            client_check(&config, "permessage-deflate; server_max_window_bits=13"),
+            Err(HandshakeError::InvalidExtensionResponse(String::from(
+                EXTENSION_NAME
+            )))
         );
     }
 

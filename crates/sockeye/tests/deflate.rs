@@ -376,6 +376,33 @@ fn client_imposed_window_of_8_sends_uncompressed_but_still_inflates() {
 }
 
 #[test]
+fn client_with_a_fallback_offer_keeps_its_context_unless_the_server_asks() {
+    let mut offering = DeflateConfig::default();
+    offering.offer_no_context_takeover_fallback = true;
+    let mut asking = DeflateConfig::default();
+    asking.client_no_context_takeover = true;
+    for (server_config, client_takeover) in [(DeflateConfig::default(), true), (asking, false)] {
+        let (mut client, mut server) =
+            connect(with_deflate(offering.clone()), with_deflate(server_config));
+        let params = *client.deflate_params().unwrap();
+        assert_eq!(server.deflate_params(), Some(&params));
+        assert_eq!(params.client_no_context_takeover, !client_takeover);
+        // The same message twice: with context takeover the second refers
+        // back to the first and shrinks to a few bytes.
+        let text = json_like(20);
+        let mut sizes = Vec::new();
+        for _ in 0..2 {
+            client.send_text(text.clone()).unwrap();
+            let wire = take_output(&mut client);
+            sizes.push(decode_frames(&wire)[0].payload.len());
+            server.receive(&wire);
+            assert_eq!(events(&mut server), [Event::Text(text.clone().into())]);
+        }
+        assert_eq!(sizes[1] < sizes[0] / 4, client_takeover, "{sizes:?}");
+    }
+}
+
+#[test]
 fn client_fails_a_response_with_invalid_deflate_parameters() {
     let request = ClientRequest::new("example.com", "/").unwrap();
     let mut client = ClientHandshake::with_entropy(
@@ -545,5 +572,109 @@ proptest! {
         let want: Vec<(DataKind, Vec<u8>)> =
             messages.iter().map(|m| (m.kind, m.payload.clone())).collect();
         prop_assert_eq!(got, want);
+    }
+}
+
+// ----- streaming: bounded inflate steps -------------------------------------
+
+/// The pieces a streaming receiver hands out for `wire` cut at `cuts`,
+/// message by message.
+fn received_pieces(
+    conn: &mut Connection,
+    wire: &[u8],
+    cuts: &[usize],
+) -> Vec<(DataKind, Vec<Bytes>)> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (wire.len() + 1)).collect();
+    points.extend([0, wire.len()]);
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut partial: Option<(DataKind, Vec<Bytes>)> = None;
+    for window in points.windows(2) {
+        conn.receive(&wire[window[0]..window[1]]);
+        while let Some(event) = conn.poll_event() {
+            let Event::Fragment(piece) = event else {
+                panic!("unexpected {event:?}");
+            };
+            assert_eq!(piece.is_first, partial.is_none());
+            let entry = partial.get_or_insert_with(|| (piece.kind, Vec::new()));
+            entry.1.push(piece.payload);
+            if piece.is_last {
+                out.push(partial.take().unwrap());
+            }
+        }
+    }
+    assert!(partial.is_none(), "a message was left unfinished");
+    out
+}
+
+#[test]
+fn streaming_inflates_a_large_piece_in_bounded_steps() {
+    let mut streaming = with_deflate(DeflateConfig::default());
+    streaming.streaming = true;
+    let (mut client, mut server) = connect(with_deflate(DeflateConfig::default()), streaming);
+    let text = json_like(100_000);
+    assert!(text.len() > 4 << 20);
+    client.send_text(text.clone()).unwrap();
+    let wire = take_output(&mut client);
+    assert_eq!(decode_frames(&wire).len(), 1);
+    // The whole compressed frame arrives at once; it still comes out in steps.
+    let messages = received_pieces(&mut server, &wire, &[]);
+    assert_eq!(messages.len(), 1);
+    let (kind, pieces) = &messages[0];
+    assert_eq!(*kind, DataKind::Text);
+    assert!(pieces.len() >= text.len() / (64 << 10), "{}", pieces.len());
+    assert!(pieces.iter().all(|piece| piece.len() <= 64 << 10));
+    assert_eq!(pieces.concat(), text.as_bytes());
+}
+
+fn repetitive_message() -> impl Strategy<Value = Message> {
+    let text = ("[a-zé€😀 ]{1,12}", 1usize..3000)
+        .prop_map(|(unit, times)| (DataKind::Text, unit.repeat(times).into_bytes()));
+    let binary = (proptest::collection::vec(any::<u8>(), 1..12), 1usize..3000)
+        .prop_map(|(unit, times)| (DataKind::Binary, unit.repeat(times)));
+    (
+        prop_oneof![text, binary],
+        proptest::collection::vec(0usize..4000, 0..3),
+    )
+        .prop_map(|((kind, payload), pieces)| Message {
+            kind,
+            payload,
+            pieces,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn streamed_pieces_concatenate_to_the_message_however_cut(
+        messages in proptest::collection::vec(repetitive_message(), 1..4),
+        cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        takeover in any::<bool>(),
+        max_frame_size in 256u64..4096,
+    ) {
+        let mut deflate = DeflateConfig::default();
+        deflate.client_no_context_takeover = !takeover;
+        let mut receiving = with_deflate(deflate.clone());
+        receiving.streaming = true;
+        receiving.max_frame_size = max_frame_size;
+        let (mut client, mut server) = connect(with_deflate(deflate), receiving);
+        for message in &messages {
+            send(&mut client, message);
+        }
+        let wire = take_output(&mut client);
+        // Only frames the receiver accepts: its frame limit bounds the steps.
+        prop_assume!(decode_frames(&wire)
+            .iter()
+            .all(|frame| frame.payload.len() as u64 <= max_frame_size));
+        let got = received_pieces(&mut server, &wire, &cuts);
+        prop_assert_eq!(got.len(), messages.len());
+        for ((kind, pieces), message) in got.iter().zip(&messages) {
+            prop_assert_eq!(*kind, message.kind);
+            for piece in pieces {
+                prop_assert!(piece.len() as u64 <= max_frame_size);
+            }
+            prop_assert_eq!(pieces.concat(), message.payload.clone());
+        }
     }
 }

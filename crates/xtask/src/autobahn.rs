@@ -130,16 +130,6 @@ pub const DEFLATE_SUITES: &[(&str, Kind, &str, &str)] = &[
 /// The permessage-deflate case groups, run by [`DEFLATE_SUITES`] only.
 pub const DEFLATE_CASES: &[&str] = &["12.*", "13.*"];
 
-/// permessage-deflate cases left out of [`DEFLATE_SUITES`] (see
-/// docs/conformance.md): for the client, 13.2.*, 13.5.* and 13.6.*, which
-/// kosoku runs only when the client's offer includes
-/// `client_no_context_takeover` (UNIMPLEMENTED otherwise).
-pub const DEFLATE_NOT_RUN: &[(Kind, &str)] = &[
-    (Kind::Client, "13.2.*"),
-    (Kind::Client, "13.5.*"),
-    (Kind::Client, "13.6.*"),
-];
-
 /// The case groups every suite runs: 1.* to 10.* (there is no group 8).
 /// 12.* and 13.* are permessage-deflate, run by [`DEFLATE_SUITES`].
 pub const CASES: &[&str] = &[
@@ -344,15 +334,23 @@ fn kosoku(selection: &[String]) -> Result<Command> {
     Ok(command)
 }
 
-/// kosoku 0.1.0 hands the permessage-deflate cases (12.*, 13.*) received
-/// text as `str`, which the case file then hashes as if it were bytes: every
-/// text case ends in ERROR ("Strings must be encoded before hashing")
-/// whatever the peer does. This encodes received text to UTF-8 first, as the
-/// case file expects; the comparison itself is unchanged. Idempotent.
+/// kosoku 0.1.0 hands the 12.*/13.* case file a compressed message as
+/// `bytes` but an uncompressed one as `str` (text decoded as UTF-8, binary
+/// decoded as Latin-1, one code point per byte, for the older cases written
+/// for Python 2), which the case file then hashes as if it were bytes: every
+/// uncompressed echo (RFC 7692 lets a message go without RSV1) ends in ERROR
+/// ("Strings must be encoded before hashing") whatever the peer does. This
+/// turns such a `str` back into the bytes received, by the same encoding
+/// kosoku decoded them with; the comparison itself is unchanged. Idempotent,
+/// and it upgrades a copy patched by an earlier xtask that encoded binary
+/// messages as UTF-8 too.
 fn patch_kosoku_text_echo(bin: &Path) -> Result {
     const ORIGINAL: &str = "def onMessage(self, msg, binary):\n   m = hashlib.sha1()\n";
-    const PATCHED: &str = "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
+    const EARLIER: &str = "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
                            msg = msg.encode('utf-8')\n   m = hashlib.sha1()\n";
+    const PATCHED: &str = "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
+                           msg = msg.encode('latin-1' if binary else 'utf-8')\n   \
+                           m = hashlib.sha1()\n";
     let lib = bin.with_file_name("lib");
     let entries = std::fs::read_dir(&lib).map_err(|e| format!("reading {}: {e}", lib.display()))?;
     for entry in entries.flatten() {
@@ -362,10 +360,14 @@ fn patch_kosoku_text_echo(bin: &Path) -> Result {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
-        if text.contains(ORIGINAL) {
-            std::fs::write(&file, text.replace(ORIGINAL, PATCHED))
+        let patched = text.replace(ORIGINAL, PATCHED).replace(EARLIER, PATCHED);
+        if patched != text {
+            std::fs::write(&file, patched)
                 .map_err(|e| format!("patching {}: {e}", file.display()))?;
-            println!("xtask: patched {} (text echo hashing)", file.display());
+            println!(
+                "xtask: patched {} (uncompressed echo hashing)",
+                file.display()
+            );
         }
     }
     Ok(())
@@ -546,11 +548,6 @@ pub fn step() -> Result {
         .flat_map(|case| ["-i".to_string(), case.to_string()])
         .collect();
     for &(name, kind, example, package) in DEFLATE_SUITES {
-        let mut selection = selection.clone();
-        for &(_, case) in DEFLATE_NOT_RUN.iter().filter(|(k, _)| *k == kind) {
-            println!("autobahn {name}: not running {case} (see docs/conformance.md)");
-            selection.extend(["-x".to_string(), case.to_string()]);
-        }
         cmd::run(cmd::cargo().args([
             "build",
             "--release",
@@ -695,5 +692,31 @@ mod tests {
                 .unwrap_err()
                 .contains("behaviorClose")
         );
+    }
+
+    #[test]
+    fn kosoku_patch_restores_received_bytes_and_upgrades_the_earlier_one() {
+        let root = std::env::temp_dir().join(format!("xtask-kosoku-patch-{}", std::process::id()));
+        let cases = root.join("lib/python3.11/site-packages/kosoku/cases");
+        std::fs::create_dir_all(&cases).unwrap();
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        let file = cases.join("case12_x_x.py");
+        let tail = "   m.update(msg)\n";
+        let earlier = "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
+                       msg = msg.encode('utf-8')\n   m = hashlib.sha1()\n";
+        let original = "def onMessage(self, msg, binary):\n   m = hashlib.sha1()\n";
+        for before in [original, earlier] {
+            std::fs::write(&file, format!("{before}{tail}")).unwrap();
+            patch_kosoku_text_echo(&root.join("bin")).unwrap();
+            patch_kosoku_text_echo(&root.join("bin")).unwrap();
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(
+                text,
+                "def onMessage(self, msg, binary):\n   if isinstance(msg, str):\n      \
+                 msg = msg.encode('latin-1' if binary else 'utf-8')\n   m = hashlib.sha1()\n   \
+                 m.update(msg)\n"
+            );
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -10,7 +10,7 @@ use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
 /// The bytes a sync flush ends with, removed by the sender and appended by
 /// the receiver (RFC 7692 §7.2.1, §7.2.2).
-const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub(crate) const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// The first step of output buffer growth.
 const MIN_GROWTH: usize = 4 << 10;
 
@@ -144,15 +144,38 @@ impl Decompressor {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateFailure> {
+        self.inflate_some(input, out, limit, usize::MAX).map(|_| ())
+    }
+
+    /// Like [`inflate`](Self::inflate), but stops once `out` holds `cap`
+    /// bytes, so one call's output stays bounded however far the input
+    /// would inflate. Says how much of `input` was taken and whether the
+    /// output filled up; call again with the rest of the input (possibly
+    /// none) until it did not.
+    pub(crate) fn inflate_some(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        cap: usize,
+    ) -> Result<Inflated, InflateFailure> {
+        // One byte past the limit is enough to tell that it was exceeded.
+        let cap = cap.min(limit.saturating_add(1));
         let window_bits = self.window_bits;
         let inflate = self
             .inflate
             .get_or_insert_with(|| Inflate::new(false, window_bits));
         let mut consumed = 0;
         while !self.stream_ended {
-            let room = limit.saturating_add(1).saturating_sub(out.len());
+            let room = cap.saturating_sub(out.len());
             if room == 0 {
-                return Err(InflateFailure::TooLarge);
+                if out.len() > limit {
+                    return Err(InflateFailure::TooLarge);
+                }
+                return Ok(Inflated {
+                    consumed,
+                    output_full: true,
+                });
             }
             if out.capacity() == out.len() {
                 let growth = out.len().max(input.len() * 2).max(MIN_GROWTH).min(room);
@@ -187,24 +210,47 @@ impl Decompressor {
                 }
             }
         }
-        Ok(())
+        if self.stream_ended {
+            // What follows a final block is ignored.
+            consumed = input.len();
+        }
+        Ok(Inflated {
+            consumed,
+            output_full: false,
+        })
     }
 
     /// Ends a message: feeds the sync-flush tail the sender left off, and
     /// starts afresh where the peer does not take over its context.
     pub(crate) fn finish(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateFailure> {
         let result = self.inflate(&SYNC_TAIL, out, limit);
+        self.end_message(result.is_err());
+        result
+    }
+
+    /// Ends a message whose sync-flush tail has been inflated (or that
+    /// failed): starts afresh where the peer does not take over its context
+    /// or its stream ended with a final block.
+    pub(crate) fn end_message(&mut self, failed: bool) {
         if self.reset_after_message {
             self.inflate = None;
-        } else if (self.stream_ended || result.is_err())
+        } else if (self.stream_ended || failed)
             && let Some(inflate) = self.inflate.as_mut()
         {
             // Back to a fresh raw stream (zlib's reset keeps the allocation).
             inflate.reset(false);
         }
         self.stream_ended = false;
-        result
     }
+}
+
+/// How far one bounded inflate step got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Inflated {
+    /// Bytes of input taken.
+    pub(crate) consumed: usize,
+    /// The output reached its cap: more may follow, even from no more input.
+    pub(crate) output_full: bool,
 }
 
 #[cfg(test)]
@@ -319,6 +365,34 @@ mod tests {
         );
         assert!(out.len() <= (1 << 20) + 1);
         assert!(out.capacity() <= (1 << 20) + 1);
+    }
+
+    #[test]
+    fn inflates_in_bounded_steps_to_the_same_bytes() {
+        let message: Vec<u8> = (0..100_000u32).map(|i| (i % 7) as u8).collect();
+        let mut compressor = Compressor::new(6, 15, 8, false);
+        let data = compress_message(&mut compressor, &message);
+        for cap in [1, 100, 4096, 1 << 20] {
+            let mut decompressor = Decompressor::new(15, false);
+            let mut whole = Vec::new();
+            for input in [&data[..], &SYNC_TAIL[..]] {
+                let mut rest = input;
+                loop {
+                    let mut out = Vec::new();
+                    let step = decompressor
+                        .inflate_some(rest, &mut out, usize::MAX, cap)
+                        .unwrap();
+                    assert!(out.len() <= cap);
+                    whole.extend_from_slice(&out);
+                    rest = &rest[step.consumed..];
+                    if !step.output_full && rest.is_empty() {
+                        break;
+                    }
+                }
+            }
+            decompressor.end_message(false);
+            assert_eq!(whole, message, "cap {cap}");
+        }
     }
 
     #[test]
