@@ -1170,11 +1170,13 @@ impl Connection {
     }
 
     fn streamed_piece(&mut self, payload: Bytes, is_last: bool) -> Result<Step, ProtocolError> {
-        let Some(message) = self.message.as_mut() else {
+        if self.message.is_none() {
             return Ok(Step::Continue);
-        };
+        }
         #[cfg(feature = "deflate")]
-        if message.compressed {
+        if let Some(message) = self.message.as_mut()
+            && message.compressed
+        {
             message.inflating = Some(StreamedInflate {
                 input: payload,
                 ends_message: is_last,
