@@ -180,7 +180,6 @@ async fn stream_and_sink_interfaces() {
     assert!(server.next().await.is_none());
 }
 
-/// A pipe end that counts write calls.
 /// A pipe end that counts the writes made on it, and the reads that
 /// returned data.
 struct Counting {
@@ -229,20 +228,32 @@ impl AsyncWrite for Counting {
     }
 }
 
+/// A client and a server over a 1 MiB pipe whose server end is counted:
+/// the client, the server, its writes and its reads.
+fn counted_pair() -> (
+    WebSocketStream<DuplexStream>,
+    WebSocketStream<Counting>,
+    Arc<AtomicUsize>,
+    Arc<AtomicUsize>,
+) {
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let (writes, reads) = (Arc::default(), Arc::default());
+    let server = Counting {
+        inner: b,
+        writes: Arc::clone(&writes),
+        reads: Arc::clone(&reads),
+    };
+    (
+        from_raw(a, Role::Client, Config::default()),
+        from_raw(server, Role::Server, Config::default()),
+        writes,
+        reads,
+    )
+}
+
 #[tokio::test]
 async fn echo_of_a_burst_is_written_in_a_few_writes_and_a_lone_message_at_once() {
-    let (a, b) = tokio::io::duplex(1 << 20);
-    let writes = Arc::new(AtomicUsize::new(0));
-    let mut client = from_raw(a, Role::Client, Config::default());
-    let mut server = from_raw(
-        Counting {
-            inner: b,
-            writes: writes.clone(),
-            reads: Arc::default(),
-        },
-        Role::Server,
-        Config::default(),
-    );
+    let (mut client, mut server, writes, _) = counted_pair();
     for i in 0..100u32 {
         client.feed(Message::text(i.to_string())).await.unwrap();
     }
@@ -271,18 +282,7 @@ async fn echo_of_a_burst_is_written_in_a_few_writes_and_a_lone_message_at_once()
 
 #[tokio::test]
 async fn echo_of_a_burst_read_at_once_is_one_write() {
-    let (a, b) = tokio::io::duplex(1 << 20);
-    let writes = Arc::new(AtomicUsize::new(0));
-    let mut client = from_raw(a, Role::Client, Config::default());
-    let mut server = from_raw(
-        Counting {
-            inner: b,
-            writes: writes.clone(),
-            reads: Arc::default(),
-        },
-        Role::Server,
-        Config::default(),
-    );
+    let (mut client, mut server, writes, _) = counted_pair();
     for i in 0..20u32 {
         client.feed(Message::text(i.to_string())).await.unwrap();
     }
@@ -302,18 +302,7 @@ async fn echo_of_a_burst_read_at_once_is_one_write() {
 #[tokio::test]
 async fn a_burst_of_small_messages_is_read_in_one_read() {
     const COUNT: usize = 16;
-    let (a, b) = tokio::io::duplex(1 << 20);
-    let reads = Arc::new(AtomicUsize::new(0));
-    let mut client = from_raw(a, Role::Client, Config::default());
-    let mut server = from_raw(
-        Counting {
-            inner: b,
-            writes: Arc::default(),
-            reads: reads.clone(),
-        },
-        Role::Server,
-        Config::default(),
-    );
+    let (mut client, mut server, _, reads) = counted_pair();
     let text = "x".repeat(1 << 10);
     for _ in 0..COUNT {
         client.feed(Message::text(text.clone())).await.unwrap();
@@ -331,18 +320,7 @@ async fn a_burst_of_small_messages_is_read_in_one_read() {
 async fn large_messages_are_read_in_about_one_read_each() {
     const SIZE: usize = 60 << 10;
     const COUNT: usize = 8;
-    let (a, b) = tokio::io::duplex(1 << 20);
-    let reads = Arc::new(AtomicUsize::new(0));
-    let mut client = from_raw(a, Role::Client, Config::default());
-    let mut server = from_raw(
-        Counting {
-            inner: b,
-            writes: Arc::default(),
-            reads: reads.clone(),
-        },
-        Role::Server,
-        Config::default(),
-    );
+    let (mut client, mut server, _, reads) = counted_pair();
     for i in 0..COUNT {
         client
             .feed(Message::binary(vec![i as u8; SIZE]))

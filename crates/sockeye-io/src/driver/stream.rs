@@ -399,23 +399,31 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     common_getters!();
 }
 
+/// How a half reaches the shared driver: the plumbing `common_getters!` and
+/// the futures use.
+macro_rules! half_access {
+    () => {
+        fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
+            self.shared.lock()
+        }
+
+        fn info(&self) -> &HandshakeInfo {
+            info_of(&self.shared.info)
+        }
+
+        fn target(&mut self) -> Target<'_, T, C> {
+            Target::Half(&self.shared)
+        }
+    };
+}
+
 /// The receiving half of a [`WebSocket`] (see [`WebSocket::split`]).
 pub struct ReadHalf<T, C> {
     shared: Arc<Shared<T, C>>,
 }
 
 impl<T: Transport, C: Clock> ReadHalf<T, C> {
-    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
-        self.shared.lock()
-    }
-
-    fn info(&self) -> &HandshakeInfo {
-        info_of(&self.shared.info)
-    }
-
-    fn target(&mut self) -> Target<'_, T, C> {
-        Target::Half(&self.shared)
-    }
+    half_access!();
 
     /// The next message; as [`WebSocket::recv`], also cancel-safe.
     pub fn recv(&mut self) -> Recv<'_, T, C> {
@@ -461,17 +469,7 @@ pub struct WriteHalf<T, C> {
 }
 
 impl<T: Transport, C: Clock> WriteHalf<T, C> {
-    fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
-        self.shared.lock()
-    }
-
-    fn info(&self) -> &HandshakeInfo {
-        info_of(&self.shared.info)
-    }
-
-    fn target(&mut self) -> Target<'_, T, C> {
-        Target::Half(&self.shared)
-    }
+    half_access!();
 
     /// Send a message; as [`WebSocket::send`], also cancel-safe.
     pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
