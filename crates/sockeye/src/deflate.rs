@@ -133,7 +133,11 @@ pub struct DeflateConfig {
     /// in order of preference). A server that accepts a client only when it
     /// offers to drop its context takes the second; any other server takes
     /// the first, and the client keeps its context unless the response asks
-    /// otherwise. Default: `false` (one offer).
+    /// otherwise. The response does not say which offer it accepts, so this
+    /// relies on a server that takes the second offer because of its hint
+    /// answering `client_no_context_takeover` (as RFC 7692 §7.1.1.2 lets it);
+    /// one that silently relies on the hint would misread the client's
+    /// later messages. Default: `false` (one offer).
     pub offer_no_context_takeover_fallback: bool,
 }
 
