@@ -2,7 +2,7 @@
 //!
 //! * [`ProtocolError`]: the peer broke RFC 6455 or exceeded a limit. It never
 //!   comes back as an `Err` from an input method: the connection reports it as
-//!   [`crate::Event::ProtocolViolation`], sends a close frame with
+//!   [`crate::Event::Failed`], sends a close frame with
 //!   [`ProtocolError::close_code`] and moves to closed.
 //! * [`SendError`]: the application asked for something the connection cannot
 //!   do (send after close, an invalid close code, an over-long reason). It is
