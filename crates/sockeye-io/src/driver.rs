@@ -3,7 +3,7 @@
 //! A runtime adapter supplies two small things: a [`Transport`] (poll-style
 //! reads into the engine's buffer and vectored writes) and a [`Clock`] (the
 //! runtime's time and a timer). Everything else, pumping bytes through the
-//! [`Connection`], batching output, backpressure, timers, the end of the
+//! [`Connection`](sockeye::Connection), batching output, backpressure, timers, the end of the
 //! connection and splitting into halves, lives here.
 //!
 //! Every method keeps its partial state in the engine or in the driver, never
