@@ -547,6 +547,7 @@ pub fn step() -> Result {
         .iter()
         .flat_map(|case| ["-i".to_string(), case.to_string()])
         .collect();
+    let mut deflate_suites = Vec::new();
     for &(name, kind, example, package) in DEFLATE_SUITES {
         cmd::run(cmd::cargo().args([
             "build",
@@ -564,14 +565,40 @@ pub fn step() -> Result {
             .join(example);
         let mut command = Command::new(program);
         command.arg("--deflate");
-        let result = match kind {
-            Kind::Server => {
-                autobahn_server_suite_selecting(name, command, &out_dir(name), &selection)
-            }
-            Kind::Client => {
-                autobahn_client_suite_selecting(name, command, &out_dir(name), &selection)
-            }
-        };
+        deflate_suites.push((name, kind, command));
+    }
+    // The deflate suites spend most of their time in kosoku's Python, on one
+    // core each, so they run side by side: the step then takes as long as
+    // the longer one. kosoku is installed and patched first, not by both at
+    // once.
+    kosoku(&[])?;
+    let selection = &selection;
+    let results: Vec<(&str, Result<Summary>)> = std::thread::scope(|scope| {
+        let running: Vec<_> = deflate_suites
+            .into_iter()
+            .map(|(name, kind, command)| {
+                let suite = scope.spawn(move || match kind {
+                    Kind::Server => {
+                        autobahn_server_suite_selecting(name, command, &out_dir(name), selection)
+                    }
+                    Kind::Client => {
+                        autobahn_client_suite_selecting(name, command, &out_dir(name), selection)
+                    }
+                });
+                (name, suite)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(name, suite)| {
+                let result = suite
+                    .join()
+                    .unwrap_or_else(|_| Err(format!("autobahn {name}: the suite panicked")));
+                (name, result)
+            })
+            .collect()
+    });
+    for (name, result) in results {
         if let Err(error) = result {
             eprintln!("{error}");
             failures.push(name);
