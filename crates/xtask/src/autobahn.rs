@@ -4,7 +4,7 @@
 //! Two directions:
 //! - [`autobahn_server_suite`]: kosoku is the client (`fuzzingclient` mode)
 //!   and drives an echo server under test.
-//! - [`autobahn_client_suite`]: kosoku is the server (`fuzzingserver` mode);
+//! - [`autobahn_client_suite_selecting`]: kosoku is the server (`fuzzingserver` mode);
 //!   the client under test asks `/getCaseCount`, then runs every
 //!   `/runCase?case=N&agent=A` echoing what it receives, then calls
 //!   `/updateReports?agent=A`, which ends the run.
@@ -324,14 +324,20 @@ pub fn read_index(out_dir: &Path) -> Result<Vec<CaseResult>> {
 /// [`CASES`] and then `selection` (`-x CASE` leaves cases out, `-i CASE`
 /// adds some).
 fn kosoku(selection: &[String]) -> Result<Command> {
-    let bin = ensure_venv(&["kosoku"])?;
-    patch_kosoku_text_echo(&bin)?;
+    let bin = installed_kosoku()?;
     let mut command = Command::new(bin.join("kosoku"));
     for case in CASES {
         command.args(["-i", case]);
     }
     command.args(selection);
     Ok(command)
+}
+
+/// The virtualenv's `bin` directory, with kosoku installed and patched.
+fn installed_kosoku() -> Result<PathBuf> {
+    let bin = ensure_venv(&["kosoku"])?;
+    patch_kosoku_text_echo(&bin)?;
+    Ok(bin)
 }
 
 /// kosoku 0.1.0 hands the 12.*/13.* case file a compressed message as
@@ -422,7 +428,8 @@ pub fn autobahn_server_suite_selecting(
     finish(name, out_dir, elapsed, status.success())
 }
 
-/// Runs cases 1.* to 10.* against an Autobahn client under test.
+/// Runs cases 1.* to 10.*, and the extra kosoku case options `selection`
+/// (`-x '9.*'`, `-i '12.*'`), against an Autobahn client under test.
 ///
 /// kosoku serves the cases on a free port; `client_cmd` gets
 /// `ws://127.0.0.1:PORT` appended as its first argument and must run every
@@ -432,11 +439,6 @@ pub fn autobahn_server_suite_selecting(
 /// # Errors
 /// If kosoku cannot start, the client fails or runs past the time limit, no
 /// report is written, or any case does not pass (all failing cases listed).
-pub fn autobahn_client_suite(name: &str, client_cmd: Command, out_dir: &Path) -> Result<Summary> {
-    autobahn_client_suite_selecting(name, client_cmd, out_dir, &[])
-}
-
-/// [`autobahn_client_suite`] with extra kosoku case options (`-x '9.*'`).
 pub fn autobahn_client_suite_selecting(
     name: &str,
     mut client_cmd: Command,
@@ -515,6 +517,30 @@ pub fn deflate_interop() -> Result {
     )
 }
 
+/// Builds `example` of `package` in release mode with `features`; its path.
+fn build_example(example: &str, package: &str, features: &[&str]) -> Result<PathBuf> {
+    let mut build = cmd::cargo();
+    build.args(["build", "--release", "--example", example, "-p", package]);
+    if !features.is_empty() {
+        build.args(["--features", &features.join(",")]);
+    }
+    cmd::run(&mut build)?;
+    Ok(cmd::target_dir()
+        .join("release")
+        .join("examples")
+        .join(example))
+}
+
+/// Runs suite `name` of `kind` with `command` as the implementation under
+/// test and extra kosoku case options `selection`.
+fn run_suite(name: &str, kind: Kind, command: Command, selection: &[String]) -> Result<Summary> {
+    let out_dir = out_dir(name);
+    match kind {
+        Kind::Server => autobahn_server_suite_selecting(name, command, &out_dir, selection),
+        Kind::Client => autobahn_client_suite_selecting(name, command, &out_dir, selection),
+    }
+}
+
 /// The `autobahn` step: builds and runs every registered suite, running all
 /// of them before reporting the ones that failed.
 pub fn step() -> Result {
@@ -524,17 +550,8 @@ pub fn step() -> Result {
     }
     let mut failures = Vec::new();
     for &(name, kind, example, package) in AUTOBAHN_SUITES {
-        cmd::run(cmd::cargo().args(["build", "--release", "--example", example, "-p", package]))?;
-        let program = cmd::target_dir()
-            .join("release")
-            .join("examples")
-            .join(example);
-        let command = Command::new(program);
-        let result = match kind {
-            Kind::Server => autobahn_server_suite(name, command, &out_dir(name)),
-            Kind::Client => autobahn_client_suite(name, command, &out_dir(name)),
-        };
-        if let Err(error) = result {
+        let command = Command::new(build_example(example, package, &[])?);
+        if let Err(error) = run_suite(name, kind, command, &[]) {
             eprintln!("{error}");
             failures.push(name);
         }
@@ -549,21 +566,7 @@ pub fn step() -> Result {
         .collect();
     let mut deflate_suites = Vec::new();
     for &(name, kind, example, package) in DEFLATE_SUITES {
-        cmd::run(cmd::cargo().args([
-            "build",
-            "--release",
-            "--example",
-            example,
-            "-p",
-            package,
-            "--features",
-            "deflate",
-        ]))?;
-        let program = cmd::target_dir()
-            .join("release")
-            .join("examples")
-            .join(example);
-        let mut command = Command::new(program);
+        let mut command = Command::new(build_example(example, package, &["deflate"])?);
         command.arg("--deflate");
         deflate_suites.push((name, kind, command));
     }
@@ -571,20 +574,13 @@ pub fn step() -> Result {
     // core each, so they run side by side: the step then takes as long as
     // the longer one. kosoku is installed and patched first, not by both at
     // once.
-    kosoku(&[])?;
+    installed_kosoku()?;
     let selection = &selection;
     let results: Vec<(&str, Result<Summary>)> = std::thread::scope(|scope| {
         let running: Vec<_> = deflate_suites
             .into_iter()
             .map(|(name, kind, command)| {
-                let suite = scope.spawn(move || match kind {
-                    Kind::Server => {
-                        autobahn_server_suite_selecting(name, command, &out_dir(name), selection)
-                    }
-                    Kind::Client => {
-                        autobahn_client_suite_selecting(name, command, &out_dir(name), selection)
-                    }
-                });
+                let suite = scope.spawn(move || run_suite(name, kind, command, selection));
                 (name, suite)
             })
             .collect();
