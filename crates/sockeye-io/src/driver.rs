@@ -76,6 +76,15 @@ pub trait Clock: Unpin {
     fn disarm(&mut self) {}
 }
 
+/// The zero of the adapters' clocks, on the scale of their [`Clock::now`]:
+/// the first moment any of them asked the time, read from the system's
+/// monotonic clock. One epoch for every connection in the process means a
+/// clock need not carry an `Instant` of its own.
+pub fn clock_epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
 /// Run `future` to completion unless `timer` (a runtime's sleep) finishes
 /// first; `None` then. Without a timer, `future` runs unbounded.
 ///

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 use sockeye_io::Target;
-use sockeye_io::driver::{Clock, FuturesIo, handshake, within};
+use sockeye_io::driver::{Clock, FuturesIo, clock_epoch, handshake, within};
 
 mod reconnecting;
 mod server;
@@ -58,18 +58,12 @@ pub type WebSocketStream<S> = WebSocket<FuturesIo<S>, AsyncIoClock>;
 
 /// The system clock with an `async-io` timer, allocated on first use.
 ///
-/// Every `AsyncIoClock` counts from one process-wide epoch and keeps its
-/// timer boxed with the deadline it is armed for, so a clock costs an idle
-/// connection one pointer.
+/// Every `AsyncIoClock` counts from one process-wide epoch,
+/// [`clock_epoch`], and keeps its timer boxed with the deadline it is armed
+/// for, so a clock costs an idle connection one pointer.
 #[derive(Debug, Default)]
 pub struct AsyncIoClock {
     timer: Option<Box<(Duration, async_io::Timer)>>,
-}
-
-/// The zero of every `AsyncIoClock`: the first moment one was asked the time.
-fn epoch() -> Instant {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
 }
 
 impl AsyncIoClock {
@@ -81,11 +75,11 @@ impl AsyncIoClock {
 
 impl Clock for AsyncIoClock {
     fn now(&self) -> Duration {
-        epoch().elapsed()
+        clock_epoch().elapsed()
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()> {
-        let Some(at) = epoch().checked_add(deadline) else {
+        let Some(at) = clock_epoch().checked_add(deadline) else {
             return Poll::Pending;
         };
         if Instant::now() >= at {

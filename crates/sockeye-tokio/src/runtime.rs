@@ -2,12 +2,11 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use sockeye_io::driver::{Clock, Transport};
+use sockeye_io::driver::{Clock, Transport, clock_epoch};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
@@ -55,24 +54,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
 /// Tokio's clock (so `tokio::time::pause` works in tests) and one lazily
 /// allocated timer.
 ///
-/// Every `TokioClock` counts from one process-wide epoch, so a clock is a
-/// single pointer (to its timer, once armed) and costs an idle connection
-/// 8 bytes.
+/// Every `TokioClock` counts from one process-wide epoch, [`clock_epoch`],
+/// so a clock is a single pointer (to its timer, once armed) and costs an
+/// idle connection 8 bytes. The epoch is read from the system's monotonic
+/// clock, never from tokio's, so it is not later than any tokio `Instant`
+/// read afterwards, also under `tokio::time::pause` (a paused clock starts
+/// at the real time it was created); a paused clock created before the
+/// epoch reads zero until it passes it, which keeps time monotonic.
 #[derive(Debug, Default)]
 pub struct TokioClock {
     timer: Option<Pin<Box<Sleep>>>,
-}
-
-/// The zero of every `TokioClock`: the first moment one was asked the time.
-///
-/// It is taken from the system's monotonic clock, never from tokio's, so it
-/// is not later than any tokio `Instant` read afterwards, also under
-/// `tokio::time::pause` (a paused clock starts at the real time it was
-/// created). A paused clock created before the epoch reads zero until it
-/// passes it, which keeps time monotonic.
-fn epoch() -> std::time::Instant {
-    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    *EPOCH.get_or_init(std::time::Instant::now)
 }
 
 impl TokioClock {
@@ -84,11 +75,13 @@ impl TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> Duration {
-        Instant::now().into_std().saturating_duration_since(epoch())
+        Instant::now()
+            .into_std()
+            .saturating_duration_since(clock_epoch())
     }
 
     fn poll_deadline(&mut self, cx: &mut Context<'_>, deadline: Duration) -> Poll<()> {
-        let Some(at) = epoch().checked_add(deadline).map(Instant::from_std) else {
+        let Some(at) = clock_epoch().checked_add(deadline).map(Instant::from_std) else {
             // Beyond the clock's range: never.
             return Poll::Pending;
         };
