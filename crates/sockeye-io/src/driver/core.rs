@@ -262,9 +262,9 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             return Poll::Pending;
         }
         let io = &mut self.io;
-        // A frame under way, or one expected larger than the scratch buffer
-        // (the peer's last one was), goes straight into the engine's buffer:
-        // one read sized for it, and no copy.
+        // A frame under way, or one expected above `DIRECT_READ_MIN` (the
+        // peer's last one was), goes straight into the engine's buffer: one
+        // read sized for it, and no copy.
         let polled =
             if self.conn.has_partial_frame() || self.conn.read_size_hint() > DIRECT_READ_MIN {
                 self.conn

@@ -39,6 +39,11 @@ impl Wake for Wakers {
     }
 }
 
+/// The driver behind `mutex`, poisoned or not (as `Whole::driver_mut`).
+fn lock<T, C>(mutex: &Mutex<Driver<T, C>>) -> MutexGuard<'_, Driver<T, C>> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A split WebSocket's state, shared by its two halves.
 struct Shared<T, C> {
     driver: Mutex<Driver<T, C>>,
@@ -49,7 +54,7 @@ struct Shared<T, C> {
 
 impl<T: Transport, C: Clock> Shared<T, C> {
     fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
-        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.driver)
     }
 
     /// Run `f` on the driver with a context that wakes `side`'s task. The lock
@@ -93,7 +98,7 @@ fn info_of(info: &Info) -> &HandshakeInfo {
 
 impl<T, C> Whole<T, C> {
     fn lock(&self) -> MutexGuard<'_, Driver<T, C>> {
-        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.driver)
     }
 
     fn driver_mut(&mut self) -> &mut Driver<T, C> {
