@@ -14,43 +14,14 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sockeye::deflate::DeflateConfig;
-use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
-use sockeye::{Config, Connection, Entropy, Event, Utf8Bytes};
+use sockeye::{Connection, Event, Utf8Bytes};
 use std::hint::black_box;
-use std::time::Duration;
-
-/// Mask keys for the client; their value does not matter here.
-struct FixedEntropy;
-
-impl Entropy for FixedEntropy {
-    fn fill(&mut self, dest: &mut [u8]) {
-        dest.fill(0x5a);
-    }
-}
 
 fn corpus() -> Vec<Utf8Bytes> {
     sockeye_benches::deflate_corpus()
         .into_iter()
         .map(Utf8Bytes::from)
         .collect()
-}
-
-fn connect(deflate: Option<DeflateConfig>) -> (Connection, Connection) {
-    let now = Duration::ZERO;
-    let mut config = Config::default();
-    config.deflate = deflate;
-    let request = ClientRequest::new("example.com", "/").unwrap();
-    let mut client =
-        ClientHandshake::with_entropy(request, config.clone(), now, Box::new(FixedEntropy));
-    let mut server = ServerHandshake::new(config, now);
-    let request = server.receive(client.request_bytes()).unwrap().unwrap();
-    let (response, server) = request.accept(Accept::new(now)).unwrap();
-    let client = client
-        .receive(&response)
-        .unwrap()
-        .unwrap()
-        .into_connection(now);
-    (client, server)
 }
 
 /// Sends the corpus from `server` to `client`; returns the bytes on the wire.
@@ -89,7 +60,7 @@ fn deflate(c: &mut Criterion) {
     let mut group = c.benchmark_group("deflate_json");
     group.throughput(Throughput::Bytes(payload as u64));
     for (name, config) in modes {
-        let (mut client, mut server) = connect(config);
+        let (mut client, mut server) = sockeye_benches::deflate_pair(config);
         let wire = send_corpus(&mut server, &mut client, &corpus);
         println!(
             "deflate_json/{name}: {payload} payload bytes -> {wire} on the wire, ratio {:.3}",

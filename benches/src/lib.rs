@@ -1,5 +1,44 @@
 //! Benchmarks only: see `benches/`.
 
+use std::time::Duration;
+
+use sockeye::deflate::DeflateConfig;
+use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+use sockeye::{Config, Connection, Entropy};
+
+/// Mask keys for the client; their value does not matter here.
+struct FixedEntropy;
+
+impl Entropy for FixedEntropy {
+    fn fill(&mut self, dest: &mut [u8]) {
+        dest.fill(0x5a);
+    }
+}
+
+/// A client and a server `Connection` after a real opening handshake in
+/// memory, negotiating permessage-deflate with `deflate` when given: the
+/// permessage-deflate benchmarks send from the server to the client.
+pub fn deflate_pair(deflate: Option<DeflateConfig>) -> (Connection, Connection) {
+    let now = Duration::ZERO;
+    let mut config = Config::default();
+    config.deflate = deflate;
+    let request = ClientRequest::new("example.com", "/").expect("request");
+    let mut client =
+        ClientHandshake::with_entropy(request, config.clone(), now, Box::new(FixedEntropy));
+    let mut server = ServerHandshake::new(config, now);
+    let request = server
+        .receive(client.request_bytes())
+        .expect("request parses")
+        .expect("request complete");
+    let (response, server) = request.accept(Accept::new(now)).expect("accept");
+    let client = client
+        .receive(&response)
+        .expect("response parses")
+        .expect("response complete")
+        .into_connection(now);
+    (client, server)
+}
+
 /// The JSON-like corpus of the permessage-deflate benchmarks: 64 messages
 /// of 100 B to 8 KiB of JSON records (ids, names, flags and numbers,
 /// repeating keys as chat and RPC traffic does), made deterministically.

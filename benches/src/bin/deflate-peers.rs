@@ -27,38 +27,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use sockeye::deflate::DeflateConfig;
-use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
-use sockeye::{Config, Connection, Entropy, Event, Utf8Bytes};
-
-/// Mask keys for the client, which sends nothing here.
-struct FixedEntropy;
-
-impl Entropy for FixedEntropy {
-    fn fill(&mut self, dest: &mut [u8]) {
-        dest.fill(0x5a);
-    }
-}
-
-fn connect(deflate: DeflateConfig) -> (Connection, Connection) {
-    let now = Duration::ZERO;
-    let mut config = Config::default();
-    config.deflate = Some(deflate);
-    let request = ClientRequest::new("example.com", "/").expect("request");
-    let mut client =
-        ClientHandshake::with_entropy(request, config.clone(), now, Box::new(FixedEntropy));
-    let mut server = ServerHandshake::new(config, now);
-    let request = server
-        .receive(client.request_bytes())
-        .expect("request parses")
-        .expect("request complete");
-    let (response, server) = request.accept(Accept::new(now)).expect("accept");
-    let client = client
-        .receive(&response)
-        .expect("response parses")
-        .expect("response complete")
-        .into_connection(now);
-    (client, server)
-}
+use sockeye::{Connection, Event, Utf8Bytes};
 
 /// The header length of an unmasked server frame that is `total` bytes long.
 fn header_len(total: usize) -> usize {
@@ -118,7 +87,7 @@ fn main() {
         let mut deflate = DeflateConfig::default();
         deflate.server_no_context_takeover = no_takeover;
         deflate.client_no_context_takeover = no_takeover;
-        let (mut client, mut server) = connect(deflate);
+        let (mut client, mut server) = sockeye_benches::deflate_pair(Some(deflate));
         // The first pass warms up and gives the ratio (from the second one
         // on, context takeover also refers back to the previous pass).
         let compressed = pass(&mut server, &mut client, &corpus);
