@@ -253,3 +253,56 @@ proptest! {
         prop_assert!(pair.client.poll_transmit().is_none() && pair.server.poll_transmit().is_none());
     }
 }
+
+/// One frame as a hostile or careless peer might send it: any opcode
+/// (reserved ones now and then), FIN and RSV as they come, masked or not,
+/// text that may be invalid UTF-8, lengths on both sides of the limits below.
+fn any_raw_frame() -> impl Strategy<Value = Vec<u8>> {
+    let opcode = prop_oneof![
+        8 => prop_oneof![Just(0x1u8), Just(0x2)],
+        2 => Just(0x0u8),
+        2 => prop_oneof![Just(0x8u8), Just(0x9), Just(0xa)],
+        1 => prop_oneof![Just(0x3u8), Just(0xb)],
+    ];
+    let payload = prop_oneof![
+        "\\PC{0,60}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    ];
+    (
+        opcode,
+        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.05),
+        prop::bool::weighted(0.95),
+        any::<[u8; 4]>(),
+        payload,
+    )
+        .prop_map(|(opcode, fin, rsv1, masked, key, payload)| {
+            let first = opcode | if fin { 0x80 } else { 0 } | if rsv1 { 0x40 } else { 0 };
+            common::raw_frame(first, masked.then_some(key), &payload)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 1 } else { 256 }, ..ProptestConfig::default() })]
+
+    /// A whole frame that has fully arrived takes a shorter way through the
+    /// engine than one arriving in pieces. Both must give the same events,
+    /// the same failure and the same bytes back, rule-breaking input included.
+    #[test]
+    fn frames_delivered_whole_or_byte_by_byte_give_the_same_outcome(
+        frames in proptest::collection::vec(any_raw_frame(), 1..8),
+    ) {
+        let wire: Vec<u8> = frames.concat();
+        let mut config = Config::default();
+        config.max_frame_size = 200;
+        config.max_message_size = 250;
+        let outcome = |cuts: &[usize]| {
+            let mut server = Connection::server(config.clone(), Duration::ZERO);
+            let events = deliver_split(&mut server, &wire, cuts);
+            (events, take_output(&mut server), server.state())
+        };
+        let whole = outcome(&[]);
+        let bytewise = outcome(&(0..wire.len()).collect::<Vec<_>>());
+        prop_assert_eq!(whole, bytewise);
+    }
+}
