@@ -25,12 +25,21 @@ impl fmt::Display for InvalidUtf8 {
 #[cfg(feature = "std")]
 impl std::error::Error for InvalidUtf8 {}
 
+/// Texts shorter than this are checked for plain ASCII before anything else.
+const SHORT_TEXT: usize = 64;
+
 /// Validate a complete text at once.
 ///
 /// # Errors
 /// [`InvalidUtf8`] if `bytes` is not valid UTF-8.
 #[inline]
 pub fn validate(bytes: &[u8]) -> Result<(), InvalidUtf8> {
+    // Below one SIMD block simdutf8 hands short input to the standard
+    // library's validator, which walks unaligned bytes one at a time; the
+    // word-wise ASCII check settles most short texts first.
+    if bytes.len() < SHORT_TEXT && bytes.is_ascii() {
+        return Ok(());
+    }
     simdutf8::basic::from_utf8(bytes)
         .map(|_| ())
         .map_err(|_| InvalidUtf8)
@@ -387,6 +396,12 @@ mod tests {
             cuts in prop::collection::vec(any::<usize>(), 0..8),
         ) {
             check_against_std(&bytes, &cuts)?;
+        }
+
+        #[test]
+        fn whole_text_validation_agrees_with_std(bytes in text()) {
+            // Short texts take the ASCII check first, longer ones go to simdutf8.
+            prop_assert_eq!(validate(&bytes).is_ok(), core::str::from_utf8(&bytes).is_ok());
         }
 
         #[test]
