@@ -144,8 +144,6 @@ pub struct CloseStatus {
     pub was_clean: bool,
 }
 
-/// Bytes read at a time by [`Connection::receive_with`] when nothing bigger is pending.
-const READ_CHUNK: usize = 8 << 10;
 /// Most extra capacity reserved at once for a pending frame's payload.
 const READ_CHUNK_MAX: usize = 64 << 10;
 /// An empty receive buffer with more capacity than this is released.
@@ -259,6 +257,10 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// The smallest [`read_size_hint`](Self::read_size_hint): the bytes read
+    /// at a time when nothing bigger is expected.
+    pub const MIN_READ_SIZE: usize = 8 << 10;
+
     /// A connection in `role`, open from `now` (time since an epoch of the
     /// caller's choosing, the same one for every call), drawing mask keys
     /// from an OS-seeded generator.
@@ -610,18 +612,20 @@ impl Connection {
         self.outgoing.advance(n);
     }
 
-    /// How many bytes the next read should make room for, between 8 KiB and
-    /// 64 KiB: the rest of the frame being received or, between frames, the
-    /// size of the last data frame, since a peer that sends large messages
-    /// is likely to send more. [`receive_with`](Self::receive_with) reserves
-    /// this much; an adapter reading into a scratch buffer of its own can
-    /// read directly instead when the hint exceeds the scratch buffer.
+    /// How many bytes the next read should make room for, between
+    /// [`MIN_READ_SIZE`](Self::MIN_READ_SIZE) (8 KiB) and 64 KiB: the rest of
+    /// the frame being received or, between frames, the size of the last
+    /// data frame, since a peer that sends large messages is likely to send
+    /// more. [`receive_with`](Self::receive_with) reserves this much. A hint
+    /// above the minimum means a large frame is expected: an adapter that
+    /// reads small batches through a scratch buffer of its own can read
+    /// straight into the engine's buffer instead and save the copy.
     ///
     /// ```
     /// # use sockeye::{Config, Connection, Role};
     /// # use core::time::Duration;
     /// let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
-    /// assert_eq!(server.read_size_hint(), 8 << 10);
+    /// assert_eq!(server.read_size_hint(), Connection::MIN_READ_SIZE);
     /// // The header of a masked 1 MiB binary frame: the rest is awaited.
     /// server.receive(&[0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
     /// assert_eq!(server.poll_event(), None);
@@ -634,7 +638,7 @@ impl Connection {
         };
         usize::try_from(expected)
             .unwrap_or(usize::MAX)
-            .clamp(READ_CHUNK, READ_CHUNK_MAX)
+            .clamp(Self::MIN_READ_SIZE, READ_CHUNK_MAX)
     }
 
     /// Whether part of a frame has arrived and the rest is awaited.

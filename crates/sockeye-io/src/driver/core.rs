@@ -262,16 +262,17 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             return Poll::Pending;
         }
         let io = &mut self.io;
-        // A frame under way, or one expected above `DIRECT_READ_MIN` (the
-        // peer's last one was), goes straight into the engine's buffer: one
-        // read sized for it, and no copy.
-        let polled =
-            if self.conn.has_partial_frame() || self.conn.read_size_hint() > DIRECT_READ_MIN {
-                self.conn
-                    .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
-            } else {
-                read_via_scratch(io, cx, &mut self.conn)
-            };
+        // A frame under way, or a large one expected (the peer's last one
+        // was), goes straight into the engine's buffer: one read sized for
+        // it, and no copy.
+        let polled = if self.conn.has_partial_frame()
+            || self.conn.read_size_hint() > Connection::MIN_READ_SIZE
+        {
+            self.conn
+                .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
+        } else {
+            read_via_scratch(io, cx, &mut self.conn)
+        };
         let read = match polled {
             Poll::Ready(result) => result?,
             Poll::Pending => {
@@ -337,10 +338,6 @@ impl<T: Transport, C: Clock> Driver<T, C> {
 /// messages from a busy peer in one read (the buffer is per thread, so its
 /// size costs nothing per connection).
 const SCRATCH_LEN: usize = 64 << 10;
-
-/// A frame expected to be larger than this is read straight into the
-/// engine's buffer rather than copied out of the scratch buffer.
-const DIRECT_READ_MIN: usize = 8 << 10;
 
 std::thread_local! {
     /// One read buffer per thread, shared by the connections it drives;
