@@ -144,10 +144,12 @@ pub struct CloseStatus {
     pub was_clean: bool,
 }
 
-/// Most extra capacity reserved at once for a pending frame's payload.
-const READ_CHUNK_MAX: usize = 64 << 10;
+/// Most extra capacity reserved at once for a pending frame: 64 KiB of
+/// payload and the largest header, so that a 64 KiB message arrives in one
+/// read rather than a full one and a second for its last few bytes.
+const READ_CHUNK_MAX: usize = (64 << 10) + MAX_HEADER_LEN;
 /// An empty receive buffer with more capacity than this is released.
-const RECEIVE_RETAIN_MAX: usize = 64 << 10;
+const RECEIVE_RETAIN_MAX: usize = READ_CHUNK_MAX;
 /// RSV1 in [`FrameHeader::rsv`]: "this message is compressed" under
 /// permessage-deflate (RFC 7692 §6).
 #[cfg(feature = "deflate")]
@@ -613,7 +615,8 @@ impl Connection {
     }
 
     /// How many bytes the next read should make room for, between
-    /// [`MIN_READ_SIZE`](Self::MIN_READ_SIZE) (8 KiB) and 64 KiB: the rest of
+    /// [`MIN_READ_SIZE`](Self::MIN_READ_SIZE) (8 KiB) and 64 KiB plus the
+    /// largest frame header (14 bytes): the rest of
     /// the frame being received or, between frames, the size of the last
     /// data frame, since a peer that sends large messages is likely to send
     /// more. [`receive_with`](Self::receive_with) reserves this much. A hint
@@ -629,7 +632,7 @@ impl Connection {
     /// // The header of a masked 1 MiB binary frame: the rest is awaited.
     /// server.receive(&[0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
     /// assert_eq!(server.poll_event(), None);
-    /// assert_eq!(server.read_size_hint(), 64 << 10);
+    /// assert_eq!(server.read_size_hint(), (64 << 10) + 14);
     /// ```
     pub fn read_size_hint(&self) -> usize {
         let expected = match &self.frame {
@@ -1478,6 +1481,27 @@ mod tests {
             to.receive_with(|buf| buf.extend_from_slice(&chunk[..n]));
             from.advance_transmit(n);
         }
+    }
+
+    #[test]
+    fn after_a_64_kib_message_one_read_has_room_for_the_next_whole_frame() {
+        let mut client = Connection::with_entropy(
+            Role::Client,
+            Config::default(),
+            Duration::ZERO,
+            Box::new(SeededEntropy::new(3)),
+        );
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        let message = Bytes::from(vec![7; 64 << 10]);
+        client.send_binary(message.clone()).unwrap();
+        let frame_len = client.buffered_amount();
+        assert_eq!(frame_len, (64 << 10) + MAX_HEADER_LEN);
+        shuttle(&mut client, &mut server, frame_len);
+        assert_eq!(server.poll_event(), Some(Event::Binary(message)));
+        // Room for the header too: one read per message, not a full read
+        // and a second one for the last 14 bytes.
+        assert!(server.read_size_hint() >= frame_len);
+        server.receive_with(|buf| assert!(buf.capacity() >= frame_len));
     }
 
     #[test]
