@@ -1236,7 +1236,6 @@ impl Connection {
             message.inflating = Some(StreamedInflate {
                 input: payload,
                 ends_message: is_last,
-                tail_fed: false,
             });
             return self.inflate_streamed();
         }
@@ -1266,25 +1265,30 @@ impl Connection {
             .clamp(1, STREAMED_INFLATE_STEP);
         let mut out = alloc::vec::Vec::new();
         let decompressor = &mut deflate.decompressor;
-        let step = decompressor
-            .inflate_some(&inflating.input, &mut out, limit, cap)
-            .map_err(inflate_error)?;
-        if step.consumed == 0 && out.is_empty() && !step.output_full && !inflating.input.is_empty()
-        {
-            // zlib took nothing and gave nothing: the data cannot go on.
-            return Err(ProtocolError::InvalidCompressedData);
-        }
-        inflating.input.advance(step.consumed);
         let mut is_last = false;
-        if !step.output_full && inflating.input.is_empty() {
-            if inflating.ends_message && !inflating.tail_fed {
-                inflating.input = Bytes::from_static(&crate::deflate::SYNC_TAIL);
-                inflating.tail_fed = true;
-            } else {
-                if inflating.ends_message {
-                    decompressor.end_message(false);
-                    is_last = true;
-                }
+        if inflating.input.is_empty() && inflating.ends_message {
+            // The piece is in; the codec ends the message (RFC 7692 §7.2.2).
+            if decompressor
+                .finish_some(&mut out, limit, cap)
+                .map_err(inflate_error)?
+            {
+                is_last = true;
+                message.inflating = None;
+            }
+        } else {
+            let step = decompressor
+                .inflate_some(&inflating.input, &mut out, limit, cap)
+                .map_err(inflate_error)?;
+            if step.consumed == 0
+                && out.is_empty()
+                && !step.output_full
+                && !inflating.input.is_empty()
+            {
+                // zlib took nothing and gave nothing: the data cannot go on.
+                return Err(ProtocolError::InvalidCompressedData);
+            }
+            inflating.input.advance(step.consumed);
+            if !step.output_full && inflating.input.is_empty() && !inflating.ends_message {
                 message.inflating = None;
             }
         }
@@ -1452,10 +1456,9 @@ const STREAMED_INFLATE_STEP: usize = 64 << 10;
 struct StreamedInflate {
     /// Compressed bytes not yet taken by the decompressor.
     input: Bytes,
-    /// The piece is the message's last: the sync-flush tail follows it.
+    /// The piece is the message's last: once `input` is taken, the message
+    /// is ended ([`Decompressor::finish_some`](crate::deflate::Decompressor::finish_some)).
     ends_message: bool,
-    /// `input` is that tail.
-    tail_fed: bool,
 }
 
 /// The protocol error an inflate failure is reported as.

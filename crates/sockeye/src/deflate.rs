@@ -76,7 +76,7 @@ use crate::handshake::{Extension, HandshakeError};
 
 mod codec;
 
-pub(crate) use codec::{Compressor, Decompressor, InflateFailure, SYNC_TAIL};
+pub(crate) use codec::{Compressor, Decompressor, InflateFailure};
 
 /// The extension's name in `Sec-WebSocket-Extensions` (RFC 7692 §7).
 pub const EXTENSION_NAME: &str = "permessage-deflate";

@@ -122,6 +122,8 @@ pub(crate) struct Decompressor {
     /// The peer ended its stream with a final block; anything after it in
     /// this message is ignored, and the next message starts a new stream.
     stream_ended: bool,
+    /// Bytes of the sync-flush tail already inflated by [`finish_some`](Self::finish_some).
+    tail_taken: usize,
 }
 
 impl Decompressor {
@@ -131,6 +133,7 @@ impl Decompressor {
             window_bits,
             reset_after_message,
             stream_ended: false,
+            tail_taken: 0,
         }
     }
 
@@ -228,10 +231,37 @@ impl Decompressor {
         result
     }
 
+    /// [`finish`](Self::finish) in bounded steps, as
+    /// [`inflate_some`](Self::inflate_some) is to [`inflate`](Self::inflate):
+    /// inflates the sync-flush tail into `out` up to `cap` bytes. Returns
+    /// `true` once the message is over; `false` when the output filled up
+    /// first, and the call must be repeated.
+    pub(crate) fn finish_some(
+        &mut self,
+        out: &mut Vec<u8>,
+        limit: usize,
+        cap: usize,
+    ) -> Result<bool, InflateFailure> {
+        let rest = &SYNC_TAIL[self.tail_taken..];
+        let step = match self.inflate_some(rest, out, limit, cap) {
+            Ok(step) => step,
+            Err(failure) => {
+                self.end_message(true);
+                return Err(failure);
+            }
+        };
+        if step.output_full {
+            self.tail_taken += step.consumed;
+            return Ok(false);
+        }
+        self.end_message(false);
+        Ok(true)
+    }
+
     /// Ends a message whose sync-flush tail has been inflated (or that
     /// failed): starts afresh where the peer does not take over its context
     /// or its stream ended with a final block.
-    pub(crate) fn end_message(&mut self, failed: bool) {
+    fn end_message(&mut self, failed: bool) {
         if self.reset_after_message {
             self.inflate = None;
         } else if (self.stream_ended || failed)
@@ -241,6 +271,7 @@ impl Decompressor {
             inflate.reset(false);
         }
         self.stream_ended = false;
+        self.tail_taken = 0;
     }
 }
 
@@ -375,23 +406,30 @@ mod tests {
         for cap in [1, 100, 4096, 1 << 20] {
             let mut decompressor = Decompressor::new(15, false);
             let mut whole = Vec::new();
-            for input in [&data[..], &SYNC_TAIL[..]] {
-                let mut rest = input;
-                loop {
-                    let mut out = Vec::new();
-                    let step = decompressor
-                        .inflate_some(rest, &mut out, usize::MAX, cap)
-                        .unwrap();
-                    assert!(out.len() <= cap);
-                    whole.extend_from_slice(&out);
-                    rest = &rest[step.consumed..];
-                    if !step.output_full && rest.is_empty() {
-                        break;
-                    }
+            let mut rest = &data[..];
+            loop {
+                let mut out = Vec::new();
+                let step = decompressor
+                    .inflate_some(rest, &mut out, usize::MAX, cap)
+                    .unwrap();
+                assert!(out.len() <= cap);
+                whole.extend_from_slice(&out);
+                rest = &rest[step.consumed..];
+                if !step.output_full && rest.is_empty() {
+                    break;
                 }
             }
-            decompressor.end_message(false);
+            loop {
+                let mut out = Vec::new();
+                let done = decompressor.finish_some(&mut out, usize::MAX, cap).unwrap();
+                assert!(out.len() <= cap);
+                whole.extend_from_slice(&out);
+                if done {
+                    break;
+                }
+            }
             assert_eq!(whole, message, "cap {cap}");
+            assert_eq!(decompressor.tail_taken, 0);
         }
     }
 
