@@ -12,7 +12,9 @@
 //! messages echoed is the figure that stays fair when the driver, not the
 //! server, is the bottleneck. Each cell is repeated and the median of each
 //! figure is reported, with the ratios of `sockeye-tokio` to every other
-//! server. The memory cells read the server's resident set (`VmRSS`) idle
+//! server. The repeats are interleaved (every server once per round, each
+//! round starting with the next server), so that a drift in the machine's
+//! speed during a cell spreads over all servers rather than landing on one. The memory cells read the server's resident set (`VmRSS`) idle
 //! and while the driver holds 1,000 and 10,000 idle connections.
 
 use std::collections::BTreeMap;
@@ -172,19 +174,28 @@ fn main() -> ExitCode {
         .iter()
         .filter(|c| options.cells.iter().any(|n| n == c.name))
     {
-        for server in &options.servers {
-            let mut runs = Vec::new();
-            for round in 0..options.repeat {
+        // Round by round, each round starting one server further on: the
+        // machine's speed drifts (a shared host; the kernel still settling
+        // after the previous cell), and running one server's repeats back to
+        // back would hand the drift to whichever server comes first.
+        let count = options.servers.len();
+        let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); count];
+        for round in 0..options.repeat {
+            for slot in 0..count {
+                let index = (round + slot) % count;
+                let server = &options.servers[index];
                 eprint!("{} / {server} / run {}: ", cell.name, round + 1);
                 match run_cell(&options, server, cell, ticks) {
                     Ok(figures) => {
                         eprintln!("{}", figures.brief());
-                        runs.push(figures);
+                        runs[index].push(figures);
                     }
                     Err(error) => eprintln!("failed: {error}"),
                 }
             }
-            rows.push((cell.name.into(), server.clone(), Figures::median(&runs)));
+        }
+        for (server, runs) in options.servers.iter().zip(&runs) {
+            rows.push((cell.name.into(), server.clone(), Figures::median(runs)));
         }
     }
     let mut memory = Vec::new();
