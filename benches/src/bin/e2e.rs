@@ -14,8 +14,9 @@
 //! figure is reported, with the ratios of `sockeye-tokio` to every other
 //! server. The repeats are interleaved (every server once per round, each
 //! round starting with the next server), so that a drift in the machine's
-//! speed during a cell spreads over all servers rather than landing on one. The memory cells read the server's resident set (`VmRSS`) idle
-//! and while the driver holds 1,000 and 10,000 idle connections.
+//! speed during a cell spreads over all servers rather than landing on
+//! one. The memory cells read the server's resident set (`VmRSS`) idle and
+//! while the driver holds 1,000 and 10,000 idle connections.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};

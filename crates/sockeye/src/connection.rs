@@ -616,13 +616,13 @@ impl Connection {
 
     /// How many bytes the next read should make room for, between
     /// [`MIN_READ_SIZE`](Self::MIN_READ_SIZE) (8 KiB) and 64 KiB plus the
-    /// largest frame header (14 bytes): the rest of
-    /// the frame being received or, between frames, the size of the last
-    /// data frame, since a peer that sends large messages is likely to send
-    /// more. [`receive_with`](Self::receive_with) reserves this much. A hint
-    /// above the minimum means a large frame is expected: an adapter that
-    /// reads small batches through a scratch buffer of its own can read
-    /// straight into the engine's buffer instead and save the copy.
+    /// largest frame header (14 bytes): the rest of the frame being received
+    /// or, between frames, the size of the last data frame, since a peer
+    /// that sends large messages is likely to send more.
+    /// [`receive_with`](Self::receive_with) reserves this much. A hint above
+    /// the minimum means a large frame is expected: an adapter that reads
+    /// small batches through a scratch buffer of its own can read straight
+    /// into the engine's buffer instead and save the copy.
     ///
     /// ```
     /// # use sockeye::{Config, Connection, Role};
