@@ -1,11 +1,11 @@
 //! The client half: write the request, validate the response (RFC 6455 §4.1).
 
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::accept_key::{accept_key, generate_key};
+use super::headers::with_header_slots;
 use super::{
     Deadline, Extension, HandshakeError, HeadBuffer, Headers, WEBSOCKET_VERSION, check_field,
     is_token, parse_error, write_field,
@@ -424,22 +424,23 @@ impl ClientHandshake {
             let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
                 return Ok(None);
             };
-            let mut fields = vec![httparse::EMPTY_HEADER; self.config.max_headers];
-            let mut response = httparse::Response::new(&mut fields);
-            match response
-                .parse(&self.head.bytes[..end])
-                .map_err(parse_error)?
-            {
-                httparse::Status::Complete(len) => {
-                    break (
+            let bytes = &self.head.bytes;
+            let parsed = with_header_slots(self.config.max_headers, |fields| {
+                let mut response = httparse::Response::new(fields);
+                let status = response.parse(&bytes[..end]).map_err(parse_error)?;
+                Ok::<_, HandshakeError>(match status {
+                    httparse::Status::Complete(len) => Some((
                         response.code.unwrap_or_default(),
                         String::from(response.reason.unwrap_or_default()),
                         Headers::from_parsed(response.headers),
                         len,
-                    );
-                }
-                // Blank lines before the status line; look further.
-                httparse::Status::Partial => continue,
+                    )),
+                    // Blank lines before the status line; look further.
+                    httparse::Status::Partial => None,
+                })
+            })?;
+            if let Some(parsed) = parsed {
+                break parsed;
             }
         };
         let trailing = &self.head.bytes[head_len..];
@@ -710,6 +711,7 @@ mod tests {
     use crate::handshake::{Accept, ServerHandshake};
     use alloc::boxed::Box;
     use alloc::format;
+    use alloc::vec;
     use proptest::prelude::*;
 
     /// A repeatable random source: 0, 1, 2, ...

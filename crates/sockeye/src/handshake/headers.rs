@@ -5,6 +5,27 @@ use alloc::vec::Vec;
 
 use super::list_items;
 
+/// Header slots parsed into without touching the heap: enough for the
+/// default [`Config::max_headers`](crate::Config::max_headers). A larger
+/// limit gets its slots from the heap.
+const HEADER_SLOTS_ON_STACK: usize = 64;
+
+/// Run `parse` with `max` empty header slots for httparse. The slots are on
+/// the stack up to [`HEADER_SLOTS_ON_STACK`]: a handshake then makes no
+/// allocation of this size that it frees again at once, which on a server
+/// opening many connections would leave holes among the long-lived blocks.
+pub(super) fn with_header_slots<'buf, R>(
+    max: usize,
+    parse: impl FnOnce(&mut [httparse::Header<'buf>]) -> R,
+) -> R {
+    if max <= HEADER_SLOTS_ON_STACK {
+        let mut slots = [httparse::EMPTY_HEADER; HEADER_SLOTS_ON_STACK];
+        parse(&mut slots[..max])
+    } else {
+        parse(&mut alloc::vec![httparse::EMPTY_HEADER; max])
+    }
+}
+
 /// The header fields of a handshake request or response, in the order
 /// received, with names compared case-insensitively (RFC 9110 §5.1).
 ///

@@ -3,11 +3,11 @@
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::accept_key::{accept_key, is_valid_key};
+use super::headers::with_header_slots;
 use super::{
     Deadline, Extension, HandshakeError, HeadBuffer, Headers, check_field, is_token, list_items,
     parse_error, write_field, write_response, write_status_line,
@@ -132,23 +132,27 @@ impl ServerHandshake {
             let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
                 return Ok(None);
             };
-            let mut fields = vec![httparse::EMPTY_HEADER; self.config.max_headers];
-            let mut parsed = httparse::Request::new(&mut fields);
-            match parsed.parse(&self.head.bytes[..end]).map_err(parse_error)? {
-                httparse::Status::Complete(len) => {
-                    break Request {
+            let bytes = &self.head.bytes;
+            let parsed = with_header_slots(self.config.max_headers, |fields| {
+                let mut parsed = httparse::Request::new(fields);
+                let status = parsed.parse(&bytes[..end]).map_err(parse_error)?;
+                Ok::<_, HandshakeError>(match status {
+                    httparse::Status::Complete(len) => Some(Request {
                         method: String::from(parsed.method.unwrap_or_default()),
                         target: String::from(parsed.path.unwrap_or_default()),
                         minor_version: parsed.version.unwrap_or_default(),
                         headers: Headers::from_parsed(parsed.headers),
                         extensions: Vec::new(),
-                        trailing: self.head.bytes[len..].to_vec(),
+                        trailing: bytes[len..].to_vec(),
                         config: self.config.clone(),
                         websocket: false,
-                    };
-                }
-                // Blank lines before the request line; look further.
-                httparse::Status::Partial => continue,
+                    }),
+                    // Blank lines before the request line; look further.
+                    httparse::Status::Partial => None,
+                })
+            })?;
+            if let Some(request) = parsed {
+                break request;
             }
         };
         request.validate().map(Some)
@@ -589,6 +593,7 @@ fn form_decode(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use crate::handshake::tests::contains;
+    use alloc::vec;
     use proptest::prelude::*;
 
     /// The client's request of RFC 6455 §1.2 (with the key of §1.3).
