@@ -526,3 +526,57 @@ async fn client_vanishing_mid_handshake_is_a_handshake_error() {
         result.err()
     );
 }
+
+/// A clock that counts the times a timer is asked for and never fires.
+#[derive(Clone, Default)]
+struct TimerCount(Arc<AtomicUsize>);
+
+impl sockeye_io::driver::Clock for TimerCount {
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn poll_deadline(&mut self, _: &mut Context<'_>, _: Duration) -> Poll<()> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Poll::Pending
+    }
+}
+
+const UPGRADE_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Version: 13\r\n\r\n";
+
+#[tokio::test]
+async fn server_handshake_with_its_request_already_there_arms_no_timer() {
+    let (mut client, server) = tokio::io::duplex(4096);
+    client.write_all(UPGRADE_REQUEST).await.unwrap();
+    let timers = TimerCount::default();
+    let accepted = sockeye_io::driver::handshake::server(
+        sockeye_tokio::TokioIo(server),
+        timers.clone(),
+        Config::default(),
+        |_| sockeye_tokio::Decision::accept(),
+    );
+    assert!(timeout(LIMIT, accepted).await.unwrap().is_ok());
+    assert_eq!(timers.0.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn server_handshake_that_has_to_wait_arms_its_timer() {
+    let (mut client, server) = tokio::io::duplex(4096);
+    let timers = TimerCount::default();
+    let accepted = tokio::spawn(sockeye_io::driver::handshake::server(
+        sockeye_tokio::TokioIo(server),
+        timers.clone(),
+        Config::default(),
+        |_| sockeye_tokio::Decision::accept(),
+    ));
+    // The request arrives in two parts: the handshake waits before each.
+    tokio::task::yield_now().await;
+    let (head, rest) = UPGRADE_REQUEST.split_at(20);
+    client.write_all(head).await.unwrap();
+    tokio::task::yield_now().await;
+    client.write_all(rest).await.unwrap();
+    assert!(timeout(LIMIT, accepted).await.unwrap().unwrap().is_ok());
+    assert!(timers.0.load(Ordering::SeqCst) >= 1);
+}

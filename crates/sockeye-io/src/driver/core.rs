@@ -345,6 +345,20 @@ std::thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Run `f` with the thread's scratch buffer, or with `None` when it is
+/// taken (a transport that drives another connection from inside its read).
+pub(super) fn with_scratch<R>(f: impl FnOnce(Option<&mut [u8]>) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => {
+            if scratch.is_empty() {
+                scratch.resize(SCRATCH_LEN, 0);
+            }
+            f(Some(&mut scratch))
+        }
+        Err(_) => f(None),
+    })
+}
+
 /// Read into the thread's scratch buffer and hand what arrived to the
 /// engine, which copies it into a buffer of just that size.
 fn read_via_scratch<T: Transport>(
@@ -352,16 +366,11 @@ fn read_via_scratch<T: Transport>(
     cx: &mut Context<'_>,
     conn: &mut Connection,
 ) -> Poll<io::Result<usize>> {
-    SCRATCH.with(|scratch| {
-        // A transport that drives another connection from inside its read
-        // would find the scratch taken; it reads the direct way instead.
-        let Ok(mut scratch) = scratch.try_borrow_mut() else {
+    with_scratch(|scratch| {
+        let Some(scratch) = scratch else {
             return conn.receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf));
         };
-        if scratch.is_empty() {
-            scratch.resize(SCRATCH_LEN, 0);
-        }
-        let read = ready!(Pin::new(io).poll_read_slice(cx, &mut scratch))?;
+        let read = ready!(Pin::new(io).poll_read_slice(cx, scratch))?;
         conn.receive(&scratch[..read]);
         Poll::Ready(Ok(read))
     })

@@ -5,17 +5,44 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::BytesMut;
 use sockeye::Config;
 use sockeye::handshake::{
     ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
 };
 
+use super::core::with_scratch;
+use super::stream::Slot;
 use super::{Clock, Transport, WebSocket};
 use crate::{Decision, Error, Response};
 
-/// Bytes read at a time while waiting for the header block.
+/// Bytes read at a time while waiting for the header block, when the
+/// thread's scratch buffer is taken.
 const HANDSHAKE_READ: usize = 4 << 10;
+
+/// Read what has arrived and hand it to `consume`; `None` at end of stream.
+///
+/// The bytes go through the thread's scratch buffer: the handshake copies
+/// only the header block it keeps, and a server opening many connections
+/// does not allocate and free a read buffer for each among its long-lived
+/// blocks.
+fn read_some<T: Transport, R>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    consume: impl FnOnce(&[u8]) -> R,
+) -> Poll<io::Result<Option<R>>> {
+    with_scratch(|scratch| {
+        let mut own = Vec::new();
+        let buf = match scratch {
+            Some(scratch) => scratch,
+            None => {
+                own.resize(HANDSHAKE_READ, 0);
+                &mut own[..]
+            }
+        };
+        let read = std::task::ready!(Pin::new(io).poll_read_slice(cx, buf))?;
+        Poll::Ready(Ok((read > 0).then(|| consume(&buf[..read]))))
+    })
+}
 
 /// Run a client handshake over `io`: write the request, read the response,
 /// and return the WebSocket and what the server's `101` said. The whole
@@ -39,10 +66,12 @@ pub fn client<T: Transport, C: Clock>(
     request: ClientRequest,
     config: Config,
 ) -> impl Future<Output = Result<(WebSocket<T, C>, Response), Error>> {
-    Box::pin(run_client(io, clock, request, config))
+    let slot = Slot::new();
+    Box::pin(run_client(slot, io, clock, request, config))
 }
 
 async fn run_client<T: Transport, C: Clock>(
+    slot: Slot<T, C>,
     mut io: T,
     mut clock: C,
     request: ClientRequest,
@@ -50,45 +79,49 @@ async fn run_client<T: Transport, C: Clock>(
 ) -> Result<(WebSocket<T, C>, Response), Error> {
     let mut handshake = ClientHandshake::new(request, config, clock.now());
     let mut written = 0;
-    let mut buf = BytesMut::new();
     let established = poll_fn(|cx| {
-        let deadline = handshake.poll_timeout();
-        if let Poll::Ready(Err(error)) = check_deadline(&mut clock, cx, deadline, |now| {
-            handshake.handle_timeout(now)
-        }) {
+        let progress = 'attempt: {
+            let request = handshake.request_bytes();
+            while written < request.len() {
+                match write_some(&mut io, cx, &request[written..]) {
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(error)) => break 'attempt Poll::Ready(Err(io_error(error))),
+                    Poll::Pending => break 'attempt Poll::Pending,
+                }
+            }
+            if let Poll::Ready(Err(error)) = Pin::new(&mut io).poll_flush(cx) {
+                break 'attempt Poll::Ready(Err(io_error(error)));
+            }
+            loop {
+                match read_some(&mut io, cx, |bytes| handshake.receive(bytes)) {
+                    Poll::Ready(Ok(None)) => {
+                        break 'attempt Poll::Ready(Err(handshake.receive_eof().into()));
+                    }
+                    Poll::Ready(Ok(Some(received))) => match received {
+                        Ok(None) => continue,
+                        Ok(Some(established)) => break 'attempt Poll::Ready(Ok(established)),
+                        Err(error) => break 'attempt Poll::Ready(Err(error.into())),
+                    },
+                    Poll::Ready(Err(error)) => break 'attempt Poll::Ready(Err(io_error(error))),
+                    Poll::Pending => break 'attempt Poll::Pending,
+                }
+            }
+        };
+        if progress.is_pending()
+            && let Poll::Ready(Err(error)) =
+                check_deadline(&mut clock, cx, handshake.poll_timeout(), |now| {
+                    handshake.handle_timeout(now)
+                })
+        {
             return Poll::Ready(Err(error));
         }
-        let request = handshake.request_bytes();
-        while written < request.len() {
-            match write_some(&mut io, cx, &request[written..]) {
-                Poll::Ready(Ok(n)) => written += n,
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        if let Poll::Ready(Err(error)) = Pin::new(&mut io).poll_flush(cx) {
-            return Poll::Ready(Err(io_error(error)));
-        }
-        loop {
-            buf.clear();
-            buf.reserve(HANDSHAKE_READ);
-            match Pin::new(&mut io).poll_read_buf(cx, &mut buf) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(handshake.receive_eof().into())),
-                Poll::Ready(Ok(_)) => match handshake.receive(&buf) {
-                    Ok(None) => continue,
-                    Ok(Some(established)) => return Poll::Ready(Ok(established)),
-                    Err(error) => return Poll::Ready(Err(error.into())),
-                },
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        progress
     })
     .await?;
     let response = Response::of(&established);
     let conn = established.into_connection(clock.now());
     clock.disarm();
-    Ok((WebSocket::new(conn, io, clock), response))
+    Ok((WebSocket::in_slot(slot, conn, io, clock), response))
 }
 
 /// Run a server handshake over `io`: read the request, let `decide` answer
@@ -142,10 +175,12 @@ where
     F: FnOnce(&Request) -> Decision,
     H: FnOnce(&Request) -> Option<Vec<u8>>,
 {
-    Box::pin(run_server(io, clock, config, decide, http))
+    let slot = Slot::new();
+    Box::pin(run_server(slot, io, clock, config, decide, http))
 }
 
 async fn run_server<T, C, F, H>(
+    slot: Slot<T, C>,
     mut io: T,
     mut clock: C,
     config: Config,
@@ -159,7 +194,6 @@ where
     H: FnOnce(&Request) -> Option<Vec<u8>>,
 {
     let mut handshake = ServerHandshake::new(config, clock.now());
-    let mut buf = BytesMut::new();
     // Failures carry the HTTP answer to send back, where there is one.
     let mut http = Some(http);
     let mut fail = |error: HandshakeError| {
@@ -171,26 +205,27 @@ where
         (Error::from(error), response)
     };
     let received = poll_fn(|cx| {
-        let deadline = handshake.poll_timeout();
-        if let Poll::Ready(Err(error)) = check_deadline(&mut clock, cx, deadline, |now| {
-            handshake.handle_timeout(now)
-        }) {
+        let progress = loop {
+            match read_some(&mut io, cx, |bytes| handshake.receive(bytes)) {
+                Poll::Ready(Ok(None)) => break Poll::Ready(Err(fail(HandshakeError::Incomplete))),
+                Poll::Ready(Ok(Some(received))) => match received {
+                    Ok(None) => continue,
+                    Ok(Some(request)) => break Poll::Ready(Ok(request)),
+                    Err(error) => break Poll::Ready(Err(fail(error))),
+                },
+                Poll::Ready(Err(error)) => break Poll::Ready(Err((io_error(error), None))),
+                Poll::Pending => break Poll::Pending,
+            }
+        };
+        if progress.is_pending()
+            && let Poll::Ready(Err(error)) =
+                check_deadline(&mut clock, cx, handshake.poll_timeout(), |now| {
+                    handshake.handle_timeout(now)
+                })
+        {
             return Poll::Ready(Err((error, None)));
         }
-        loop {
-            buf.clear();
-            buf.reserve(HANDSHAKE_READ);
-            match Pin::new(&mut io).poll_read_buf(cx, &mut buf) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(fail(HandshakeError::Incomplete))),
-                Poll::Ready(Ok(_)) => match handshake.receive(&buf) {
-                    Ok(None) => continue,
-                    Ok(Some(request)) => return Poll::Ready(Ok(request)),
-                    Err(error) => return Poll::Ready(Err(fail(error))),
-                },
-                Poll::Ready(Err(error)) => return Poll::Ready(Err((io_error(error), None))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        progress
     })
     .await;
     let request = match received {
@@ -209,7 +244,7 @@ where
     clock.disarm();
     write_all(&mut io, &response).await.map_err(Error::Io)?;
     match (conn, rejected) {
-        (Some(conn), _) => Ok((WebSocket::new(conn, io, clock), request)),
+        (Some(conn), _) => Ok((WebSocket::in_slot(slot, conn, io, clock), request)),
         (None, status) => {
             let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
             Err(Error::Rejected {
@@ -234,6 +269,11 @@ fn io_error(error: io::Error) -> Error {
     Error::Io(error)
 }
 
+/// Called when the handshake would wait: fails once the deadline has passed,
+/// and otherwise arms the clock's timer for it. Only a handshake that has to
+/// wait arms a timer; one whose bytes are all there at the first poll (the
+/// usual case for a server: the request arrives with the connection) does
+/// not touch the runtime's timer at all.
 fn check_deadline<C: Clock>(
     clock: &mut C,
     cx: &mut Context<'_>,

@@ -108,6 +108,20 @@ impl<T, C> Whole<T, C> {
     }
 }
 
+/// The memory of a [`WebSocket`], reserved before its opening handshake
+/// starts. The handshake's own allocations (its state, its read buffer) are
+/// all freed when it ends; had the long-lived block been allocated among
+/// them, it would pin the hole they leave, and a server holding many idle
+/// connections would keep a few hundred bytes of such holes resident for
+/// each.
+pub(super) struct Slot<T, C>(Box<core::mem::MaybeUninit<Whole<T, C>>>);
+
+impl<T, C> Slot<T, C> {
+    pub(super) fn new() -> Self {
+        Self(Box::new_uninit())
+    }
+}
+
 /// What a future polls: a whole WebSocket's driver, or one half's share.
 enum Target<'a, T, C> {
     Whole(&'a mut Driver<T, C>),
@@ -276,11 +290,19 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// A WebSocket driving `conn` over `io`, timed by `clock` (whose `now`
     /// must be on the scale `conn` was created on).
     pub fn new(conn: Connection, io: T, clock: C) -> Self {
+        Self::in_slot(Slot::new(), conn, io, clock)
+    }
+
+    /// As [`new`](Self::new), in memory reserved before the handshake.
+    pub(super) fn in_slot(slot: Slot<T, C>, conn: Connection, io: T, clock: C) -> Self {
         Self {
-            whole: Box::new(Whole {
-                driver: Mutex::new(Driver::new(conn, io, clock)),
-                info: None,
-            }),
+            whole: Box::write(
+                slot.0,
+                Whole {
+                    driver: Mutex::new(Driver::new(conn, io, clock)),
+                    info: None,
+                },
+            ),
         }
     }
 
