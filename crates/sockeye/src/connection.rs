@@ -194,6 +194,50 @@ struct IncomingMessage {
     inflating: Option<StreamedInflate>,
 }
 
+/// Where the data message being received lives: in a box that outlasts the
+/// message, so that an idle connection pays a pointer for it instead of the
+/// whole state (up to 128 bytes with permessage-deflate), and a busy one
+/// allocates it once rather than per message. The box goes with the other
+/// buffers in [`Connection::release_idle_buffers`].
+#[derive(Debug, Default)]
+struct MessageSlot(Option<alloc::boxed::Box<Option<IncomingMessage>>>);
+
+impl MessageSlot {
+    fn is_none(&self) -> bool {
+        self.as_ref().is_none()
+    }
+
+    fn as_ref(&self) -> Option<&IncomingMessage> {
+        self.0.as_deref().and_then(Option::as_ref)
+    }
+
+    fn as_mut(&mut self) -> Option<&mut IncomingMessage> {
+        self.0.as_deref_mut().and_then(Option::as_mut)
+    }
+
+    /// A new message begins.
+    fn start(&mut self, message: IncomingMessage) {
+        match &mut self.0 {
+            Some(slot) => **slot = Some(message),
+            None => self.0 = Some(alloc::boxed::Box::new(Some(message))),
+        }
+    }
+
+    /// The message is over (its buffers are dropped; the box is kept).
+    fn clear(&mut self) {
+        if let Some(slot) = &mut self.0 {
+            **slot = None;
+        }
+    }
+
+    /// Free the box if no message is under way.
+    fn release_idle(&mut self) {
+        if self.is_none() {
+            self.0 = None;
+        }
+    }
+}
+
 /// What one parsing step produced.
 enum Step {
     Event(Event),
@@ -211,7 +255,7 @@ pub struct Connection {
     received: BytesMut,
     eof: bool,
     frame: Option<CurrentFrame>,
-    message: Option<IncomingMessage>,
+    message: MessageSlot,
     validator: Utf8Validator,
     pending_events: VecDeque<Event>,
 
@@ -301,7 +345,7 @@ impl Connection {
             received: BytesMut::new(),
             eof: false,
             frame: None,
-            message: None,
+            message: MessageSlot::default(),
             validator: Utf8Validator::new(),
             pending_events: VecDeque::new(),
             outgoing: Outgoing::default(),
@@ -668,6 +712,7 @@ impl Connection {
         if self.pending_events.is_empty() {
             self.pending_events = VecDeque::new();
         }
+        self.message.release_idle();
         self.outgoing.release_idle();
     }
 
@@ -1023,7 +1068,7 @@ impl Connection {
         self.timers.stop_all();
         self.received = BytesMut::new();
         self.frame = None;
-        self.message = None;
+        self.message.clear();
     }
 
     /// One parsing step: decode a header, or take in as much of the current
@@ -1205,7 +1250,7 @@ impl Connection {
                     DataKind::Binary
                 };
                 self.validator.reset();
-                self.message = Some(IncomingMessage {
+                self.message.start(IncomingMessage {
                     kind,
                     fragments: 1,
                     size: header.payload_len,
@@ -1312,7 +1357,7 @@ impl Connection {
         let is_first = core::mem::replace(&mut message.first_piece_pending, false);
         let kind = message.kind;
         if is_last {
-            self.message = None;
+            self.message.clear();
             if kind == DataKind::Text {
                 self.validator
                     .finish()
@@ -1387,7 +1432,7 @@ impl Connection {
                     message.assembled.extend_from_slice(&payload);
                     core::mem::take(&mut message.assembled).freeze()
                 };
-                self.message = None;
+                self.message.clear();
                 Ok(Step::Event(match kind {
                     DataKind::Text => {
                         self.validator
@@ -1433,7 +1478,7 @@ impl Connection {
             return Ok(Step::Continue);
         }
         let data = Bytes::from(core::mem::take(&mut message.inflated));
-        self.message = None;
+        self.message.clear();
         Ok(Step::Event(match kind {
             DataKind::Text => {
                 self.validator
@@ -1552,6 +1597,29 @@ mod tests {
         assert_eq!(
             server.poll_event(),
             Some(Event::Binary(Bytes::from_static(&[9, 9, 9, 9])))
+        );
+    }
+
+    #[test]
+    fn idle_release_between_fragments_keeps_the_message_and_frees_its_box_after() {
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        // A masked text frame "he" without FIN, with the key 1, 2, 3, 4.
+        server.receive(&[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2]);
+        assert_eq!(server.poll_event(), None);
+        assert!(!server.message.is_none());
+        server.release_idle_buffers();
+        // The continuation "y" with FIN.
+        server.receive(&[0x80, 0x81, 5, 6, 7, 8, b'y' ^ 5]);
+        assert_eq!(server.poll_event(), Some(Event::Text("hey".into())));
+        // Between messages the box is kept for the next one...
+        assert!(server.message.0.is_some());
+        // ...until the connection is idle.
+        server.release_idle_buffers();
+        assert!(server.message.0.is_none());
+        server.receive(&[0x02, 0x81, 0, 0, 0, 0, 1, 0x80, 0x81, 0, 0, 0, 0, 2]);
+        assert_eq!(
+            server.poll_event(),
+            Some(Event::Binary(Bytes::from_static(&[1, 2])))
         );
     }
 }
