@@ -8,8 +8,13 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9001".into());
-    let executor = smol::LocalExecutor::new();
-    smol::block_on(executor.run(async {
+    // Leaked: the accept task spawns onto the executor that runs it.
+    let executor: &'static smol::LocalExecutor<'static> =
+        Box::leak(Box::new(smol::LocalExecutor::new()));
+    // The accept loop is a task of its own: the future handed to `run` is
+    // polled again on every tick of the executor, which would retry the
+    // listener's accept (and re-arm its readiness) for every message echoed.
+    let accepting = executor.spawn(async move {
         let listener = TcpListener::bind(&addr).await?;
         println!("listening on {}", listener.local_addr()?);
         loop {
@@ -21,7 +26,8 @@ fn main() -> std::io::Result<()> {
                 })
                 .detach();
         }
-    }))
+    });
+    smol::block_on(executor.run(accepting))
 }
 
 async fn serve(tcp: TcpStream) -> Result<(), Error> {
