@@ -1068,7 +1068,7 @@ impl Connection {
         self.timers.stop_all();
         self.received = BytesMut::new();
         self.frame = None;
-        self.message.clear();
+        self.message = MessageSlot::default();
     }
 
     /// One parsing step: decode a header, or take in as much of the current
@@ -1621,5 +1621,17 @@ mod tests {
             server.poll_event(),
             Some(Event::Binary(Bytes::from_static(&[1, 2])))
         );
+    }
+
+    #[test]
+    fn a_closed_connection_keeps_no_receive_state_box() {
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        // A masked text frame "he" without FIN, then a masked close frame
+        // with no payload.
+        server.receive(&[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2]);
+        server.receive(&[0x88, 0x80, 1, 2, 3, 4]);
+        while server.poll_event().is_some() {}
+        assert_eq!(server.state(), State::Closed);
+        assert!(server.message.0.is_none());
     }
 }
