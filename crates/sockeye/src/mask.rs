@@ -266,6 +266,12 @@ impl MaskPath {
 
     /// In-place mask with a key already rotated to the start of `buf`.
     /// Callers have checked [`MaskPath::is_supported`].
+    // Without a SIMD kernel for the target, only the portable arms remain
+    // and the raw pointers go unused.
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        allow(unused_variables)
+    )]
     #[inline]
     fn run_in_place(self, buf: &mut [u8], key: [u8; 4]) {
         let len = buf.len();
@@ -293,6 +299,12 @@ impl MaskPath {
     /// Copy-and-mask into `dst` (as long as `src`), key from offset 0.
     /// Callers have checked [`MaskPath::is_supported`]; on return every
     /// byte of `dst` is initialised.
+    // Without a SIMD kernel for the target, only the portable arms remain
+    // and the raw pointers go unused.
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        allow(unused_variables)
+    )]
     #[inline]
     fn run_copy(self, src: &[u8], dst: &mut [MaybeUninit<u8>], key: [u8; 4]) {
         assert_eq!(src.len(), dst.len());
@@ -326,6 +338,7 @@ impl MaskPath {
 /// # Safety
 /// `src` must be valid for reads and `dst` for writes of `len` bytes, and the
 /// two ranges must either be identical or not overlap.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 unsafe fn xor_tail(src: *const u8, dst: *mut u8, len: usize, key: [u8; 4]) {
     let word = u32::from_ne_bytes(key);
