@@ -3,7 +3,7 @@
 
 use core::time::Duration;
 
-use sockeye::Config;
+use sockeye::{Config, SharedConfig};
 
 use crate::boundary;
 use crate::status::sockeye_status;
@@ -12,9 +12,11 @@ use crate::status::sockeye_status;
 /// with the engine's safe defaults and freed with `sockeye_config_free`.
 ///
 /// A handle created from a configuration copies it: the configuration may
-/// be changed or freed afterwards without affecting the handle.
+/// be changed or freed afterwards without affecting the handle. The copy is
+/// shared: the handles made from one configuration, until it is next
+/// changed, point to one set of settings instead of each keeping its own.
 pub struct sockeye_config {
-    pub(crate) inner: Config,
+    pub(crate) inner: SharedConfig,
 }
 
 /// An option for `sockeye_config_set`. Sizes are in bytes, durations in
@@ -126,7 +128,7 @@ pub unsafe extern "C" fn sockeye_config_new(out: *mut *mut sockeye_config) -> so
     boundary::guard(|| {
         let out = boundary::out_ptr(out)?;
         let config = Box::new(sockeye_config {
-            inner: Config::default(),
+            inner: SharedConfig::default(),
         });
         // SAFETY: `out` is non-null and the caller guarantees it is writable.
         unsafe { out.write(Box::into_raw(config)) };
@@ -153,9 +155,9 @@ pub unsafe extern "C" fn sockeye_config_set(
         // SAFETY: the caller guarantees a live, unshared configuration or null.
         let config = unsafe { config.as_mut() }.ok_or(sockeye_status::ErrNull)?;
         let option = sockeye_option::from_raw(option).ok_or(sockeye_status::ErrInvalidArgument)?;
-        let mut updated = config.inner.clone();
+        let mut updated = config.inner.to_config();
         apply(&mut updated, option, value)?;
-        config.inner = updated;
+        config.inner = updated.into();
         Ok(())
     })
 }
@@ -219,7 +221,7 @@ mod tests {
             sockeye_status::Ok
         );
         // SAFETY: `config` is live.
-        let inner = unsafe { &(*config).inner };
+        let inner = unsafe { (*config).inner.to_config() };
         assert_eq!(inner.max_message_size, 1 << 30);
         assert_eq!(inner.keepalive_interval, Some(Duration::from_millis(1500)));
         assert_eq!(inner.close_timeout, None);
@@ -251,7 +253,7 @@ mod tests {
                 sockeye_config_set(config, frame, 0),
                 sockeye_status::ErrInvalidArgument
             );
-            assert_eq!((*config).inner, Config::default());
+            assert_eq!((*config).inner.to_config(), Config::default());
             assert_eq!(
                 sockeye_config_set(core::ptr::null_mut(), frame, 1),
                 sockeye_status::ErrNull

@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
 use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, HandshakeError, ServerHandshake};
-use sockeye::{CloseCode, Config, Connection, DataKind, Role, SendError, State};
+use sockeye::{CloseCode, Connection, DataKind, Role, SendError, SharedConfig, State};
 
 use crate::boundary::{self, Outcome};
 use crate::config::sockeye_config;
@@ -152,11 +152,11 @@ fn send_status(error: SendError) -> sockeye_status {
     }
 }
 
-fn config_of(config: *const sockeye_config) -> Result<Config, sockeye_status> {
+fn config_of(config: *const sockeye_config) -> Result<SharedConfig, sockeye_status> {
     // SAFETY: every caller passes the pointer it received from C, whose
     // contract says it is null or a live configuration not being written.
     let config = unsafe { config.as_ref() };
-    Ok(config.map_or_else(Config::default, |config| config.inner.clone()))
+    Ok(config.map_or_else(SharedConfig::default, |config| config.inner.clone()))
 }
 
 impl sockeye_conn {

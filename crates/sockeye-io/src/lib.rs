@@ -47,4 +47,4 @@ pub use sockeye::connection::{CloseStatus, Fragment};
 #[cfg(feature = "deflate")]
 pub use sockeye::deflate::DeflateConfig;
 pub use sockeye::handshake::{Extension, Headers, Request};
-pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, State, Utf8Bytes};
+pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, SharedConfig, State, Utf8Bytes};

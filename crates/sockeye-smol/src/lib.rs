@@ -46,7 +46,8 @@ pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
 pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
+    Role, SharedConfig,
 };
 pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
@@ -101,7 +102,7 @@ impl Clock for AsyncIoClock {
 }
 
 /// A WebSocket over `stream`, whose opening handshake was done elsewhere.
-pub fn from_raw<S>(stream: S, role: Role, config: Config) -> WebSocketStream<S>
+pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> WebSocketStream<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -232,7 +233,7 @@ where
 /// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
 pub fn accept_with<S, F>(
     stream: S,
-    config: Config,
+    config: impl Into<SharedConfig>,
     decide: F,
 ) -> impl Future<Output = Result<(WebSocketStream<S>, Request), Error>>
 where

@@ -54,7 +54,8 @@ pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
 #[cfg(feature = "deflate")]
 pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
+    Role, SharedConfig,
 };
 pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]

@@ -54,7 +54,7 @@ pub fn accept_with_policy(
 ) -> Result<(WebSocket<TcpStream>, ClientSlot, Request), Error> {
     let peer = tcp.peer_addr().map_err(Error::Io)?;
     let mut slot = None;
-    let (ws, request) = accept_with(tcp, policy.engine_config().clone(), |request| {
+    let (ws, request) = accept_with(tcp, policy.shared_config().clone(), |request| {
         let decision = policy.decide(&RequestInfo::new(request, peer));
         if decision.rejected_status().is_some() {
             return decision;

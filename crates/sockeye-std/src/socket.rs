@@ -11,7 +11,7 @@ use sockeye_io::sockeye::handshake::{ClientHandshake, HandshakeError, ServerHand
 use sockeye_io::sockeye::{Connection, State};
 use sockeye_io::{
     ClientOptions, CloseInfo, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo,
-    Message, ReadyState, Request, Response, Role, Target,
+    Message, ReadyState, Request, Response, Role, SharedConfig, Target,
 };
 
 /// Bytes read at a time during the opening handshake.
@@ -46,7 +46,7 @@ pub(crate) enum Next {
 
 impl<S: Read + Write + 'static> WebSocket<S> {
     /// A WebSocket over `stream`, whose opening handshake was done elsewhere.
-    pub fn from_raw(stream: S, role: Role, config: Config) -> Self {
+    pub fn from_raw(stream: S, role: Role, config: impl Into<SharedConfig>) -> Self {
         Self::with_connection(
             stream,
             Connection::new(role, config, Duration::ZERO),
@@ -461,7 +461,7 @@ pub fn accept<S: Read + Write + 'static>(stream: S) -> Result<WebSocket<S>, Erro
 /// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
 pub fn accept_with<S: Read + Write + 'static>(
     mut stream: S,
-    config: Config,
+    config: impl Into<SharedConfig>,
     decide: impl FnOnce(&Request) -> Decision,
 ) -> Result<(WebSocket<S>, Request), Error> {
     let start = Instant::now();

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use sockeye_io::driver::{handshake, within};
-use sockeye_io::{ClientOptions, Config, Decision, Error, Request, Response, Target};
+use sockeye_io::{ClientOptions, Config, Decision, Error, Request, Response, SharedConfig, Target};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -218,7 +218,7 @@ where
 /// after [`Config::handshake_timeout`], [`Error::Io`].
 pub fn accept_with<S, F>(
     stream: S,
-    config: Config,
+    config: impl Into<SharedConfig>,
     decide: F,
 ) -> impl Future<Output = Result<(WebSocketStream<S>, Request), Error>>
 where

@@ -77,7 +77,8 @@ pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
 pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response, Role,
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
+    Role, SharedConfig,
 };
 pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
@@ -88,7 +89,7 @@ pub type WebSocketStream<S> = WebSocket<TokioIo<S>, TokioClock>;
 
 /// A WebSocket over `stream`, whose opening handshake was done elsewhere,
 /// playing `role` with `config`.
-pub fn from_raw<S>(stream: S, role: Role, config: Config) -> WebSocketStream<S>
+pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> WebSocketStream<S>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {

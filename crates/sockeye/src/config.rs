@@ -4,7 +4,13 @@
 //! connection hold more memory than the limit allows, while ordinary traffic
 //! (browsers, chat, RPC, file transfer in pieces) never comes near it.
 
+use alloc::sync::Arc;
+use core::fmt;
 use core::time::Duration;
+
+pub(crate) mod settings;
+
+use settings::{DEFAULT_SETTINGS, Settings};
 
 /// Which end of the connection this engine plays.
 ///
@@ -95,24 +101,127 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            max_frame_size: 16 << 20,
-            max_message_size: 64 << 20,
-            max_fragments: 1 << 16,
-            max_header_bytes: 8 << 10,
-            max_headers: 64,
-            max_rejection_body: 64 << 10,
-            auto_pong: true,
-            streaming: false,
-            max_send_frame_size: None,
-            write_high_water_mark: 1 << 20,
-            close_timeout: Some(Duration::from_secs(5)),
-            keepalive_interval: None,
-            pong_timeout: Duration::from_secs(20),
-            idle_timeout: None,
-            handshake_timeout: Some(Duration::from_secs(10)),
-            #[cfg(feature = "deflate")]
-            deflate: None,
+        Self::DEFAULT
+    }
+}
+
+impl Config {
+    /// The defaults, as a constant so that they can live in a `static`.
+    pub(crate) const DEFAULT: Config = Config {
+        max_frame_size: 16 << 20,
+        max_message_size: 64 << 20,
+        max_fragments: 1 << 16,
+        max_header_bytes: 8 << 10,
+        max_headers: 64,
+        max_rejection_body: 64 << 10,
+        auto_pong: true,
+        streaming: false,
+        max_send_frame_size: None,
+        write_high_water_mark: 1 << 20,
+        close_timeout: Some(Duration::from_secs(5)),
+        keepalive_interval: None,
+        pong_timeout: Duration::from_secs(20),
+        idle_timeout: None,
+        handshake_timeout: Some(Duration::from_secs(10)),
+        #[cfg(feature = "deflate")]
+        deflate: None,
+    };
+}
+
+/// A [`Config`] frozen so that many connections can share it: cloning it
+/// copies a pointer, and a connection keeps a `SharedConfig` rather than
+/// its own copy of the settings.
+///
+/// Every constructor that takes a config takes `impl Into<SharedConfig>`,
+/// so a plain [`Config`] works everywhere; a server that makes many
+/// connections with the same non-default config converts it once and
+/// hands out clones. A config equal to the defaults needs no allocation at
+/// all: every connection made with it points to one `static` copy.
+///
+/// ```
+/// use sockeye::config::{Config, SharedConfig};
+///
+/// let mut config = Config::default();
+/// config.max_message_size = 1 << 20;
+/// let shared = SharedConfig::new(config.clone());
+/// let for_each_connection = shared.clone();
+/// assert_eq!(for_each_connection.to_config(), config);
+/// assert!(SharedConfig::default().is_default());
+/// ```
+#[derive(Clone, Default)]
+pub struct SharedConfig(Option<Arc<Settings>>);
+
+impl SharedConfig {
+    /// Freezes `config`. This allocates unless `config` equals
+    /// [`Config::default`].
+    pub fn new(config: Config) -> Self {
+        if config == Config::DEFAULT {
+            Self(None)
+        } else {
+            Self(Some(Arc::new(Settings::from(config))))
         }
+    }
+
+    /// The frozen config, as a [`Config`] again.
+    pub fn to_config(&self) -> Config {
+        self.settings().to_config()
+    }
+
+    /// Whether this is the defaults (which take no allocation).
+    pub fn is_default(&self) -> bool {
+        self.0.is_none()
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        self.0.as_deref().unwrap_or(&DEFAULT_SETTINGS)
+    }
+}
+
+impl From<Config> for SharedConfig {
+    fn from(config: Config) -> Self {
+        Self::new(config)
+    }
+}
+
+impl PartialEq for SharedConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings() == other.settings()
+    }
+}
+
+impl Eq for SharedConfig {}
+
+impl fmt::Debug for SharedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedConfig")
+            .field(&self.to_config())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_not_allocated_and_read_back_unchanged() {
+        let shared = SharedConfig::new(Config::default());
+        assert!(shared.is_default());
+        assert_eq!(shared.to_config(), Config::default());
+        assert_eq!(*shared.settings(), Settings::from(Config::default()));
+    }
+
+    #[test]
+    fn a_tuned_config_is_shared_by_its_clones() {
+        let config = Config {
+            max_fragments: 3,
+            ..Config::default()
+        };
+        let shared = SharedConfig::from(config.clone());
+        assert!(!shared.is_default());
+        let clone = shared.clone();
+        assert!(core::ptr::eq(shared.settings(), clone.settings()));
+        assert_eq!(clone.to_config(), config);
+        assert_ne!(clone, SharedConfig::default());
     }
 }

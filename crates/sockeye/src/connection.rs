@@ -50,8 +50,7 @@
 //! ```
 
 mod outgoing;
-mod settings;
-mod timers;
+pub(crate) mod timers;
 
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
@@ -60,14 +59,13 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
-use crate::config::{Config, Role};
+use crate::config::{Config, Role, SharedConfig};
 use crate::entropy::BoxedEntropy;
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::message::{DataKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 use outgoing::Outgoing;
-use settings::Settings;
 use timers::{Timer, Timers};
 
 /// Where a connection is in its life (the browser API's `readyState`).
@@ -248,8 +246,8 @@ enum Step {
 /// A WebSocket connection after the opening handshake. See the [module documentation](self).
 pub struct Connection {
     role: Role,
-    /// The [`Config`], compactly.
-    config: Settings,
+    /// The [`Config`], shared with the other connections made with it.
+    config: SharedConfig,
     entropy: Option<BoxedEntropy>,
 
     received: BytesMut,
@@ -310,37 +308,51 @@ impl Connection {
     /// A connection in `role`, open from `now` (time since an epoch of the
     /// caller's choosing, the same one for every call), drawing mask keys
     /// from an OS-seeded generator.
+    ///
+    /// `config` is a [`Config`] or a [`SharedConfig`] (which connections
+    /// made with the same settings share instead of each keeping a copy).
     #[cfg(feature = "os-rng")]
-    pub fn new(role: Role, config: Config, now: Duration) -> Self {
+    pub fn new(role: Role, config: impl Into<SharedConfig>, now: Duration) -> Self {
         let entropy = match role {
             Role::Client => Some(crate::entropy::os_seeded()),
             Role::Server => None,
         };
-        Self::build(role, config, now, entropy)
+        Self::build(role, config.into(), now, entropy)
     }
 
     /// Like [`Connection::new`], drawing mask keys from `entropy` (a server
     /// never draws any).
-    pub fn with_entropy(role: Role, config: Config, now: Duration, entropy: BoxedEntropy) -> Self {
-        Self::build(role, config, now, Some(entropy))
+    pub fn with_entropy(
+        role: Role,
+        config: impl Into<SharedConfig>,
+        now: Duration,
+        entropy: BoxedEntropy,
+    ) -> Self {
+        Self::build(role, config.into(), now, Some(entropy))
     }
 
     /// A server connection; it needs no randomness, so this works without `std`.
-    pub fn server(config: Config, now: Duration) -> Self {
-        Self::build(Role::Server, config, now, None)
+    pub fn server(config: impl Into<SharedConfig>, now: Duration) -> Self {
+        Self::build(Role::Server, config.into(), now, None)
     }
 
-    fn build(role: Role, config: Config, now: Duration, entropy: Option<BoxedEntropy>) -> Self {
+    fn build(
+        role: Role,
+        config: SharedConfig,
+        now: Duration,
+        entropy: Option<BoxedEntropy>,
+    ) -> Self {
         let mut timers = Timers::default();
-        if let Some(interval) = config.keepalive_interval.filter(|i| !i.is_zero()) {
+        let settings = config.settings();
+        if let Some(interval) = settings.keepalive_interval().filter(|i| !i.is_zero()) {
             timers.set(Timer::Keepalive, now.saturating_add(interval));
         }
-        if let Some(idle) = config.idle_timeout {
+        if let Some(idle) = settings.idle_timeout() {
             timers.set(Timer::Idle, now.saturating_add(idle));
         }
         Self {
             role,
-            config: Settings::from(config),
+            config,
             entropy,
             received: BytesMut::new(),
             eof: false,
@@ -377,7 +389,7 @@ impl Connection {
     /// level, threshold) come from [`Config::deflate`], or its defaults.
     #[cfg(feature = "deflate")]
     pub fn enable_deflate(&mut self, params: crate::deflate::DeflateParams) {
-        let config = self.config.deflate.clone().unwrap_or_default();
+        let config = self.config.settings().deflate.clone().unwrap_or_default();
         self.deflate = Some(alloc::boxed::Box::new(
             crate::deflate::PerMessageDeflate::new(self.role, params, &config),
         ));
@@ -399,11 +411,17 @@ impl Connection {
 
     /// The configuration the connection runs with.
     ///
-    /// Rebuilt from the connection's compact copy (a connection stores
-    /// timeouts as nanoseconds): equal to the `Config` it was made with,
-    /// except that a timeout longer than 584 years reads back as that.
+    /// Rebuilt from the compact form connections keep (timeouts are stored
+    /// as nanoseconds): equal to the `Config` it was made with, except that
+    /// a timeout longer than 584 years reads back as that.
     pub fn config(&self) -> Config {
         self.config.to_config()
+    }
+
+    /// The configuration the connection runs with, as it is shared: a
+    /// clone copies a pointer.
+    pub fn shared_config(&self) -> &SharedConfig {
+        &self.config
     }
 
     /// Where the connection is in its life.
@@ -425,7 +443,7 @@ impl Connection {
     /// Whether the queued output has reached [`Config::write_high_water_mark`]:
     /// write some out before queueing more.
     pub fn is_write_blocked(&self) -> bool {
-        self.outgoing.len() >= self.config.write_high_water_mark
+        self.outgoing.len() >= self.config.settings().write_high_water_mark
     }
 
     /// How the connection ended, once it is [`State::Closed`].
@@ -456,7 +474,7 @@ impl Connection {
         }
         let available = self.received.len() as u64;
         if let Some(frame) = &self.frame {
-            let streams = self.config.streaming && !frame.opcode.is_control();
+            let streams = self.config.settings().streaming && !frame.opcode.is_control();
             return if streams {
                 available > 0
             } else {
@@ -466,7 +484,7 @@ impl Connection {
         match FrameHeader::decode(&self.received) {
             Ok(Decoded::Partial { .. }) => self.eof,
             Ok(Decoded::Complete { header, header_len }) => {
-                let streams = self.config.streaming && !header.opcode.is_control();
+                let streams = self.config.settings().streaming && !header.opcode.is_control();
                 streams || available >= header_len as u64 + header.payload_len
             }
             // A header that breaks the protocol yields a failure event.
@@ -549,7 +567,7 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.linger_unarmed {
             self.linger_unarmed = false;
-            match self.config.close_timeout() {
+            match self.config.settings().close_timeout() {
                 Some(timeout) => self.timers.set(Timer::Linger, now.saturating_add(timeout)),
                 None => self.linger_over = true,
             }
@@ -843,7 +861,7 @@ impl Connection {
     fn start_closing(&mut self, now: Duration, frame: Option<&CloseFrame>) {
         self.queue_close(frame);
         self.timers.stop_all();
-        if let Some(timeout) = self.config.close_timeout() {
+        if let Some(timeout) = self.config.settings().close_timeout() {
             self.timers.set(Timer::Close, now.saturating_add(timeout));
         }
     }
@@ -867,7 +885,7 @@ impl Connection {
         let (payload, rsv) = self.compress_message(payload);
         #[cfg(not(feature = "deflate"))]
         let rsv = 0;
-        match self.config.max_send_frame_size() {
+        match self.config.settings().max_send_frame_size() {
             Some(max) if payload.len() > max && max > 0 => {
                 let mut rest = payload;
                 let mut frame_opcode = opcode;
@@ -991,7 +1009,7 @@ impl Connection {
     // ----- timers --------------------------------------------------------
 
     fn keepalive(&mut self, now: Duration) {
-        let Some(interval) = self.config.keepalive_interval() else {
+        let Some(interval) = self.config.settings().keepalive_interval() else {
             return;
         };
         if self.close_sent {
@@ -1001,7 +1019,7 @@ impl Connection {
             self.received_since_ping = false;
             self.timers.set(
                 Timer::PongDeadline,
-                now.saturating_add(self.config.pong_timeout()),
+                now.saturating_add(self.config.settings().pong_timeout()),
             );
         }
         self.queue_frame(true, OpCode::Ping, &[], None);
@@ -1010,7 +1028,7 @@ impl Connection {
     }
 
     fn check_idle(&mut self, now: Duration) {
-        let Some(idle) = self.config.idle_timeout() else {
+        let Some(idle) = self.config.settings().idle_timeout() else {
             return;
         };
         if !self.active_since_idle_check && !self.close_sent {
@@ -1128,7 +1146,7 @@ impl Connection {
             frame.unmasked = present;
         }
         let is_data = !frame.opcode.is_control();
-        if is_data && self.config.streaming {
+        if is_data && self.config.settings().streaming {
             if present == 0 && frame.remaining > 0 {
                 return Ok(Step::NeedData);
             }
@@ -1171,10 +1189,10 @@ impl Connection {
             && header.rsv == 0
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
             && self.message.is_none()
-            && !self.config.streaming
+            && !self.config.settings().streaming
             && header.mask.is_some() == (self.role == Role::Server)
-            && header.payload_len <= self.config.max_frame_size
-            && header.payload_len <= self.config.max_message_size
+            && header.payload_len <= self.config.settings().max_frame_size
+            && header.payload_len <= self.config.settings().max_message_size
             && header.payload_len <= arrived;
         if !eligible {
             return None;
@@ -1219,8 +1237,8 @@ impl Connection {
         if header.opcode.is_control() {
             return Ok(false);
         }
-        if header.payload_len > self.config.max_frame_size
-            || (!self.config.streaming && usize::try_from(header.payload_len).is_err())
+        if header.payload_len > self.config.settings().max_frame_size
+            || (!self.config.settings().streaming && usize::try_from(header.payload_len).is_err())
         {
             return Err(ProtocolError::FrameTooLarge);
         }
@@ -1229,19 +1247,19 @@ impl Connection {
         match (header.opcode, self.message.as_mut()) {
             (OpCode::Continuation, None) => Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(message)) => {
-                if message.fragments >= self.config.max_fragments {
+                if message.fragments >= self.config.settings().max_fragments {
                     return Err(ProtocolError::TooManyFragments);
                 }
                 message.fragments += 1;
                 message.size = message.size.saturating_add(header.payload_len);
-                if message.size > self.config.max_message_size {
+                if message.size > self.config.settings().max_message_size {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 Ok(message.kind == DataKind::Text && !message.compressed)
             }
             (_, Some(_)) => Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
-                if header.payload_len > self.config.max_message_size {
+                if header.payload_len > self.config.settings().max_message_size {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 let kind = if opcode == OpCode::Text {
@@ -1302,10 +1320,11 @@ impl Connection {
         };
         let limit = self
             .config
+            .settings()
             .max_message_size
             .saturating_sub(message.inflated_len);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let cap = usize::try_from(self.config.max_frame_size)
+        let cap = usize::try_from(self.config.settings().max_frame_size)
             .unwrap_or(usize::MAX)
             .clamp(1, STREAMED_INFLATE_STEP);
         let mut out = alloc::vec::Vec::new();
@@ -1383,7 +1402,7 @@ impl Connection {
     ) -> Result<Step, ProtocolError> {
         match opcode {
             OpCode::Ping => {
-                if self.config.auto_pong && !self.close_sent {
+                if self.config.settings().auto_pong && !self.close_sent {
                     self.queue_frame(true, OpCode::Pong, &payload, None);
                 }
                 Ok(Step::Event(Event::Ping(payload)))
@@ -1458,7 +1477,7 @@ impl Connection {
         let (Some(message), Some(deflate)) = (self.message.as_mut(), self.deflate.as_mut()) else {
             return Err(ProtocolError::ReservedBitsSet(RSV1));
         };
-        let limit = usize::try_from(self.config.max_message_size).unwrap_or(usize::MAX);
+        let limit = usize::try_from(self.config.settings().max_message_size).unwrap_or(usize::MAX);
         let before = message.inflated.len();
         let decompressor = &mut deflate.decompressor;
         decompressor

@@ -24,7 +24,7 @@ pub mod testing;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
-pub use config::{Config, Role};
+pub use config::{Config, Role, SharedConfig};
 pub use connection::{Connection, Event, State};
 pub use entropy::Entropy;
 pub use error::{ProtocolError, SendError};

@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sockeye::Config;
+use sockeye::SharedConfig;
 use sockeye::handshake::{
     ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
 };
@@ -64,10 +64,10 @@ pub fn client<T: Transport, C: Clock>(
     io: T,
     clock: C,
     request: ClientRequest,
-    config: Config,
+    config: impl Into<SharedConfig>,
 ) -> impl Future<Output = Result<(WebSocket<T, C>, Response), Error>> {
     let slot = Slot::new();
-    Box::pin(run_client(slot, io, clock, request, config))
+    Box::pin(run_client(slot, io, clock, request, config.into()))
 }
 
 async fn run_client<T: Transport, C: Clock>(
@@ -75,7 +75,7 @@ async fn run_client<T: Transport, C: Clock>(
     mut io: T,
     mut clock: C,
     request: ClientRequest,
-    config: Config,
+    config: SharedConfig,
 ) -> Result<(WebSocket<T, C>, Response), Error> {
     let mut handshake = ClientHandshake::new(request, config, clock.now());
     let mut written = 0;
@@ -144,7 +144,7 @@ async fn run_client<T: Transport, C: Clock>(
 pub fn server<T, C, F>(
     io: T,
     clock: C,
-    config: Config,
+    config: impl Into<SharedConfig>,
     decide: F,
 ) -> impl Future<Output = Result<(WebSocket<T, C>, Request), Error>>
 where
@@ -165,7 +165,7 @@ where
 pub fn server_or_http<T, C, F, H>(
     io: T,
     clock: C,
-    config: Config,
+    config: impl Into<SharedConfig>,
     decide: F,
     http: H,
 ) -> impl Future<Output = Result<(WebSocket<T, C>, Request), Error>>
@@ -176,14 +176,14 @@ where
     H: FnOnce(&Request) -> Option<Vec<u8>>,
 {
     let slot = Slot::new();
-    Box::pin(run_server(slot, io, clock, config, decide, http))
+    Box::pin(run_server(slot, io, clock, config.into(), decide, http))
 }
 
 async fn run_server<T, C, F, H>(
     slot: Slot<T, C>,
     mut io: T,
     mut clock: C,
-    config: Config,
+    config: SharedConfig,
     decide: F,
     http: H,
 ) -> Result<(WebSocket<T, C>, Request), Error>

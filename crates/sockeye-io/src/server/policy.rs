@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sockeye::Config;
 use sockeye::handshake::Request;
+use sockeye::{Config, SharedConfig};
 
 use super::rate::RateLimit;
 use crate::Decision;
@@ -126,7 +126,8 @@ pub struct ServerPolicy {
     max_connections_per_ip: Option<usize>,
     rate_limit: Option<RateLimit>,
     queue_capacity: usize,
-    config: Config,
+    /// Shared by every connection the server accepts.
+    config: SharedConfig,
 }
 
 impl Default for ServerPolicy {
@@ -171,7 +172,7 @@ impl ServerPolicy {
             max_connections_per_ip: None,
             rate_limit: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
-            config,
+            config: config.into(),
         }
     }
 
@@ -232,10 +233,11 @@ impl ServerPolicy {
 
     /// Largest message (and frame) a client may send; a larger one closes
     /// the connection with 1009.
-    pub fn max_message_size(mut self, bytes: u64) -> Self {
-        self.config.max_message_size = bytes;
-        self.config.max_frame_size = self.config.max_frame_size.min(bytes);
-        self
+    pub fn max_message_size(self, bytes: u64) -> Self {
+        self.tune(|config| {
+            config.max_message_size = bytes;
+            config.max_frame_size = config.max_frame_size.min(bytes);
+        })
     }
 
     /// Close a client that sends more data messages than `limit` allows
@@ -248,15 +250,25 @@ impl ServerPolicy {
     /// Ping every `interval`; drop a client that sends nothing within
     /// `timeout` of a ping. These are the engine's keepalive timers
     /// ([`Config::keepalive_interval`], [`Config::pong_timeout`]).
-    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
-        self.config.keepalive_interval = Some(interval);
-        self.config.pong_timeout = timeout;
-        self
+    pub fn heartbeat(self, interval: Duration, timeout: Duration) -> Self {
+        self.tune(|config| {
+            config.keepalive_interval = Some(interval);
+            config.pong_timeout = timeout;
+        })
     }
 
     /// No heartbeat.
-    pub fn no_heartbeat(mut self) -> Self {
-        self.config.keepalive_interval = None;
+    pub fn no_heartbeat(self) -> Self {
+        self.tune(|config| config.keepalive_interval = None)
+    }
+
+    /// Changes the engine configuration (frozen, so it is thawed, changed
+    /// and frozen again: this runs while the server is set up, not per
+    /// connection).
+    fn tune(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.to_config();
+        change(&mut config);
+        self.config = config.into();
         self
     }
 
@@ -271,12 +283,18 @@ impl ServerPolicy {
     /// Replace the engine configuration of every connection (limits,
     /// timers); the heartbeat is then `config`'s keepalive.
     pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+        self.config = config.into();
         self
     }
 
     /// The engine configuration of every connection.
-    pub fn engine_config(&self) -> &Config {
+    pub fn engine_config(&self) -> Config {
+        self.config.to_config()
+    }
+
+    /// The engine configuration as the connections share it: one copy for
+    /// the whole server, which a clone points to.
+    pub fn shared_config(&self) -> &SharedConfig {
         &self.config
     }
 

@@ -90,7 +90,7 @@ impl ServerCore {
             }
         };
         let http = |request: &Request| self.policy.answer_http(&RequestInfo::new(request, peer));
-        let config = self.policy.engine_config().clone();
+        let config = self.policy.shared_config().clone();
         let (ws, request) = handshake::server_or_http(io, clock, config, decide, http).await?;
         let Some(slot) = slot else {
             return Err(Error::Closed);

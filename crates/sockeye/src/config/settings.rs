@@ -1,16 +1,21 @@
-//! The connection's copy of its [`Config`], laid out compactly: every
-//! connection carries one for its whole life, so timeouts are nanoseconds
-//! with a sentinel for "none" (8 bytes instead of 16 for an
-//! `Option<Duration>`) and the flags sit together.
+//! A [`Config`] as connections keep it, laid out compactly: timeouts are
+//! nanoseconds with a sentinel for "none" (8 bytes instead of 16 for an
+//! `Option<Duration>`) and the flags sit together. A [`SharedConfig`]
+//! holds one behind an `Arc`, so the connections of a server share it.
+//!
+//! [`SharedConfig`]: super::SharedConfig
 
 use core::time::Duration;
 
-use super::timers::{UNSET, nanos};
 use crate::config::Config;
+use crate::connection::timers::{UNSET, nanos};
 
 /// `timeout` in nanoseconds, [`UNSET`] for `None`.
-fn optional_nanos(timeout: Option<Duration>) -> u64 {
-    timeout.map_or(UNSET, nanos)
+const fn optional_nanos(timeout: Option<Duration>) -> u64 {
+    match timeout {
+        Some(timeout) => nanos(timeout),
+        None => UNSET,
+    }
 }
 
 fn optional_duration(nanos: u64) -> Option<Duration> {
@@ -20,7 +25,7 @@ fn optional_duration(nanos: u64) -> Option<Duration> {
 /// Everything in a [`Config`], as the connection stores it. Converting back
 /// gives the same `Config`, except that a timeout longer than
 /// `u64::MAX - 1` nanoseconds (584 years) reads back as that.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub(crate) max_frame_size: u64,
     pub(crate) max_message_size: u64,
@@ -28,11 +33,10 @@ pub(crate) struct Settings {
     pub(crate) write_high_water_mark: usize,
     /// [`Config::max_send_frame_size`] when `has_max_send_frame_size`.
     max_send_frame_size: usize,
-    // The opening handshake's limits: kept only so that `config()` reads
-    // back what the connection was made with.
-    max_header_bytes: usize,
-    max_headers: usize,
-    max_rejection_body: usize,
+    // The opening handshake's limits.
+    pub(crate) max_header_bytes: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) max_rejection_body: usize,
     handshake_timeout: u64,
     close_timeout: u64,
     keepalive_interval: u64,
@@ -45,14 +49,29 @@ pub(crate) struct Settings {
     pub(crate) deflate: Option<crate::deflate::DeflateConfig>,
 }
 
+/// The settings of [`Config::default`], which connections made with the
+/// defaults point to instead of keeping a copy.
+pub(crate) static DEFAULT_SETTINGS: Settings = Settings::from_config(Config::DEFAULT);
+
 impl From<Config> for Settings {
     fn from(config: Config) -> Self {
+        Self::from_config(config)
+    }
+}
+
+impl Settings {
+    /// `config`, compactly (a `const fn`, so that the defaults can be a
+    /// `static`).
+    pub(crate) const fn from_config(config: Config) -> Self {
         Self {
             max_frame_size: config.max_frame_size,
             max_message_size: config.max_message_size,
             max_fragments: config.max_fragments,
             write_high_water_mark: config.write_high_water_mark,
-            max_send_frame_size: config.max_send_frame_size.unwrap_or(0),
+            max_send_frame_size: match config.max_send_frame_size {
+                Some(size) => size,
+                None => 0,
+            },
             max_header_bytes: config.max_header_bytes,
             max_headers: config.max_headers,
             max_rejection_body: config.max_rejection_body,
@@ -68,12 +87,14 @@ impl From<Config> for Settings {
             deflate: config.deflate,
         }
     }
-}
 
-impl Settings {
     pub(crate) fn max_send_frame_size(&self) -> Option<usize> {
         self.has_max_send_frame_size
             .then_some(self.max_send_frame_size)
+    }
+
+    pub(crate) fn handshake_timeout(&self) -> Option<Duration> {
+        optional_duration(self.handshake_timeout)
     }
 
     pub(crate) fn close_timeout(&self) -> Option<Duration> {
@@ -109,7 +130,7 @@ impl Settings {
             keepalive_interval: self.keepalive_interval(),
             pong_timeout: self.pong_timeout(),
             idle_timeout: self.idle_timeout(),
-            handshake_timeout: optional_duration(self.handshake_timeout),
+            handshake_timeout: self.handshake_timeout(),
             #[cfg(feature = "deflate")]
             deflate: self.deflate.clone(),
         }

@@ -48,8 +48,14 @@ impl Default for Timers {
 }
 
 /// `at` in nanoseconds, saturating below the [`UNSET`] sentinel.
-pub(crate) fn nanos(at: Duration) -> u64 {
-    u64::try_from(at.as_nanos()).map_or(UNSET - 1, |n| n.min(UNSET - 1))
+pub(crate) const fn nanos(at: Duration) -> u64 {
+    let nanos = at.as_nanos();
+    if nanos >= (UNSET - 1) as u128 {
+        UNSET - 1
+    } else {
+        // In range: checked just above.
+        nanos as u64
+    }
 }
 
 impl Timers {

@@ -10,7 +10,7 @@ use super::{
     Deadline, Extension, HandshakeError, HeadBuffer, Headers, WEBSOCKET_VERSION, check_field,
     is_token, parse_error, write_field,
 };
-use crate::config::{Config, Role};
+use crate::config::{Role, SharedConfig};
 use crate::connection::Connection;
 use crate::entropy::BoxedEntropy;
 
@@ -248,7 +248,7 @@ enum Reading {
 /// [`handle_timeout`](Self::handle_timeout) when it fires.
 pub struct ClientHandshake {
     request: ClientRequest,
-    config: Config,
+    config: SharedConfig,
     entropy: Option<BoxedEntropy>,
     expected_accept: String,
     request_bytes: Vec<u8>,
@@ -261,7 +261,7 @@ impl ClientHandshake {
     /// Starts a handshake at `now` with a random source seeded from the
     /// operating system, which the connection then uses for mask keys.
     #[cfg(feature = "os-rng")]
-    pub fn new(request: ClientRequest, config: Config, now: Duration) -> Self {
+    pub fn new(request: ClientRequest, config: impl Into<SharedConfig>, now: Duration) -> Self {
         Self::with_entropy(request, config, now, crate::entropy::os_seeded())
     }
 
@@ -271,17 +271,18 @@ impl ClientHandshake {
     /// §10.3).
     pub fn with_entropy(
         request: ClientRequest,
-        config: Config,
+        config: impl Into<SharedConfig>,
         now: Duration,
         mut entropy: BoxedEntropy,
     ) -> Self {
+        let config = config.into();
         #[cfg(feature = "deflate")]
         let request = offer_deflate(request, &config);
         let key = generate_key(&mut *entropy);
         let expected_accept = accept_key(key.as_bytes());
         let request_bytes = request.to_bytes(&key);
         Self {
-            deadline: Deadline::start(now, config.handshake_timeout),
+            deadline: Deadline::start(now, config.settings().handshake_timeout()),
             request,
             config,
             entropy: Some(entropy),
@@ -337,7 +338,7 @@ impl ClientHandshake {
             }
             Reading::RejectionBody { body, limit, .. } => {
                 let room = limit
-                    .unwrap_or(self.config.max_rejection_body)
+                    .unwrap_or(self.config.settings().max_rejection_body)
                     .saturating_sub(body.len());
                 body.extend_from_slice(&data[..data.len().min(room)]);
                 if data.len() >= room {
@@ -421,11 +422,14 @@ impl ClientHandshake {
 
     fn receive_head(&mut self) -> Result<Option<Established>, HandshakeError> {
         let (status, reason, headers, head_len) = loop {
-            let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
+            let Some(end) = self
+                .head
+                .next_end(self.config.settings().max_header_bytes)?
+            else {
                 return Ok(None);
             };
             let bytes = &self.head.bytes;
-            let parsed = with_header_slots(self.config.max_headers, |fields| {
+            let parsed = with_header_slots(self.config.settings().max_headers, |fields| {
                 let mut response = httparse::Response::new(fields);
                 let status = response.parse(&bytes[..end]).map_err(parse_error)?;
                 Ok::<_, HandshakeError>(match status {
@@ -465,7 +469,7 @@ impl ClientHandshake {
                 let limit = rejection_body_length(status, &headers)?;
                 let keep = limit
                     .unwrap_or(usize::MAX)
-                    .min(self.config.max_rejection_body);
+                    .min(self.config.settings().max_rejection_body);
                 let body = trailing[..trailing.len().min(keep)].to_vec();
                 let complete = body.len() == keep;
                 self.reading = Reading::RejectionBody {
@@ -473,7 +477,7 @@ impl ClientHandshake {
                     reason,
                     headers,
                     body,
-                    limit: limit.map(|l| l.min(self.config.max_rejection_body)),
+                    limit: limit.map(|l| l.min(self.config.settings().max_rejection_body)),
                 };
                 if complete {
                     Err(self.take_rejection())
@@ -542,7 +546,7 @@ impl ClientHandshake {
         extensions: &[Extension],
     ) -> Result<Option<crate::deflate::DeflateParams>, HandshakeError> {
         use crate::deflate::EXTENSION_NAME;
-        let Some(config) = &self.config.deflate else {
+        let Some(config) = &self.config.settings().deflate else {
             return Ok(None);
         };
         let mut accepted = extensions
@@ -609,9 +613,9 @@ fn rejection_body_length(status: u16, headers: &Headers) -> Result<Option<usize>
 /// Adds the permessage-deflate offer of [`Config::deflate`] unless the
 /// request already offers the extension itself.
 #[cfg(feature = "deflate")]
-fn offer_deflate(mut request: ClientRequest, config: &Config) -> ClientRequest {
+fn offer_deflate(mut request: ClientRequest, config: &SharedConfig) -> ClientRequest {
     use crate::deflate::EXTENSION_NAME;
-    if let Some(deflate) = &config.deflate {
+    if let Some(deflate) = &config.settings().deflate {
         let offered = request.extensions.iter().any(|offer| {
             Extension::parse_list(offer).is_ok_and(|list| {
                 list.iter()
@@ -635,7 +639,7 @@ pub struct Established {
     #[cfg(feature = "deflate")]
     deflate: Option<crate::deflate::DeflateParams>,
     trailing: Vec<u8>,
-    config: Config,
+    config: SharedConfig,
     entropy: BoxedEntropy,
 }
 
@@ -707,6 +711,7 @@ impl core::fmt::Debug for Established {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::entropy::Entropy;
     use crate::handshake::{Accept, ServerHandshake};
     use alloc::boxed::Box;

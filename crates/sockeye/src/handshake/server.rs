@@ -12,7 +12,7 @@ use super::{
     Deadline, Extension, HandshakeError, HeadBuffer, Headers, check_field, is_token, list_items,
     parse_error, write_field, write_response, write_status_line,
 };
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 use crate::connection::Connection;
 
 /// Fields a 101 response gets from the handshake, not from [`Accept::header`].
@@ -38,7 +38,7 @@ const REJECT_OWNED_FIELDS: &[&str] = &["Content-Length", "Transfer-Encoding", "C
 /// close the transport.
 #[derive(Debug)]
 pub struct ServerHandshake {
-    config: Config,
+    config: SharedConfig,
     head: HeadBuffer,
     deadline: Deadline,
     finished: bool,
@@ -47,10 +47,13 @@ pub struct ServerHandshake {
 impl ServerHandshake {
     /// Starts waiting for a request at `now`, with `config`'s header limits
     /// and handshake deadline. The config is handed on to the [`Request`] and,
-    /// unless [`Accept::config`] replaces it, to the connection.
-    pub fn new(config: Config, now: Duration) -> Self {
+    /// unless [`Accept::config`] replaces it, to the connection. A server
+    /// that passes the same [`SharedConfig`] to every handshake has its
+    /// connections share one copy of the settings.
+    pub fn new(config: impl Into<SharedConfig>, now: Duration) -> Self {
+        let config = config.into();
         Self {
-            deadline: Deadline::start(now, config.handshake_timeout),
+            deadline: Deadline::start(now, config.settings().handshake_timeout()),
             config,
             head: HeadBuffer::default(),
             finished: false,
@@ -129,11 +132,14 @@ impl ServerHandshake {
 
     fn receive_head(&mut self) -> Result<Option<Request>, HandshakeError> {
         let request = loop {
-            let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
+            let Some(end) = self
+                .head
+                .next_end(self.config.settings().max_header_bytes)?
+            else {
                 return Ok(None);
             };
             let bytes = &self.head.bytes;
-            let parsed = with_header_slots(self.config.max_headers, |fields| {
+            let parsed = with_header_slots(self.config.settings().max_headers, |fields| {
                 let mut parsed = httparse::Request::new(fields);
                 let status = parsed.parse(&bytes[..end]).map_err(parse_error)?;
                 Ok::<_, HandshakeError>(match status {
@@ -172,7 +178,7 @@ pub struct Request {
     headers: Headers,
     extensions: Vec<Extension>,
     trailing: Vec<u8>,
-    config: Config,
+    config: SharedConfig,
     websocket: bool,
 }
 
@@ -318,7 +324,10 @@ impl Request {
         for (name, value) in &accept.headers {
             check_field(name, value, ACCEPT_OWNED_FIELDS)?;
         }
-        let config = accept.config.clone().unwrap_or_else(|| self.config.clone());
+        let config = accept
+            .config
+            .clone()
+            .map_or_else(|| self.config.clone(), SharedConfig::from);
         #[cfg(feature = "deflate")]
         let (accept, deflate) = self.negotiate_deflate(accept, &config);
 
@@ -364,10 +373,10 @@ impl Request {
     fn negotiate_deflate(
         &self,
         mut accept: Accept,
-        config: &Config,
+        config: &SharedConfig,
     ) -> (Accept, Option<crate::deflate::DeflateParams>) {
         use crate::deflate::EXTENSION_NAME;
-        let Some(deflate) = &config.deflate else {
+        let Some(deflate) = &config.settings().deflate else {
             return (accept, None);
         };
         let selected_by_caller = accept.extensions.iter().any(|selected| {
