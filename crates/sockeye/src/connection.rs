@@ -52,7 +52,6 @@
 mod outgoing;
 pub(crate) mod timers;
 
-use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use bytes::{Buf, Bytes, BytesMut};
 use core::fmt;
@@ -255,7 +254,9 @@ pub struct Connection {
     frame: Option<CurrentFrame>,
     message: MessageSlot,
     validator: Utf8Validator,
-    pending_events: VecDeque<Event>,
+    /// The failure `poll_event` has yet to report. A connection fails once
+    /// (it is closed afterwards), so one slot is enough.
+    pending_failure: Option<ProtocolError>,
 
     outgoing: Outgoing,
     sending_fragmented: Option<DataKind>,
@@ -359,7 +360,7 @@ impl Connection {
             frame: None,
             message: MessageSlot::default(),
             validator: Utf8Validator::new(),
-            pending_events: VecDeque::new(),
+            pending_failure: None,
             outgoing: Outgoing::default(),
             sending_fragmented: None,
             send_validator: Utf8Validator::new(),
@@ -466,7 +467,7 @@ impl Connection {
     /// Adapters use it to batch output: while it is true, more replies may
     /// be about to be queued, so writing can wait until the batch is drained.
     pub fn has_buffered_event(&self) -> bool {
-        if !self.pending_events.is_empty() {
+        if self.pending_failure.is_some() {
             return true;
         }
         if self.closed {
@@ -601,7 +602,7 @@ impl Connection {
     /// Parses received bytes as far as needed for one event, so a caller that
     /// stops polling also stops the engine from buffering events.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.pending_events.pop_front() {
+        if let Some(event) = self.take_failure() {
             return Some(event);
         }
         while !self.closed {
@@ -611,7 +612,7 @@ impl Connection {
                 Ok(Step::NeedData) => {
                     if self.eof {
                         self.fail(ProtocolError::UnexpectedEof);
-                        return self.pending_events.pop_front();
+                        return self.take_failure();
                     }
                     if self.received.is_empty() && self.received.capacity() > RECEIVE_RETAIN_MAX {
                         self.received = BytesMut::new();
@@ -620,11 +621,15 @@ impl Connection {
                 }
                 Err(error) => {
                     self.fail(error);
-                    return self.pending_events.pop_front();
+                    return self.take_failure();
                 }
             }
         }
-        self.pending_events.pop_front()
+        self.take_failure()
+    }
+
+    fn take_failure(&mut self) -> Option<Event> {
+        self.pending_failure.take().map(Event::Failed)
     }
 
     /// The earliest time at which [`handle_timeout`](Self::handle_timeout)
@@ -726,9 +731,6 @@ impl Connection {
     pub fn release_idle_buffers(&mut self) {
         if !self.has_partial_frame() {
             self.received = BytesMut::new();
-        }
-        if self.pending_events.is_empty() {
-            self.pending_events = VecDeque::new();
         }
         self.message.release_idle();
         self.outgoing.release_idle();
@@ -1077,7 +1079,8 @@ impl Connection {
         self.enter_closed();
         // RFC 6455 §7.1.7: after failing, close the transport without waiting.
         self.linger_over = true;
-        self.pending_events.push_back(Event::Failed(error));
+        debug_assert!(self.pending_failure.is_none(), "a connection fails once");
+        self.pending_failure = Some(error);
     }
 
     fn enter_closed(&mut self) {
