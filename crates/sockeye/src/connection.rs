@@ -1608,6 +1608,37 @@ mod tests {
     }
 
     #[test]
+    fn the_output_queue_is_allocated_while_bytes_wait_and_freed_when_idle() {
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        assert!(!server.outgoing.is_allocated());
+        server.send_text("one").unwrap();
+        server.send_binary(Bytes::from(vec![7; 2000])).unwrap();
+        assert!(server.outgoing.is_allocated());
+        // Bytes still wait: a release keeps them.
+        server.release_idle_buffers();
+        assert_eq!(server.buffered_amount(), 5 + 4 + 2000);
+        let mut wire = alloc::vec::Vec::new();
+        while let Some(run) = server.poll_transmit() {
+            wire.extend_from_slice(&run);
+        }
+        assert_eq!(
+            &wire[..9],
+            &[0x81, 3, b'o', b'n', b'e', 0x82, 126, 0x07, 0xd0]
+        );
+        assert_eq!(&wire[9..], &[7; 2000][..]);
+        // Drained, the box outlives the write until the connection is idle.
+        assert!(server.outgoing.is_allocated());
+        server.release_idle_buffers();
+        assert!(!server.outgoing.is_allocated());
+        assert_eq!(server.poll_transmit(), None);
+        server.send_text("two").unwrap();
+        assert_eq!(
+            server.poll_transmit().as_deref(),
+            Some(&[0x81, 3, b't', b'w', b'o'][..])
+        );
+    }
+
+    #[test]
     fn idle_release_keeps_a_partial_frame() {
         let mut server = Connection::server(Config::default(), Duration::ZERO);
         // The first three bytes of a masked binary frame of 4 bytes.

@@ -6,6 +6,7 @@
 //! caller's own `Bytes`, so it is written without a copy (vectored write of
 //! the coalesced header and the payload).
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -19,12 +20,20 @@ const COALESCE_MAX: usize = 1024;
 /// released, so one large masked message does not pin its memory.
 pub(crate) const RETAIN_MAX: usize = 64 << 10;
 
+/// The queue itself, boxed: an idle connection pays a pointer for it
+/// instead of 64 bytes of empty buffers.
 #[derive(Debug, Default)]
-pub(crate) struct Outgoing {
+struct Queue {
     /// Chunks that come before `tail`, oldest first.
     chunks: VecDeque<Bytes>,
     /// The coalescing buffer: the newest bytes.
     tail: BytesMut,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Outgoing {
+    /// Allocated by the first frame queued, freed by `release_idle`.
+    queue: Option<Box<Queue>>,
     /// Total bytes queued.
     len: usize,
 }
@@ -43,36 +52,44 @@ impl Outgoing {
     ) {
         let mut encoded = [0u8; MAX_HEADER_LEN];
         let header_len = header.encode(&mut encoded);
-        self.tail
+        let queue = self.queue.get_or_insert_with(Box::default);
+        queue
+            .tail
             .reserve(header_len + payload.len().min(COALESCE_MAX));
-        self.tail.extend_from_slice(&encoded[..header_len]);
+        queue.tail.extend_from_slice(&encoded[..header_len]);
         match (header.mask, owned) {
-            (Some(key), _) => crate::mask::extend_masked(&mut self.tail, payload, key),
+            (Some(key), _) => crate::mask::extend_masked(&mut queue.tail, payload, key),
             (None, Some(bytes)) if payload.len() > COALESCE_MAX => {
-                let coalesced = self.tail.split().freeze();
-                self.chunks.push_back(coalesced);
-                self.chunks.push_back(bytes.clone());
+                let coalesced = queue.tail.split().freeze();
+                queue.chunks.push_back(coalesced);
+                queue.chunks.push_back(bytes.clone());
             }
-            (None, _) => self.tail.extend_from_slice(payload),
+            (None, _) => queue.tail.extend_from_slice(payload),
         }
         self.len += header_len + payload.len();
     }
 
     /// The next contiguous run of bytes to write (empty when nothing is queued).
     pub(crate) fn chunk(&self) -> &[u8] {
-        match self.chunks.front() {
+        let Some(queue) = &self.queue else {
+            return &[];
+        };
+        match queue.chunks.front() {
             Some(chunk) => chunk,
-            None => &self.tail,
+            None => &queue.tail,
         }
     }
 
     /// Fill `out` with the queued runs in order; returns how many were filled.
     pub(crate) fn chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
-        let runs = self
+        let Some(queue) = &self.queue else {
+            return 0;
+        };
+        let runs = queue
             .chunks
             .iter()
             .map(|chunk| &chunk[..])
-            .chain(core::iter::once(&self.tail[..]))
+            .chain(core::iter::once(&queue.tail[..]))
             .filter(|run| !run.is_empty());
         let mut filled = 0;
         for (slot, run) in out.iter_mut().zip(runs) {
@@ -85,19 +102,23 @@ impl Outgoing {
     /// Remove the first `n` queued bytes (they were written).
     pub(crate) fn advance(&mut self, mut n: usize) {
         assert!(n <= self.len, "advance past the end of the queued output");
+        let Some(queue) = &mut self.queue else {
+            // Nothing queued, so `n` is 0.
+            return;
+        };
         self.len -= n;
         while n > 0 {
-            match self.chunks.front_mut() {
+            match queue.chunks.front_mut() {
                 Some(front) if front.len() <= n => {
                     n -= front.len();
-                    self.chunks.pop_front();
+                    queue.chunks.pop_front();
                 }
                 Some(front) => {
                     front.advance(n);
                     n = 0;
                 }
                 None => {
-                    self.tail.advance(n);
+                    queue.tail.advance(n);
                     n = 0;
                 }
             }
@@ -107,9 +128,10 @@ impl Outgoing {
 
     /// Take the next run as owned bytes.
     pub(crate) fn pop(&mut self) -> Option<Bytes> {
-        let run = match self.chunks.pop_front() {
+        let queue = self.queue.as_mut()?;
+        let run = match queue.chunks.pop_front() {
             Some(chunk) => chunk,
-            None if !self.tail.is_empty() => self.tail.split().freeze(),
+            None if !queue.tail.is_empty() => queue.tail.split().freeze(),
             None => return None,
         };
         self.len -= run.len();
@@ -118,22 +140,31 @@ impl Outgoing {
     }
 
     fn release_if_drained(&mut self) {
-        if self.len == 0 && self.tail.capacity() > RETAIN_MAX {
-            self.tail = BytesMut::new();
+        if let Some(queue) = &mut self.queue
+            && self.len == 0
+            && queue.tail.capacity() > RETAIN_MAX
+        {
+            queue.tail = BytesMut::new();
         }
     }
 
     /// Bytes the coalescing buffer holds room for.
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
-        self.tail.capacity()
+        self.queue.as_ref().map_or(0, |queue| queue.tail.capacity())
     }
 
-    /// Release the coalescing buffer if nothing is queued (idle connections).
+    /// Whether the queue's box is allocated.
+    #[cfg(test)]
+    pub(crate) fn is_allocated(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// Free the queue, buffers and box, if nothing is queued (idle
+    /// connections).
     pub(crate) fn release_idle(&mut self) {
         if self.len == 0 {
-            self.tail = BytesMut::new();
-            self.chunks = VecDeque::new();
+            self.queue = None;
         }
     }
 }
