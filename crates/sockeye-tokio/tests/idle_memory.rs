@@ -75,11 +75,12 @@ const CONNECTIONS: usize = 1_000;
 /// (slab pages, the timer wheel) is not counted per connection.
 const WARM_UP: usize = 20;
 /// Stated bound on the live heap per idle connection; the measured number
-/// (1,024 B in a release build: the WebSocket's 352 B, tokio's task of
-/// 384 B and socket registration of 256 B) is printed and recorded in
-/// `docs/performance.md`. The bound fails on a connection that keeps its
-/// own copy of the settings again (1,128 B).
-const MAX_HEAP_PER_CONNECTION: isize = 1_100;
+/// (944 B in a release build: the WebSocket's 272 B, tokio's task of 384 B
+/// and socket registration of 256 B; 960 B in a debug build with every
+/// feature) is printed and recorded in `docs/performance.md`. The bound
+/// fails on a connection that keeps its own copy of the settings again
+/// (1,128 B) or its empty output queue unboxed (1,024 B).
+const MAX_HEAP_PER_CONNECTION: isize = 1_000;
 /// Size of the future each connection's task runs, for the report.
 static TASK_FUTURE: AtomicUsize = AtomicUsize::new(0);
 const LIMIT: Duration = Duration::from_secs(30);
@@ -173,7 +174,7 @@ fn wait_for(counter: &AtomicUsize, target: usize) {
 }
 
 #[test]
-fn an_idle_server_connection_costs_under_1100_bytes_of_heap() {
+fn an_idle_server_connection_costs_under_1000_bytes_of_heap() {
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
