@@ -1,0 +1,78 @@
+//! The engine's echo loop, as a server runs it for one connection: feed a
+//! batch of masked client frames with one `receive`, answer every message
+//! with `send_binary`, take the queued output with `transmit_chunks` and
+//! `advance_transmit` (as a vectored write would), then call
+//! `release_idle_buffers`, which the async driver does whenever a read
+//! would block. No socket is involved: this is the engine's share of the
+//! end-to-end harness's latency, small-message and 1 KiB cells.
+//!
+//! The connection is made once, outside the timed part, so the figures are
+//! its steady state: the buffers it frees when idle and allocates again
+//! for the next batch are part of what is timed.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sockeye::{Config, Connection, Event};
+
+/// `count` masked binary frames of `size` payload bytes (`size` < 65,536).
+fn client_frames(count: usize, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(count * (size + 8));
+    for n in 0..count {
+        out.push(0x82);
+        if size < 126 {
+            out.push(0x80 | size as u8);
+        } else {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        let key = (n as u32).wrapping_mul(0x9e37_79b9).to_be_bytes();
+        out.extend_from_slice(&key);
+        out.extend((0..size).map(|i| (i as u8) ^ key[i % 4]));
+    }
+    out
+}
+
+/// One batch through the connection; returns the bytes written.
+fn echo_batch(server: &mut Connection, batch: &[u8]) -> usize {
+    server.receive(batch);
+    while let Some(event) = server.poll_event() {
+        if let Event::Binary(payload) = event {
+            server.send_binary(payload).expect("the connection is open");
+        }
+    }
+    let mut written = 0;
+    loop {
+        let mut runs = [&[][..]; 8];
+        let filled = server.transmit_chunks(&mut runs);
+        if filled == 0 {
+            break;
+        }
+        let n: usize = runs[..filled].iter().map(|run| black_box(run).len()).sum();
+        server.advance_transmit(n);
+        written += n;
+    }
+    server.release_idle_buffers();
+    written
+}
+
+fn echo(c: &mut Criterion) {
+    let mut group = c.benchmark_group("echo");
+    for (count, size) in [(1, 16), (64, 16), (16, 1024)] {
+        let batch = client_frames(count, size);
+        let mut server = Connection::server(Config::default(), Duration::ZERO);
+        // Every message comes back with a 2- or 4-byte header.
+        let expected = count * (size + if size < 126 { 2 } else { 4 });
+        assert_eq!(echo_batch(&mut server, &batch), expected);
+        group.throughput(Throughput::Elements(count as u64));
+        let id = format!("{count}x{size}B");
+        group.bench_function(BenchmarkId::new("sockeye", id), |b| {
+            b.iter(|| echo_batch(&mut server, black_box(&batch)));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, echo);
+criterion_main!(benches);
