@@ -191,47 +191,89 @@ struct IncomingMessage {
     inflating: Option<StreamedInflate>,
 }
 
-/// Where the data message being received lives: in a box that outlasts the
-/// message, so that an idle connection pays a pointer for it instead of the
-/// whole state (up to 128 bytes with permessage-deflate), and a busy one
-/// allocates it once rather than per message. The box goes with the other
-/// buffers in [`Connection::release_idle_buffers`].
+/// The state of what is being received beyond the fast path: the frame
+/// whose payload has not all arrived, and the data message being
+/// assembled.
 #[derive(Debug, Default)]
-struct MessageSlot(Option<alloc::boxed::Box<Option<IncomingMessage>>>);
+struct Receiving {
+    frame: Option<CurrentFrame>,
+    message: Option<IncomingMessage>,
+}
 
-impl MessageSlot {
-    fn is_none(&self) -> bool {
-        self.as_ref().is_none()
+/// Where [`Receiving`] lives: in a box that outlasts each frame and
+/// message, so that an idle connection pays a pointer for it instead of the
+/// whole state (up to 160 bytes with permessage-deflate), and a busy one
+/// allocates it once rather than per frame. The box goes with the other
+/// buffers in [`Connection::release_idle_buffers`]. A whole message in one
+/// frame that has arrived in full never touches it.
+#[derive(Debug, Default)]
+struct ReceiveSlot(Option<alloc::boxed::Box<Receiving>>);
+
+impl ReceiveSlot {
+    fn state(&mut self) -> &mut Receiving {
+        self.0.get_or_insert_with(alloc::boxed::Box::default)
     }
 
-    fn as_ref(&self) -> Option<&IncomingMessage> {
-        self.0.as_deref().and_then(Option::as_ref)
+    fn frame(&self) -> Option<&CurrentFrame> {
+        self.0.as_deref().and_then(|state| state.frame.as_ref())
     }
 
-    fn as_mut(&mut self) -> Option<&mut IncomingMessage> {
-        self.0.as_deref_mut().and_then(Option::as_mut)
+    fn frame_mut(&mut self) -> Option<&mut CurrentFrame> {
+        self.0.as_deref_mut().and_then(|state| state.frame.as_mut())
+    }
+
+    fn has_frame(&self) -> bool {
+        self.frame().is_some()
+    }
+
+    /// A frame's header was read; its payload follows.
+    fn start_frame(&mut self, frame: CurrentFrame) {
+        self.state().frame = Some(frame);
+    }
+
+    /// The frame's payload is all in (the box is kept).
+    fn end_frame(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.frame = None;
+        }
+    }
+
+    fn has_message(&self) -> bool {
+        self.message().is_some()
+    }
+
+    fn message(&self) -> Option<&IncomingMessage> {
+        self.0.as_deref().and_then(|state| state.message.as_ref())
+    }
+
+    fn message_mut(&mut self) -> Option<&mut IncomingMessage> {
+        self.0
+            .as_deref_mut()
+            .and_then(|state| state.message.as_mut())
     }
 
     /// A new message begins.
-    fn start(&mut self, message: IncomingMessage) {
-        match &mut self.0 {
-            Some(slot) => **slot = Some(message),
-            None => self.0 = Some(alloc::boxed::Box::new(Some(message))),
-        }
+    fn start_message(&mut self, message: IncomingMessage) {
+        self.state().message = Some(message);
     }
 
     /// The message is over (its buffers are dropped; the box is kept).
-    fn clear(&mut self) {
-        if let Some(slot) = &mut self.0 {
-            **slot = None;
+    fn end_message(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.message = None;
         }
     }
 
-    /// Free the box if no message is under way.
+    /// Free the box if neither a frame nor a message is under way.
     fn release_idle(&mut self) {
-        if self.is_none() {
+        if !self.has_frame() && !self.has_message() {
             self.0 = None;
         }
+    }
+
+    #[cfg(test)]
+    fn is_allocated(&self) -> bool {
+        self.0.is_some()
     }
 }
 
@@ -247,12 +289,13 @@ pub struct Connection {
     role: Role,
     /// The [`Config`], shared with the other connections made with it.
     config: SharedConfig,
-    entropy: Option<BoxedEntropy>,
+    /// A client's source of mask keys, boxed once more so that the field is
+    /// one word (a server has none).
+    entropy: Option<alloc::boxed::Box<BoxedEntropy>>,
 
     received: BytesMut,
     eof: bool,
-    frame: Option<CurrentFrame>,
-    message: MessageSlot,
+    receiving: ReceiveSlot,
     validator: Utf8Validator,
     /// The failure `poll_event` has yet to report. A connection fails once
     /// (it is closed afterwards), so one slot is enough.
@@ -354,11 +397,10 @@ impl Connection {
         Self {
             role,
             config,
-            entropy,
+            entropy: entropy.map(alloc::boxed::Box::new),
             received: BytesMut::new(),
             eof: false,
-            frame: None,
-            message: MessageSlot::default(),
+            receiving: ReceiveSlot::default(),
             validator: Utf8Validator::new(),
             pending_failure: None,
             outgoing: Outgoing::default(),
@@ -474,7 +516,7 @@ impl Connection {
             return false;
         }
         let available = self.received.len() as u64;
-        if let Some(frame) = &self.frame {
+        if let Some(frame) = self.receiving.frame() {
             let streams = self.config.settings().streaming && !frame.opcode.is_control();
             return if streams {
                 available > 0
@@ -702,7 +744,7 @@ impl Connection {
     /// assert_eq!(server.read_size_hint(), (64 << 10) + 14);
     /// ```
     pub fn read_size_hint(&self) -> usize {
-        let expected = match &self.frame {
+        let expected = match self.receiving.frame() {
             Some(frame) => frame.remaining.saturating_sub(self.received.len() as u64),
             None => u64::from(self.last_data_frame_len) + MAX_HEADER_LEN as u64,
         };
@@ -719,7 +761,7 @@ impl Connection {
     /// holds no read buffer of its own. When so, reading with
     /// [`receive_with`](Self::receive_with) sizes the buffer for the frame.
     pub fn has_partial_frame(&self) -> bool {
-        !self.received.is_empty() || self.frame.is_some()
+        !self.received.is_empty() || self.receiving.has_frame()
     }
 
     /// Release the receive and send buffers if they hold nothing, so an idle
@@ -732,7 +774,7 @@ impl Connection {
         if !self.has_partial_frame() {
             self.received = BytesMut::new();
         }
-        self.message.release_idle();
+        self.receiving.release_idle();
         self.outgoing.release_idle();
     }
 
@@ -1088,8 +1130,7 @@ impl Connection {
         self.close_sent = true;
         self.timers.stop_all();
         self.received = BytesMut::new();
-        self.frame = None;
-        self.message = MessageSlot::default();
+        self.receiving = ReceiveSlot::default();
     }
 
     /// One parsing step: decode a header, or take in as much of the current
@@ -1099,13 +1140,13 @@ impl Connection {
         // after it is read.
         #[cfg(feature = "deflate")]
         if self
-            .message
-            .as_ref()
+            .receiving
+            .message()
             .is_some_and(|message| message.inflating.is_some())
         {
             return self.inflate_streamed();
         }
-        if self.frame.is_none() {
+        if !self.receiving.has_frame() {
             let (header, header_len) = match FrameHeader::decode(&self.received)? {
                 Decoded::Partial { .. } => return Ok(Step::NeedData),
                 Decoded::Complete { header, header_len } => (header, header_len),
@@ -1118,7 +1159,7 @@ impl Connection {
             if !header.opcode.is_control() {
                 self.last_data_frame_len = u32::try_from(header.payload_len).unwrap_or(u32::MAX);
             }
-            self.frame = Some(CurrentFrame {
+            self.receiving.start_frame(CurrentFrame {
                 fin: header.fin,
                 opcode: header.opcode,
                 mask: header.mask,
@@ -1128,7 +1169,7 @@ impl Connection {
                 is_text,
             });
         }
-        let Some(frame) = self.frame.as_mut() else {
+        let Some(frame) = self.receiving.frame_mut() else {
             return Ok(Step::NeedData);
         };
         let present = usize::try_from(frame.remaining)
@@ -1159,7 +1200,7 @@ impl Connection {
             frame.unmasked = 0;
             let is_last = frame.remaining == 0 && frame.fin;
             if frame.remaining == 0 {
-                self.frame = None;
+                self.receiving.end_frame();
             }
             return self.streamed_piece(payload, is_last);
         }
@@ -1168,7 +1209,7 @@ impl Connection {
         }
         let payload = self.received.split_to(present).freeze();
         let (fin, opcode) = (frame.fin, frame.opcode);
-        self.frame = None;
+        self.receiving.end_frame();
         self.complete_frame(fin, opcode, payload)
     }
 
@@ -1191,7 +1232,7 @@ impl Connection {
         let eligible = header.fin
             && header.rsv == 0
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-            && self.message.is_none()
+            && !self.receiving.has_message()
             && !self.config.settings().streaming
             && header.mask.is_some() == (self.role == Role::Server)
             && header.payload_len <= self.config.settings().max_frame_size
@@ -1247,7 +1288,7 @@ impl Connection {
         }
         // RFC 6455 §5.4: a message is one Text/Binary frame followed by
         // continuation frames until FIN; nothing else may interleave but control frames.
-        match (header.opcode, self.message.as_mut()) {
+        match (header.opcode, self.receiving.message_mut()) {
             (OpCode::Continuation, None) => Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(message)) => {
                 if message.fragments >= self.config.settings().max_fragments {
@@ -1271,7 +1312,7 @@ impl Connection {
                     DataKind::Binary
                 };
                 self.validator.reset();
-                self.message.start(IncomingMessage {
+                self.receiving.start_message(IncomingMessage {
                     kind,
                     fragments: 1,
                     size: header.payload_len,
@@ -1292,11 +1333,11 @@ impl Connection {
     }
 
     fn streamed_piece(&mut self, payload: Bytes, is_last: bool) -> Result<Step, ProtocolError> {
-        if self.message.is_none() {
+        if !self.receiving.has_message() {
             return Ok(Step::Continue);
         }
         #[cfg(feature = "deflate")]
-        if let Some(message) = self.message.as_mut()
+        if let Some(message) = self.receiving.message_mut()
             && message.compressed
         {
             message.inflating = Some(StreamedInflate {
@@ -1315,7 +1356,8 @@ impl Connection {
     /// sync-flush tail the sender left off (RFC 7692 §7.2.2).
     #[cfg(feature = "deflate")]
     fn inflate_streamed(&mut self) -> Result<Step, ProtocolError> {
-        let (Some(message), Some(deflate)) = (self.message.as_mut(), self.deflate.as_mut()) else {
+        let (Some(message), Some(deflate)) = (self.receiving.message_mut(), self.deflate.as_mut())
+        else {
             return Err(ProtocolError::ReservedBitsSet(RSV1));
         };
         let Some(inflating) = message.inflating.as_mut() else {
@@ -1373,13 +1415,13 @@ impl Connection {
 
     /// Hands out one piece of the message being received (streaming mode).
     fn hand_out_piece(&mut self, payload: Bytes, is_last: bool) -> Result<Step, ProtocolError> {
-        let Some(message) = self.message.as_mut() else {
+        let Some(message) = self.receiving.message_mut() else {
             return Ok(Step::Continue);
         };
         let is_first = core::mem::replace(&mut message.first_piece_pending, false);
         let kind = message.kind;
         if is_last {
-            self.message.clear();
+            self.receiving.end_message();
             if kind == DataKind::Text {
                 self.validator
                     .finish()
@@ -1436,7 +1478,7 @@ impl Connection {
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                let Some(message) = self.message.as_mut() else {
+                let Some(message) = self.receiving.message_mut() else {
                     return Ok(Step::Continue);
                 };
                 #[cfg(feature = "deflate")]
@@ -1454,7 +1496,7 @@ impl Connection {
                     message.assembled.extend_from_slice(&payload);
                     core::mem::take(&mut message.assembled).freeze()
                 };
-                self.message.clear();
+                self.receiving.end_message();
                 Ok(Step::Event(match kind {
                     DataKind::Text => {
                         self.validator
@@ -1477,7 +1519,8 @@ impl Connection {
         fin: bool,
         payload: &[u8],
     ) -> Result<Step, ProtocolError> {
-        let (Some(message), Some(deflate)) = (self.message.as_mut(), self.deflate.as_mut()) else {
+        let (Some(message), Some(deflate)) = (self.receiving.message_mut(), self.deflate.as_mut())
+        else {
             return Err(ProtocolError::ReservedBitsSet(RSV1));
         };
         let limit = usize::try_from(self.config.settings().max_message_size).unwrap_or(usize::MAX);
@@ -1500,7 +1543,7 @@ impl Connection {
             return Ok(Step::Continue);
         }
         let data = Bytes::from(core::mem::take(&mut message.inflated));
-        self.message.clear();
+        self.receiving.end_message();
         Ok(Step::Event(match kind {
             DataKind::Text => {
                 self.validator
@@ -1646,11 +1689,20 @@ mod tests {
         assert_eq!(server.poll_event(), None);
         assert!(server.has_partial_frame());
         server.release_idle_buffers();
-        server.receive(&[2, 3, 4, 1 ^ 9, 2 ^ 9, 3 ^ 9, 4 ^ 9]);
+        server.receive(&[2, 3, 4]);
+        assert_eq!(server.poll_event(), None);
+        // The header is in: the frame's state lives in the receive box,
+        // which a release must keep while the payload is awaited.
+        assert!(server.receiving.frame().is_some());
+        server.release_idle_buffers();
+        assert!(server.receiving.is_allocated());
+        server.receive(&[1 ^ 9, 2 ^ 9, 3 ^ 9, 4 ^ 9]);
         assert_eq!(
             server.poll_event(),
             Some(Event::Binary(Bytes::from_static(&[9, 9, 9, 9])))
         );
+        server.release_idle_buffers();
+        assert!(!server.receiving.is_allocated());
     }
 
     #[test]
@@ -1659,16 +1711,16 @@ mod tests {
         // A masked text frame "he" without FIN, with the key 1, 2, 3, 4.
         server.receive(&[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2]);
         assert_eq!(server.poll_event(), None);
-        assert!(!server.message.is_none());
+        assert!(server.receiving.has_message());
         server.release_idle_buffers();
         // The continuation "y" with FIN.
         server.receive(&[0x80, 0x81, 5, 6, 7, 8, b'y' ^ 5]);
         assert_eq!(server.poll_event(), Some(Event::Text("hey".into())));
         // Between messages the box is kept for the next one...
-        assert!(server.message.0.is_some());
+        assert!(server.receiving.is_allocated());
         // ...until the connection is idle.
         server.release_idle_buffers();
-        assert!(server.message.0.is_none());
+        assert!(!server.receiving.is_allocated());
         server.receive(&[0x02, 0x81, 0, 0, 0, 0, 1, 0x80, 0x81, 0, 0, 0, 0, 2]);
         assert_eq!(
             server.poll_event(),
@@ -1685,6 +1737,6 @@ mod tests {
         server.receive(&[0x88, 0x80, 1, 2, 3, 4]);
         while server.poll_event().is_some() {}
         assert_eq!(server.state(), State::Closed);
-        assert!(server.message.0.is_none());
+        assert!(!server.receiving.is_allocated());
     }
 }
