@@ -49,6 +49,7 @@
 //! assert_eq!(server.state(), State::Closing);
 //! ```
 
+mod flags;
 mod outgoing;
 pub(crate) mod timers;
 
@@ -64,6 +65,7 @@ use crate::error::{ProtocolError, SendError};
 use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode};
 use crate::message::{DataKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
+use flags::Flags;
 use outgoing::Outgoing;
 use timers::{Timer, Timers};
 
@@ -294,7 +296,6 @@ pub struct Connection {
     entropy: Option<alloc::boxed::Box<BoxedEntropy>>,
 
     received: BytesMut,
-    eof: bool,
     receiving: ReceiveSlot,
     validator: Utf8Validator,
     /// The failure `poll_event` has yet to report. A connection fails once
@@ -308,26 +309,13 @@ pub struct Connection {
     /// permessage-deflate, once negotiated.
     #[cfg(feature = "deflate")]
     deflate: Option<alloc::boxed::Box<crate::deflate::PerMessageDeflate>>,
-    /// The message being sent in pieces is compressed.
-    #[cfg(feature = "deflate")]
-    sending_compressed: bool,
 
-    close_sent: bool,
-    closed: bool,
     /// Boxed: set once, at the end, so an open connection pays a pointer.
     close_status: Option<alloc::boxed::Box<CloseStatus>>,
 
     timers: Timers,
-    /// Bytes arrived since the pong deadline was armed.
-    received_since_ping: bool,
-    /// Bytes arrived or a message was queued since the last idle check.
-    active_since_idle_check: bool,
     allowed_rsv: u8,
-    /// A client closed cleanly and must arm its linger timer at the next
-    /// `handle_timeout`, the first moment it learns the time.
-    linger_unarmed: bool,
-    /// The client has waited long enough for the server to close the transport.
-    linger_over: bool,
+    flags: Flags,
     /// Payload length of the last data frame's header (saturating), which
     /// sizes the read that starts the next frame.
     last_data_frame_len: u32,
@@ -399,7 +387,6 @@ impl Connection {
             config,
             entropy: entropy.map(alloc::boxed::Box::new),
             received: BytesMut::new(),
-            eof: false,
             receiving: ReceiveSlot::default(),
             validator: Utf8Validator::new(),
             pending_failure: None,
@@ -408,17 +395,10 @@ impl Connection {
             send_validator: Utf8Validator::new(),
             #[cfg(feature = "deflate")]
             deflate: None,
-            #[cfg(feature = "deflate")]
-            sending_compressed: false,
-            close_sent: false,
-            closed: false,
             close_status: None,
             timers,
-            received_since_ping: false,
-            active_since_idle_check: false,
+            flags: Flags::default(),
             allowed_rsv: 0,
-            linger_unarmed: false,
-            linger_over: false,
             last_data_frame_len: 0,
         }
     }
@@ -469,9 +449,9 @@ impl Connection {
 
     /// Where the connection is in its life.
     pub fn state(&self) -> State {
-        if self.closed {
+        if self.flags.closed() {
             State::Closed
-        } else if self.close_sent {
+        } else if self.flags.close_sent() {
             State::Closing
         } else {
             State::Open
@@ -512,7 +492,7 @@ impl Connection {
         if self.pending_failure.is_some() {
             return true;
         }
-        if self.closed {
+        if self.flags.closed() {
             return false;
         }
         let available = self.received.len() as u64;
@@ -525,7 +505,7 @@ impl Connection {
             };
         }
         match FrameHeader::decode(&self.received) {
-            Ok(Decoded::Partial { .. }) => self.eof,
+            Ok(Decoded::Partial { .. }) => self.flags.eof(),
             Ok(Decoded::Complete { header, header_len }) => {
                 let streams = self.config.settings().streaming && !header.opcode.is_control();
                 streams || available >= header_len as u64 + header.payload_len
@@ -545,9 +525,9 @@ impl Connection {
     /// keep calling [`handle_timeout`](Self::handle_timeout) at
     /// [`poll_timeout`](Self::poll_timeout) until this turns true.
     pub fn should_close_transport(&self) -> bool {
-        self.closed
+        self.flags.closed()
             && self.outgoing.len() == 0
-            && (self.role == Role::Server || self.linger_over || self.eof)
+            && (self.role == Role::Server || self.flags.linger_over() || self.flags.eof())
     }
 
     // ----- inputs --------------------------------------------------------
@@ -555,11 +535,11 @@ impl Connection {
     /// Feed bytes received from the transport. Parsing happens in
     /// [`poll_event`](Self::poll_event).
     pub fn receive(&mut self, data: &[u8]) {
-        if data.is_empty() || self.closed {
+        if data.is_empty() || self.flags.closed() {
             return;
         }
-        self.received_since_ping = true;
-        self.active_since_idle_check = true;
+        self.flags.set_received_since_ping(true);
+        self.flags.set_active_since_idle_check(true);
         self.received.extend_from_slice(data);
     }
 
@@ -587,9 +567,9 @@ impl Connection {
         let before = self.received.len();
         let result = read(&mut self.received);
         if self.received.len() != before {
-            self.received_since_ping = true;
-            self.active_since_idle_check = true;
-            if self.closed {
+            self.flags.set_received_since_ping(true);
+            self.flags.set_active_since_idle_check(true);
+            if self.flags.closed() {
                 self.received.clear();
             }
         }
@@ -602,32 +582,32 @@ impl Connection {
     /// closed by then, [`poll_event`](Self::poll_event) reports
     /// [`ProtocolError::UnexpectedEof`] (an abnormal closure, 1006).
     pub fn receive_eof(&mut self) {
-        self.eof = true;
+        self.flags.set_eof(true);
     }
 
     /// Fire every timer whose deadline is at or before `now`. Calling it
     /// early, or more often than needed, does nothing.
     pub fn handle_timeout(&mut self, now: Duration) {
-        if self.linger_unarmed {
-            self.linger_unarmed = false;
+        if self.flags.linger_unarmed() {
+            self.flags.set_linger_unarmed(false);
             match self.config.settings().close_timeout() {
                 Some(timeout) => self.timers.set(Timer::Linger, now.saturating_add(timeout)),
-                None => self.linger_over = true,
+                None => self.flags.set_linger_over(true),
             }
         }
         for timer in self.timers.expire(now) {
             if timer == Timer::Linger {
-                self.linger_over = true;
+                self.flags.set_linger_over(true);
                 continue;
             }
-            if self.closed {
+            if self.flags.closed() {
                 return;
             }
             match timer {
                 Timer::Close => self.fail(ProtocolError::CloseTimeout),
                 Timer::Keepalive => self.keepalive(now),
                 Timer::PongDeadline => {
-                    if !self.received_since_ping {
+                    if !self.flags.received_since_ping() {
                         self.fail(ProtocolError::KeepaliveTimeout);
                     }
                 }
@@ -647,12 +627,12 @@ impl Connection {
         if let Some(event) = self.take_failure() {
             return Some(event);
         }
-        while !self.closed {
+        while !self.flags.closed() {
             match self.step() {
                 Ok(Step::Event(event)) => return Some(event),
                 Ok(Step::Continue) => {}
                 Ok(Step::NeedData) => {
-                    if self.eof {
+                    if self.flags.eof() {
                         self.fail(ProtocolError::UnexpectedEof);
                         return self.take_failure();
                     }
@@ -677,7 +657,7 @@ impl Connection {
     /// The earliest time at which [`handle_timeout`](Self::handle_timeout)
     /// should be called, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        if self.linger_unarmed {
+        if self.flags.linger_unarmed() {
             // Due at once: the next `handle_timeout(now)` arms the real deadline.
             return Some(Duration::ZERO);
         }
@@ -850,7 +830,7 @@ impl Connection {
             0
         };
         self.queue_frame_with_rsv(is_last, rsv, opcode, &payload, Some(&payload));
-        self.active_since_idle_check = true;
+        self.flags.set_active_since_idle_check(true);
         Ok(())
     }
 
@@ -880,7 +860,7 @@ impl Connection {
     /// [`SendError::Closed`] if a close frame was already sent.
     pub fn close(&mut self, now: Duration, code: CloseCode, reason: &str) -> Result<(), SendError> {
         let frame = CloseFrame::new(code, reason)?;
-        if self.close_sent || self.closed {
+        if self.flags.close_sent() || self.flags.closed() {
             return Err(SendError::Closed);
         }
         self.start_closing(now, Some(&frame));
@@ -894,7 +874,7 @@ impl Connection {
     /// # Errors
     /// [`SendError::Closed`] if a close frame was already sent.
     pub fn close_without_status(&mut self, now: Duration) -> Result<(), SendError> {
-        if self.close_sent || self.closed {
+        if self.flags.close_sent() || self.flags.closed() {
             return Err(SendError::Closed);
         }
         self.start_closing(now, None);
@@ -913,7 +893,7 @@ impl Connection {
     // ----- sending internals ---------------------------------------------
 
     fn check_can_send(&self) -> Result<(), SendError> {
-        if self.close_sent || self.closed {
+        if self.flags.close_sent() || self.flags.closed() {
             Err(SendError::Closed)
         } else {
             Ok(())
@@ -944,7 +924,7 @@ impl Connection {
             }
             _ => self.queue_frame_with_rsv(true, rsv, opcode, &payload, Some(&payload)),
         }
-        self.active_since_idle_check = true;
+        self.flags.set_active_since_idle_check(true);
         Ok(())
     }
 
@@ -968,7 +948,7 @@ impl Connection {
             None => 0,
         };
         self.queue_frame(true, OpCode::Close, &payload[..len], None);
-        self.close_sent = true;
+        self.flags.set_close_sent(true);
         self.sending_fragmented = None;
     }
 
@@ -1009,8 +989,8 @@ impl Connection {
             return (payload, 0);
         };
         if is_first {
-            self.sending_compressed = true;
-        } else if !self.sending_compressed {
+            self.flags.set_sending_compressed(true);
+        } else if !self.flags.sending_compressed() {
             return (payload, 0);
         }
         let mut out = alloc::vec::Vec::new();
@@ -1056,11 +1036,11 @@ impl Connection {
         let Some(interval) = self.config.settings().keepalive_interval() else {
             return;
         };
-        if self.close_sent {
+        if self.flags.close_sent() {
             return;
         }
         if !self.timers.is_set(Timer::PongDeadline) {
-            self.received_since_ping = false;
+            self.flags.set_received_since_ping(false);
             self.timers.set(
                 Timer::PongDeadline,
                 now.saturating_add(self.config.settings().pong_timeout()),
@@ -1075,14 +1055,14 @@ impl Connection {
         let Some(idle) = self.config.settings().idle_timeout() else {
             return;
         };
-        if !self.active_since_idle_check && !self.close_sent {
+        if !self.flags.active_since_idle_check() && !self.flags.close_sent() {
             let frame = CloseFrame {
                 code: CloseCode::NORMAL,
                 reason: String::from("idle timeout"),
             };
             self.start_closing(now, Some(&frame));
         } else {
-            self.active_since_idle_check = false;
+            self.flags.set_active_since_idle_check(false);
             self.timers.set(Timer::Idle, now.saturating_add(idle));
         }
     }
@@ -1104,7 +1084,7 @@ impl Connection {
             error.close_code().get()
         };
         let reason = error.to_string();
-        if !self.close_sent && !transport_gone {
+        if !self.flags.close_sent() && !transport_gone {
             let mut short = reason.as_str();
             while short.len() > MAX_REASON_LEN {
                 short = &short[..short.len() - 1];
@@ -1120,14 +1100,14 @@ impl Connection {
         }));
         self.enter_closed();
         // RFC 6455 §7.1.7: after failing, close the transport without waiting.
-        self.linger_over = true;
+        self.flags.set_linger_over(true);
         debug_assert!(self.pending_failure.is_none(), "a connection fails once");
         self.pending_failure = Some(error);
     }
 
     fn enter_closed(&mut self) {
-        self.closed = true;
-        self.close_sent = true;
+        self.flags.set_closed(true);
+        self.flags.set_close_sent(true);
         self.timers.stop_all();
         self.received = BytesMut::new();
         self.receiving = ReceiveSlot::default();
@@ -1447,7 +1427,7 @@ impl Connection {
     ) -> Result<Step, ProtocolError> {
         match opcode {
             OpCode::Ping => {
-                if self.config.settings().auto_pong && !self.close_sent {
+                if self.config.settings().auto_pong && !self.flags.close_sent() {
                     self.queue_frame(true, OpCode::Pong, &payload, None);
                 }
                 Ok(Step::Event(Event::Ping(payload)))
@@ -1456,7 +1436,7 @@ impl Connection {
             OpCode::Close => {
                 let frame = CloseFrame::decode(&payload)?;
                 // RFC 6455 §5.5.1: answer with a close frame, echoing the code.
-                if !self.close_sent {
+                if !self.flags.close_sent() {
                     self.queue_close(frame.as_ref());
                 }
                 self.close_status = Some(alloc::boxed::Box::new(match &frame {
@@ -1474,7 +1454,7 @@ impl Connection {
                 self.enter_closed();
                 // RFC 6455 §7.1.1: the server closes the TCP connection
                 // first; a client waits for that, up to the close timeout.
-                self.linger_unarmed = self.role == Role::Client;
+                self.flags.set_linger_unarmed(self.role == Role::Client);
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
