@@ -266,7 +266,9 @@ typedef uint32_t sockeye_option;
 // with the engine's safe defaults and freed with `sockeye_config_free`.
 //
 // A handle created from a configuration copies it: the configuration may
-// be changed or freed afterwards without affecting the handle.
+// be changed or freed afterwards without affecting the handle. The copy is
+// shared: the handles made from one configuration, until it is next
+// changed, point to one set of settings instead of each keeping its own.
 typedef struct sockeye_config sockeye_config;
 
 // An opaque WebSocket endpoint: one handshake and the connection it turns

@@ -244,7 +244,7 @@ async fn broadcast_reaches_everyone_but_the_sender() {
 
 #[tokio::test]
 async fn a_slow_client_is_closed_with_1008_and_the_others_are_unaffected() {
-    let mut config = ServerPolicy::new().engine_config().clone();
+    let mut config = ServerPolicy::new().engine_config();
     config.write_high_water_mark = 16 << 10;
     let policy = ServerPolicy::new().config(config).queue_capacity(64);
     let server = start(policy, relay).await;

@@ -500,7 +500,7 @@ mod tests {
 
     #[test]
     fn heartbeat_is_on_by_default_and_can_be_tuned_or_turned_off() {
-        let config = ServerPolicy::new().engine_config().clone();
+        let config = ServerPolicy::new().engine_config();
         assert_eq!(config.keepalive_interval, Some(DEFAULT_HEARTBEAT_INTERVAL));
         assert_eq!(config.pong_timeout, DEFAULT_HEARTBEAT_TIMEOUT);
         let tuned = ServerPolicy::new().heartbeat(Duration::from_secs(1), Duration::from_secs(2));
