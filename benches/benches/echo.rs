@@ -15,24 +15,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sockeye::{Config, Connection, Event};
-
-/// `count` masked binary frames of `size` payload bytes (`size` < 65,536).
-fn client_frames(count: usize, size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(count * (size + 8));
-    for n in 0..count {
-        out.push(0x82);
-        if size < 126 {
-            out.push(0x80 | size as u8);
-        } else {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(size as u16).to_be_bytes());
-        }
-        let key = (n as u32).wrapping_mul(0x9e37_79b9).to_be_bytes();
-        out.extend_from_slice(&key);
-        out.extend((0..size).map(|i| (i as u8) ^ key[i % 4]));
-    }
-    out
-}
+use sockeye_benches::masked_binary_frames;
 
 /// One batch through the connection; returns the bytes written.
 fn echo_batch(server: &mut Connection, batch: &[u8]) -> usize {
@@ -60,7 +43,7 @@ fn echo_batch(server: &mut Connection, batch: &[u8]) -> usize {
 fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("echo");
     for (count, size) in [(1, 16), (64, 16), (16, 1024)] {
-        let batch = client_frames(count, size);
+        let batch = masked_binary_frames(count, size);
         let mut server = Connection::server(Config::default(), Duration::ZERO);
         // Every message comes back with a 2- or 4-byte header.
         let expected = count * (size + if size < 126 { 2 } else { 4 });

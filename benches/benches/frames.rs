@@ -23,30 +23,13 @@
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sockeye::{Config, Connection, Event};
+use sockeye_benches::masked_binary_frames;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::time::Duration;
 
 const FRAMES: usize = 10_000;
 const SIZES: [usize; 3] = [16, 125, 1024];
-
-/// `FRAMES` masked binary frames of `size` payload bytes, each with its own key.
-fn client_frames(size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FRAMES * (size + 8));
-    for n in 0..FRAMES {
-        out.push(0x82);
-        if size < 126 {
-            out.push(0x80 | size as u8);
-        } else {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(size as u16).to_be_bytes());
-        }
-        let key = (n as u32).wrapping_mul(0x9e37_79b9).to_be_bytes();
-        out.extend_from_slice(&key);
-        out.extend((0..size).map(|i| (i as u8) ^ key[i % 4]));
-    }
-    out
-}
 
 fn label(size: usize) -> String {
     if size >= 1024 {
@@ -103,7 +86,7 @@ fn frames(c: &mut Criterion) {
         .expect("runtime");
     let mut group = c.benchmark_group("frames");
     for size in SIZES {
-        let input = client_frames(size);
+        let input = masked_binary_frames(FRAMES, size);
         assert_eq!(sockeye_decode(&input), FRAMES);
         assert_eq!(tungstenite_decode(input.clone()), FRAMES);
         assert_eq!(

@@ -74,3 +74,22 @@ pub fn deflate_corpus() -> Vec<String> {
         })
         .collect()
 }
+
+/// `count` masked binary frames of `size` payload bytes (`size` < 65,536),
+/// as a client sends them, each with its own mask key.
+pub fn masked_binary_frames(count: usize, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(count * (size + 8));
+    for n in 0..count {
+        out.push(0x82);
+        if size < 126 {
+            out.push(0x80 | size as u8);
+        } else {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        let key = (n as u32).wrapping_mul(0x9e37_79b9).to_be_bytes();
+        out.extend_from_slice(&key);
+        out.extend((0..size).map(|i| (i as u8) ^ key[i % 4]));
+    }
+    out
+}
