@@ -441,12 +441,6 @@ impl Connection {
         self.config.to_config()
     }
 
-    /// The configuration the connection runs with, as it is shared: a
-    /// clone copies a pointer.
-    pub fn shared_config(&self) -> &SharedConfig {
-        &self.config
-    }
-
     /// Where the connection is in its life.
     pub fn state(&self) -> State {
         if self.flags.closed() {

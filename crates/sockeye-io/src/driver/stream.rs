@@ -110,10 +110,10 @@ impl<T, C> Whole<T, C> {
 
 /// The memory of a [`WebSocket`], reserved before its opening handshake
 /// starts. The handshake's own allocations (its boxed state, the header
-/// bytes it keeps) are all freed when it ends; had the long-lived block been allocated among
-/// them, it would pin the hole they leave, and a server holding many idle
-/// connections would keep a few hundred bytes of such holes resident for
-/// each.
+/// bytes it keeps) are all freed when it ends; had the long-lived block
+/// been allocated among them, it would pin the hole they leave, and a
+/// server holding many idle connections would keep a few hundred bytes of
+/// such holes resident for each.
 pub(super) struct Slot<T, C>(Box<core::mem::MaybeUninit<Whole<T, C>>>);
 
 impl<T, C> Slot<T, C> {

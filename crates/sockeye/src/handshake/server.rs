@@ -298,7 +298,7 @@ impl Request {
     /// permessage-deflate selected by `accept` itself, the first
     /// permessage-deflate offer the server can honour is accepted (RFC 7692
     /// §7.1) and the connection compresses with it.
-    pub fn accept(&self, accept: Accept) -> Result<(Vec<u8>, Connection), HandshakeError> {
+    pub fn accept(&self, mut accept: Accept) -> Result<(Vec<u8>, Connection), HandshakeError> {
         let key = match self.key() {
             Some(key) if self.websocket => key,
             _ => return Err(HandshakeError::NotWebSocket(Box::new(self.clone()))),
@@ -326,7 +326,7 @@ impl Request {
         }
         let config = accept
             .config
-            .clone()
+            .take()
             .map_or_else(|| self.config.clone(), SharedConfig::from);
         #[cfg(feature = "deflate")]
         let (accept, deflate) = self.negotiate_deflate(accept, &config);
