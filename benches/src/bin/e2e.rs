@@ -627,7 +627,7 @@ fn render(
                 Some(m) => {
                     let _ = write!(out, "| {server} | {} |", m.idle_kib);
                     for kib in &m.per_connection_kib {
-                        let _ = write!(out, " {kib:.1} |");
+                        let _ = write!(out, " {kib:.2} |");
                     }
                     let _ = writeln!(out);
                 }

@@ -38,9 +38,7 @@ async fn upgrade_request(
     mut request: Request<Incoming>,
 ) -> Result<Response<Empty<Bytes>>, WebSocketError> {
     let (response, upgraded) = upgrade::upgrade(&mut request)?;
-    tokio::spawn(async move {
-        let _ = serve(upgraded).await;
-    });
+    tokio::spawn(serve(upgraded));
     Ok(response)
 }
 

@@ -20,11 +20,7 @@ fn main() -> std::io::Result<()> {
         loop {
             let (tcp, _) = listener.accept().await?;
             tcp.set_nodelay(true)?;
-            executor
-                .spawn(async move {
-                    let _ = serve(tcp).await;
-                })
-                .detach();
+            executor.spawn(serve(tcp)).detach();
         }
     });
     smol::block_on(executor.run(accepting))

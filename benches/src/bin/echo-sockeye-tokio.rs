@@ -3,7 +3,9 @@
 //! `echo-sockeye-tokio ADDR` (default 127.0.0.1:9001) prints `listening on
 //! ADDR` once bound, then echoes every text and binary message. Every echo
 //! server in `src/bin` has this shape: a current-thread tokio runtime (or the
-//! library's own executor), one task per connection, Nagle off, 64 MiB
+//! library's own executor), one task per connection spawned as
+//! `spawn(serve(tcp))` (an `async move` block around the call would keep a
+//! second copy of the socket in the task), Nagle off, 64 MiB
 //! messages and 16 MiB frames, the library's plain receive-then-send loop.
 
 use sockeye_tokio::{Config, Decision, Error};
@@ -22,9 +24,7 @@ fn main() -> std::io::Result<()> {
         loop {
             let (tcp, _) = listener.accept().await?;
             tcp.set_nodelay(true)?;
-            tokio::spawn(async move {
-                let _ = serve(tcp).await;
-            });
+            tokio::spawn(serve(tcp));
         }
     })
 }

@@ -18,9 +18,7 @@ fn main() -> std::io::Result<()> {
         loop {
             let (tcp, _) = listener.accept().await?;
             tcp.set_nodelay(true)?;
-            tokio::spawn(async move {
-                let _ = serve(tcp).await;
-            });
+            tokio::spawn(serve(tcp));
         }
     })
 }

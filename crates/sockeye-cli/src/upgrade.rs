@@ -149,12 +149,9 @@ pub async fn dial(
                 Ok(None) => {}
                 Ok(Some(established)) => return Ok(established),
                 Err(HandshakeError::Rejected { status, body, .. }) => {
-                    return Err(Error::Rejected {
-                        status,
-                        body: body.into(),
-                    });
+                    return Err(Error::Rejected { status, body });
                 }
-                Err(error) => return Err(Error::Handshake(error)),
+                Err(error) => return Err(Error::Handshake(Box::new(error))),
             }
         }
     };

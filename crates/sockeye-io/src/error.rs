@@ -39,11 +39,13 @@ pub enum Error {
         /// The HTTP status code.
         status: u16,
         /// The start of the response body, as far as it arrived.
-        body: bytes::Bytes,
+        body: Vec<u8>,
     },
     /// The opening handshake failed: a malformed or unacceptable request or
-    /// response, or the transport ended before it completed.
-    Handshake(HandshakeError),
+    /// response, or the transport ended before it completed. Boxed, so that
+    /// the error (and every `Result` carrying it, such as what `recv` yields)
+    /// stays 32 bytes.
+    Handshake(Box<HandshakeError>),
     /// The opening handshake did not complete before its deadline
     /// ([`sockeye::Config::handshake_timeout`]).
     HandshakeTimeout,
@@ -110,7 +112,7 @@ impl std::error::Error for Error {
         match self {
             Error::Resolve(error) | Error::Connect(error) | Error::Io(error) => Some(error),
             Error::Tls(error) => Some(error.as_ref()),
-            Error::Handshake(error) => Some(error),
+            Error::Handshake(error) => Some(error.as_ref()),
             Error::Protocol(error) => Some(error),
             Error::Send(error) => Some(error),
             _ => None,
@@ -166,11 +168,8 @@ impl From<HandshakeError> for Error {
     fn from(error: HandshakeError) -> Self {
         match error {
             HandshakeError::Timeout => Error::HandshakeTimeout,
-            HandshakeError::Rejected { status, body, .. } => Error::Rejected {
-                status,
-                body: body.into(),
-            },
-            other => Error::Handshake(other),
+            HandshakeError::Rejected { status, body, .. } => Error::Rejected { status, body },
+            other => Error::Handshake(Box::new(other)),
         }
     }
 }

@@ -131,6 +131,48 @@ async fn send_waits_above_the_high_water_mark_and_cancelling_it_loses_nothing_qu
 }
 
 #[tokio::test]
+async fn send_queues_at_the_call_unless_it_must_wait_for_room() {
+    let mut config = Config::default();
+    config.write_high_water_mark = 16 << 10;
+    let (a, b) = tokio::io::duplex(4 << 10);
+    let mut client = from_raw(a, Role::Client, config);
+    let mut server = from_raw(b, Role::Server, Config::default());
+    // Never polled, yet queued: there was room below the mark.
+    drop(client.send(vec![1u8; 20 << 10]));
+    let queued = client.buffered_amount();
+    assert!(queued > 20 << 10, "{queued} bytes queued");
+    // Above the mark now: this one waits for room, and dropping it unsends it.
+    drop(client.send(vec![2u8; 10]));
+    assert_eq!(client.buffered_amount(), queued);
+    let reader = tokio::spawn(async move {
+        let first = next(&mut server).await;
+        let second = next(&mut server).await;
+        (first, second)
+    });
+    client.send(vec![3u8; 10]).await.unwrap();
+    timeout(LIMIT, client.flush()).await.unwrap().unwrap();
+    let (first, second) = reader.await.unwrap();
+    assert_eq!(first, Message::binary(vec![1u8; 20 << 10]));
+    assert_eq!(second, Message::binary(vec![3u8; 10]));
+}
+
+#[test]
+fn the_futures_a_task_awaits_stay_small() {
+    use std::mem::size_of;
+    type Send<'a> =
+        sockeye_tokio::Send<'a, sockeye_tokio::TokioIo<DuplexStream>, sockeye_tokio::TokioClock>;
+    // What a connection's task keeps across its awaits: a `send` future of
+    // three words, and an error that fits beside a message in the `Option`
+    // that `recv` yields.
+    assert_eq!(size_of::<Send<'_>>(), 3 * size_of::<usize>());
+    assert!(size_of::<Error>() <= 32, "{} B", size_of::<Error>());
+    assert_eq!(
+        size_of::<Option<Result<Message, Error>>>(),
+        size_of::<Message>()
+    );
+}
+
+#[tokio::test]
 async fn split_halves_work_from_two_tasks() {
     let (client, mut server) = pair(Config::default(), Config::default());
     let (mut rx, mut tx) = client.split();
@@ -515,16 +557,16 @@ async fn client_vanishing_mid_handshake_is_a_handshake_error() {
     a.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
     drop(a);
     let result = timeout(LIMIT, sockeye_tokio::accept(b)).await.unwrap();
-    assert!(
-        matches!(
-            result,
-            Err(Error::Handshake(
+    match result {
+        Err(Error::Handshake(error)) => assert!(
+            matches!(
+                *error,
                 sockeye_io::sockeye::handshake::HandshakeError::Incomplete
-            ))
+            ),
+            "{error:?}"
         ),
-        "{:?}",
-        result.err()
-    );
+        other => panic!("{:?}", other.err()),
+    }
 }
 
 /// A clock that counts the times a timer is asked for and never fires.

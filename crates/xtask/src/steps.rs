@@ -52,10 +52,21 @@ pub fn clippy() -> Result {
     ]))
 }
 
-/// Unit, integration and doc tests of the whole workspace, every feature on.
+/// Unit, integration and doc tests of the whole workspace, every feature on;
+/// then the idle-memory test once more in a release build, where its bound
+/// is the tighter one users see.
 pub fn test() -> Result {
     // `--all-features` so the optional `rustls` (wss://) code is tested too.
-    cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"])).map(drop)
+    cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"]))?;
+    cmd::run_tests(cmd::cargo().args([
+        "test",
+        "--release",
+        "-p",
+        "sockeye-tokio",
+        "--test",
+        "idle_memory",
+    ]))
+    .map(drop)
 }
 
 /// The engine builds for a bare-metal target and for wasm without `std`,

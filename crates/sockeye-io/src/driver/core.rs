@@ -192,6 +192,13 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         Poll::Ready(Ok(()))
     }
 
+    /// Whether the queued output is above
+    /// [`sockeye::Config::write_high_water_mark`], so that a new message
+    /// must wait for [`poll_ready`](Self::poll_ready).
+    pub fn is_write_blocked(&self) -> bool {
+        self.conn.is_write_blocked()
+    }
+
     /// Queue `message` in the engine; writes nothing.
     ///
     /// # Errors

@@ -249,7 +249,7 @@ where
             let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
             Err(Error::Rejected {
                 status: status.unwrap_or_default(),
-                body: bytes::Bytes::new(),
+                body: Vec::new(),
             })
         }
     }

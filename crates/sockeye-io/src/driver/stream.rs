@@ -160,19 +160,37 @@ impl<T: Transport, C: Clock> Target<'_, T, C> {
         }
     }
 
+    /// Queue `message` now if there is room for it; otherwise (or when
+    /// queueing fails) what the first poll of its [`Send`] must deal with.
+    fn queue_now(&mut self, message: Message) -> Option<Box<Unsent>> {
+        let queue = |driver: &mut Driver<T, C>| {
+            if driver.is_write_blocked() {
+                return Some(Box::new(Unsent::Waiting(message)));
+            }
+            driver
+                .start_send(message)
+                .err()
+                .map(|error| Box::new(Unsent::Failed(error)))
+        };
+        match self {
+            Target::Whole(driver) => queue(driver),
+            Target::Half(shared) => queue(&mut shared.lock()),
+        }
+    }
+
     fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
-        message: &mut Option<Message>,
+        unsent: &mut Option<Box<Unsent>>,
     ) -> Poll<Result<(), Error>> {
         self.poll(Side::Sending, cx, |driver, cx| {
-            if message.is_some() {
-                if let Err(error) = std::task::ready!(driver.poll_ready(cx)) {
-                    return Poll::Ready(Err(error));
-                }
-                if let Some(message) = message.take() {
-                    driver.start_send(message)?;
-                }
+            if matches!(unsent.as_deref(), Some(Unsent::Waiting(_))) {
+                std::task::ready!(driver.poll_ready(cx))?;
+            }
+            match unsent.take().map(|unsent| *unsent) {
+                Some(Unsent::Waiting(message)) => driver.start_send(message)?,
+                Some(Unsent::Failed(error)) => return Poll::Ready(Err(error)),
+                None => {}
             }
             driver.poll_send_done(cx)
         })
@@ -343,23 +361,29 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
         }
     }
 
-    /// Send `message`. See [`Driver`] for when the bytes are written: at
-    /// once, unless received messages are waiting to be read, in which case
-    /// the next [`recv`](Self::recv) writes them before it waits. Waits while
-    /// the queued output is above the high-water mark (backpressure).
+    /// Send `message`. It is queued in the engine by this call already,
+    /// unless the queued output is above the high-water mark: then the future
+    /// waits for room first (backpressure). See [`Driver`] for when the bytes
+    /// are written: when the future is polled, unless received messages are
+    /// waiting to be read, in which case the next [`recv`](Self::recv)
+    /// writes them before it waits.
+    ///
+    /// Queueing at the call keeps the future at three words (nothing but the
+    /// rare message that must wait for room is kept in it, and that one
+    /// boxed), so a task that awaits it stays small.
     ///
     /// # Errors
     /// [`Error::Closed`] after a close frame was sent; [`Error::Send`] for
-    /// misuse; [`Error::Io`] when writing fails.
+    /// misuse; [`Error::Io`] when writing fails. They are returned by the
+    /// future.
     ///
     /// # Cancel safety
     /// Cancel-safe: if the future is dropped while waiting for room, the
     /// message is not sent; once queued, it is written by the next operation.
     pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
-        Send {
-            target: self.target(),
-            message: Some(message.into()),
-        }
+        let mut target = self.target();
+        let unsent = target.queue_now(message.into());
+        Send { target, unsent }
     }
 
     /// Write out everything queued.
@@ -500,10 +524,9 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
 
     /// Send a message; as [`WebSocket::send`], also cancel-safe.
     pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
-        Send {
-            target: self.target(),
-            message: Some(message.into()),
-        }
+        let mut target = self.target();
+        let unsent = target.queue_now(message.into());
+        Send { target, unsent }
     }
 
     /// Write out everything queued; cancel-safe.
@@ -548,10 +571,18 @@ impl<T: Transport, C: Clock> Future for Recv<'_, T, C> {
 }
 
 /// The future of `send`.
-#[must_use = "futures do nothing unless polled"]
+#[must_use = "a queued message is written only when this future or a later operation is polled"]
 pub struct Send<'a, T, C> {
     target: Target<'a, T, C>,
-    message: Option<Message>,
+    unsent: Option<Box<Unsent>>,
+}
+
+/// A message `send` could not queue at once, or why queueing it failed.
+enum Unsent {
+    /// The queued output was above the high-water mark.
+    Waiting(Message),
+    /// The error the future returns.
+    Failed(Error),
 }
 
 impl<T: Transport, C: Clock> Future for Send<'_, T, C> {
@@ -559,7 +590,7 @@ impl<T: Transport, C: Clock> Future for Send<'_, T, C> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        this.target.poll_send(cx, &mut this.message)
+        this.target.poll_send(cx, &mut this.unsent)
     }
 }
 
