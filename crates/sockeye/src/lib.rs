@@ -13,6 +13,7 @@ pub mod config;
 pub mod connection;
 #[cfg(feature = "deflate")]
 pub mod deflate;
+pub mod endpoint;
 pub mod entropy;
 pub mod error;
 pub mod frame;
@@ -26,6 +27,7 @@ pub mod utf8;
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, Role, SharedConfig};
 pub use connection::{Connection, Event, State};
+pub use endpoint::{Endpoint, EndpointEvent};
 pub use entropy::Entropy;
 pub use error::{ProtocolError, SendError};
 pub use message::{DataKind, Utf8Bytes};

@@ -685,6 +685,15 @@ impl Established {
     /// and random source, already fed with the [trailing](Self::trailing)
     /// bytes.
     pub fn into_connection(self, now: Duration) -> Connection {
+        self.into_parts(now).0
+    }
+
+    /// [`into_connection`](Self::into_connection), keeping what the
+    /// response said: its fields, the subprotocol and the extensions.
+    pub(crate) fn into_parts(
+        self,
+        now: Duration,
+    ) -> (Connection, Headers, Option<String>, Vec<Extension>) {
         let mut connection = Connection::with_entropy(Role::Client, self.config, now, self.entropy);
         #[cfg(feature = "deflate")]
         if let Some(params) = self.deflate {
@@ -693,7 +702,7 @@ impl Established {
         if !self.trailing.is_empty() {
             connection.receive(&self.trailing);
         }
-        connection
+        (connection, self.headers, self.protocol, self.extensions)
     }
 }
 

@@ -185,6 +185,9 @@ pub enum HandshakeError {
     NotOffered(String),
     /// `receive` was called again after the handshake completed or failed.
     Finished,
+    /// An endpoint was told to accept or reject when no request waits for
+    /// an answer (before it arrived, or after the answer was given).
+    NoPendingRequest,
 }
 
 impl HandshakeError {
@@ -281,6 +284,7 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::NotOffered(what) => write!(f, "{what} was not offered by the client"),
             HandshakeError::Finished => f.write_str("the handshake has already finished"),
+            HandshakeError::NoPendingRequest => f.write_str("no request is waiting for an answer"),
         }
     }
 }

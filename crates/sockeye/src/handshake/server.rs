@@ -281,6 +281,12 @@ impl Request {
         &self.trailing
     }
 
+    /// Appends bytes that arrived after the header block while the request
+    /// waited for its answer.
+    pub(crate) fn extend_trailing(&mut self, data: &[u8]) {
+        self.trailing.extend_from_slice(data);
+    }
+
     /// Accepts the upgrade: the `101 Switching Protocols` response to write,
     /// and the server connection, already fed with the
     /// [trailing](Self::trailing) bytes.
@@ -298,7 +304,43 @@ impl Request {
     /// permessage-deflate selected by `accept` itself, the first
     /// permessage-deflate offer the server can honour is accepted (RFC 7692
     /// §7.1) and the connection compresses with it.
-    pub fn accept(&self, mut accept: Accept) -> Result<(Vec<u8>, Connection), HandshakeError> {
+    pub fn accept(&self, accept: Accept) -> Result<(Vec<u8>, Connection), HandshakeError> {
+        self.answer(accept)
+            .map(|answer| (answer.response, answer.connection))
+    }
+
+    /// The subprotocol to select from `supported`: the first one in the
+    /// client's order of preference that the server supports, or `None`.
+    ///
+    /// RFC 6455 §4.2.2 leaves the choice to the server; sockeye honours the
+    /// client's order, so that a client listing a newer protocol first gets
+    /// it from every server that speaks it. Every sockeye server (the
+    /// adapters' policies, the C ABI) chooses with this function.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use sockeye::Config;
+    /// use sockeye::handshake::ServerHandshake;
+    ///
+    /// let mut handshake = ServerHandshake::new(Config::default(), Duration::ZERO);
+    /// let request = handshake
+    ///     .receive(
+    ///         b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    ///           Sec-WebSocket-Protocol: chat.v2, chat.v1\r\n\r\n",
+    ///     )?
+    ///     .unwrap();
+    /// assert_eq!(request.select_protocol(&["chat.v1", "chat.v2"]), Some("chat.v2"));
+    /// assert_eq!(request.select_protocol(&["mqtt"]), None);
+    /// # Ok::<(), sockeye::handshake::HandshakeError>(())
+    /// ```
+    pub fn select_protocol<S: AsRef<str>>(&self, supported: &[S]) -> Option<&str> {
+        self.protocols()
+            .find(|offered| supported.iter().any(|ours| ours.as_ref() == *offered))
+    }
+
+    /// [`accept`](Self::accept), also saying what was selected.
+    pub(crate) fn answer(&self, mut accept: Accept) -> Result<Answer, HandshakeError> {
         let key = match self.key() {
             Some(key) if self.websocket => key,
             _ => return Err(HandshakeError::NotWebSocket(Box::new(self.clone()))),
@@ -364,7 +406,12 @@ impl Request {
         if !self.trailing.is_empty() {
             connection.receive(&self.trailing);
         }
-        Ok((response, connection))
+        Ok(Answer {
+            response,
+            connection,
+            protocol: accept.protocol,
+            extensions: accept.extensions,
+        })
     }
 
     /// Adds the permessage-deflate response to `accept` when `config` asks
@@ -488,6 +535,16 @@ fn invalid_field(name: &str) -> HandshakeError {
         name: String::from(name),
         reason: "not an extension list",
     }
+}
+
+/// What [`Request::answer`] produced: the 101 response, the connection,
+/// and the subprotocol and extensions it selected.
+pub(crate) struct Answer {
+    pub(crate) response: Vec<u8>,
+    pub(crate) connection: Connection,
+    pub(crate) protocol: Option<String>,
+    /// As written in the response, one list per `Accept::extension` call.
+    pub(crate) extensions: Vec<String>,
 }
 
 /// How to accept an upgrade request: the time, the selected subprotocol and
