@@ -400,10 +400,12 @@ sockeye_status sockeye_conn_new_client(const struct sockeye_config *config,
                                        struct sockeye_conn **out);
 
 // Create a server handle: it starts CONNECTING and waits for the client's
-// request. A valid request is accepted at once, choosing the first of
-// `protocols` (`protocol_count` NUL-terminated UTF-8 strings, in order of
-// preference; null when the count is 0) that the client offered: the 101
-// response is queued and `SOCKEYE_EVENT_KIND_OPEN` reports the choice. An
+// request. A valid request is accepted at once, choosing among
+// `protocols` (`protocol_count` NUL-terminated UTF-8 strings, the
+// subprotocols the server speaks; null when the count is 0) the first one
+// in the client's order of preference, the rule of every sockeye server:
+// the 101 response is queued and `SOCKEYE_EVENT_KIND_OPEN` reports the
+// choice. A plain HTTP request (not an upgrade) is answered 426. An
 // invalid request gets its HTTP error response queued (write it, then close
 // the transport) and reports `SOCKEYE_EVENT_KIND_ERROR` with
 // `SOCKEYE_ERROR_HANDSHAKE`. `config` may be null for the defaults.

@@ -2,12 +2,13 @@
 
 use core::ffi::c_char;
 use core::time::Duration;
-use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
-use sockeye::handshake::{Accept, ClientHandshake, ClientRequest, HandshakeError, ServerHandshake};
-use sockeye::{CloseCode, Connection, DataKind, Role, SendError, SharedConfig, State};
+use sockeye::handshake::{Accept, ClientRequest, HandshakeError};
+use sockeye::{
+    CloseCode, Connection, DataKind, Endpoint, EndpointEvent, Role, SendError, SharedConfig, State,
+};
 
 use crate::boundary::{self, Outcome};
 use crate::config::sockeye_config;
@@ -21,37 +22,20 @@ use crate::status::sockeye_status;
 /// Not thread-safe: use it from one thread at a time. It may move between
 /// threads.
 pub struct sockeye_conn {
-    phase: Phase,
-    /// Bytes produced outside the connection (the handshake's request or
-    /// response), written before anything the connection queues.
-    preface: Bytes,
-    /// Events produced by the handle itself, reported before the connection's.
-    pending: VecDeque<Ready>,
+    /// The engine's endpoint: the handshake and the connection it opens.
+    endpoint: Endpoint,
+    /// An event produced by the handle itself (a plain HTTP request it
+    /// refused), reported before the endpoint's next one.
+    pending: Option<Ready>,
     /// The event last handed out; its payload backs `sockeye_event.data`.
     current: Option<Ready>,
     /// A panic was caught in a call on this handle; only freeing is allowed.
     poisoned: bool,
-    /// The latest time the caller told the handle; the connection's timers
-    /// start from it when the handshake completes inside `receive`.
+    /// The latest time the caller told the handle: `sockeye_conn_receive`
+    /// carries no time, so input is stamped with it.
     now: Duration,
     /// The subprotocols a server handle accepts, in order of preference.
     server_protocols: Vec<String>,
-}
-
-/// Where the handle is in its life.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "the handle lives on the heap already; the connection is the long-lived phase"
-)]
-enum Phase {
-    /// A client waiting for the server's response.
-    Client(Box<ClientHandshake>),
-    /// A server waiting for the client's request.
-    Server(Box<ServerHandshake>),
-    /// The connection after the handshake.
-    Connected(Connection),
-    /// The handshake failed; only its HTTP answer (if any) remains to send.
-    Failed,
 }
 
 /// Where a handle is in its life (the browser API's `readyState`).
@@ -160,11 +144,10 @@ fn config_of(config: *const sockeye_config) -> Result<SharedConfig, sockeye_stat
 }
 
 impl sockeye_conn {
-    fn new(phase: Phase, now: Duration) -> Self {
+    fn new(endpoint: Endpoint, now: Duration) -> Self {
         Self {
-            phase,
-            preface: Bytes::new(),
-            pending: VecDeque::new(),
+            endpoint,
+            pending: None,
             current: None,
             poisoned: false,
             now,
@@ -177,205 +160,130 @@ impl sockeye_conn {
         self.now = self.now.max(now);
     }
 
-    /// The handshake completed: switch to the connection and report OPEN.
-    fn open(&mut self, connection: Connection, protocol: Option<&str>) {
-        self.phase = Phase::Connected(connection);
-        let protocol = Bytes::copy_from_slice(protocol.unwrap_or_default().as_bytes());
-        self.pending
-            .push_back(Ready::new(sockeye_event_kind::Open, protocol));
-    }
-
-    /// The handshake failed: queue the server's HTTP answer, if any, and
-    /// report the error. No close frame exists yet, so the code is 1006.
-    fn fail_handshake(&mut self, error: HandshakeError) {
-        if matches!(self.phase, Phase::Server(_))
-            && let Some(response) = error.response()
-        {
-            self.preface = Bytes::from(response);
-        }
-        self.phase = Phase::Failed;
-        self.pending.push_back(Ready::failure(
-            sockeye_error::Handshake,
-            CloseCode::ABNORMAL_CLOSURE,
-            error.to_string(),
-        ));
-    }
-
-    /// A server's answer to a complete request: accept with the first of our
-    /// subprotocols that the client offered.
-    fn accept(&mut self, request: sockeye::handshake::Request) {
-        let protocol = self
-            .server_protocols
-            .iter()
-            .find(|ours| request.protocols().any(|offered| offered == ours.as_str()))
-            .cloned();
+    /// A server handle answers a request as soon as it is complete, so that
+    /// the answer is queued when `sockeye_conn_receive` returns: accept with
+    /// the subprotocol the engine's rule selects among ours, or refuse a
+    /// plain HTTP request with the engine's 426.
+    fn answer_request(&mut self) {
+        let Some(request) = self.endpoint.request() else {
+            return;
+        };
         let mut accept = Accept::new(self.now);
-        if let Some(protocol) = &protocol {
+        if let Some(protocol) = request.select_protocol(&self.server_protocols) {
             accept = accept.protocol(protocol);
         }
-        match request.accept(accept) {
-            Ok((response, connection)) => {
-                self.preface = Bytes::from(response);
-                self.open(connection, protocol.as_deref());
-            }
-            Err(error) => self.fail_handshake(error),
+        // The request event is the only one queued: nothing comes before it.
+        let _ = self.endpoint.poll_event();
+        if let Err(error) = self.endpoint.accept(accept) {
+            let _ = self.endpoint.decline();
+            self.pending = Some(Ready::failure(
+                sockeye_error::Handshake,
+                CloseCode::ABNORMAL_CLOSURE,
+                error.to_string(),
+            ));
         }
     }
 
     fn state(&self) -> sockeye_state {
-        match &self.phase {
-            Phase::Client(_) | Phase::Server(_) => sockeye_state::Connecting,
-            Phase::Failed => sockeye_state::Closed,
-            Phase::Connected(connection) => match connection.state() {
-                State::Connecting => sockeye_state::Connecting,
-                State::Open => sockeye_state::Open,
-                State::Closing => sockeye_state::Closing,
-                State::Closed => sockeye_state::Closed,
-            },
-        }
-    }
-
-    fn connection(&mut self) -> Result<&mut Connection, sockeye_status> {
-        match &mut self.phase {
-            Phase::Client(_) | Phase::Server(_) => Err(sockeye_status::ErrNotOpen),
-            Phase::Connected(connection) => Ok(connection),
-            Phase::Failed => Err(sockeye_status::ErrClosed),
+        match self.endpoint.state() {
+            State::Connecting => sockeye_state::Connecting,
+            State::Open => sockeye_state::Open,
+            State::Closing => sockeye_state::Closing,
+            State::Closed => sockeye_state::Closed,
         }
     }
 
     fn receive(&mut self, data: &[u8]) {
-        match &mut self.phase {
-            Phase::Client(handshake) => match handshake.receive(data) {
-                Ok(None) => {}
-                Ok(Some(established)) => {
-                    let protocol = established.protocol().map(String::from);
-                    let connection = established.into_connection(self.now);
-                    self.open(connection, protocol.as_deref());
-                }
-                Err(error) => self.fail_handshake(error),
-            },
-            Phase::Server(handshake) => match handshake.receive(data) {
-                Ok(None) => {}
-                Ok(Some(request)) => self.accept(request),
-                Err(error) => self.fail_handshake(error),
-            },
-            Phase::Connected(connection) => connection.receive(data),
-            Phase::Failed => {}
-        }
+        self.endpoint.receive(self.now, data);
+        self.answer_request();
     }
 
     fn receive_eof(&mut self) {
-        match &mut self.phase {
-            Phase::Client(handshake) => {
-                let error = handshake.receive_eof();
-                self.fail_handshake(error);
-            }
-            Phase::Server(_) => self.fail_handshake(HandshakeError::Incomplete),
-            Phase::Connected(connection) => connection.receive_eof(),
-            Phase::Failed => {}
-        }
+        self.endpoint.receive_eof(self.now);
     }
 
     fn handle_timeout(&mut self, now: Duration) {
         self.advance_clock(now);
-        let result = match &mut self.phase {
-            Phase::Client(handshake) => handshake.handle_timeout(now),
-            Phase::Server(handshake) => handshake.handle_timeout(now),
-            Phase::Connected(connection) => {
-                connection.handle_timeout(now);
-                Ok(())
-            }
-            Phase::Failed => Ok(()),
-        };
-        if let Err(error) = result {
-            self.fail_handshake(error);
-        }
+        self.endpoint.handle_timeout(now);
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        match &self.phase {
-            Phase::Client(handshake) => handshake.poll_timeout(),
-            Phase::Server(handshake) => handshake.poll_timeout(),
-            Phase::Connected(connection) => connection.poll_timeout(),
-            Phase::Failed => None,
-        }
+        self.endpoint.poll_timeout()
     }
 
     fn next_event(&mut self) -> Option<Ready> {
-        if let Some(ready) = self.pending.pop_front() {
+        if let Some(ready) = self.pending.take() {
             return Some(ready);
         }
-        match &mut self.phase {
-            Phase::Connected(connection) => loop {
-                let event = connection.poll_event()?;
-                let code = || {
-                    connection
-                        .close_status()
-                        .map_or(CloseCode::ABNORMAL_CLOSURE, |s| s.code)
-                };
-                if let Some(ready) = Ready::from_engine(event, code) {
-                    return Some(ready);
+        loop {
+            let ready = match self.endpoint.poll_event()? {
+                EndpointEvent::Request => {
+                    self.answer_request();
+                    continue;
                 }
-            },
-            Phase::Client(_) | Phase::Server(_) | Phase::Failed => None,
+                EndpointEvent::Opened(opened) => Some(Ready::new(
+                    sockeye_event_kind::Open,
+                    Bytes::from(opened.protocol.unwrap_or_default()),
+                )),
+                // No close frame exists yet, so the code is 1006.
+                EndpointEvent::Rejected(error) => Some(Ready::failure(
+                    sockeye_error::Handshake,
+                    CloseCode::ABNORMAL_CLOSURE,
+                    error.to_string(),
+                )),
+                EndpointEvent::Connection(event) => {
+                    let endpoint = &self.endpoint;
+                    Ready::from_engine(event, || {
+                        endpoint
+                            .close_status()
+                            .map_or(CloseCode::ABNORMAL_CLOSURE, |s| s.code)
+                    })
+                }
+            };
+            if ready.is_some() {
+                return ready;
+            }
         }
     }
 
     fn transmit_chunk(&self) -> &[u8] {
-        if !self.preface.is_empty() {
-            return &self.preface;
-        }
-        match &self.phase {
-            Phase::Connected(connection) => connection.transmit_chunk(),
-            Phase::Client(_) | Phase::Server(_) | Phase::Failed => &[],
-        }
+        let mut first: [&[u8]; 1] = [&[]];
+        self.endpoint.transmit_chunks(&mut first);
+        first[0]
     }
 
     fn transmit_chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
-        let mut filled = 0;
-        if !self.preface.is_empty() && !out.is_empty() {
-            out[0] = &self.preface;
-            filled = 1;
-        }
-        filled
-            + match &self.phase {
-                Phase::Connected(connection) => connection.transmit_chunks(&mut out[filled..]),
-                Phase::Client(_) | Phase::Server(_) | Phase::Failed => 0,
-            }
+        self.endpoint.transmit_chunks(out)
     }
 
     fn buffered_amount(&self) -> usize {
-        self.preface.len()
-            + match &self.phase {
-                Phase::Connected(connection) => connection.buffered_amount(),
-                Phase::Client(_) | Phase::Server(_) | Phase::Failed => 0,
-            }
+        self.endpoint.buffered_amount()
     }
 
     fn is_write_blocked(&self) -> bool {
-        match &self.phase {
-            Phase::Connected(connection) => connection.is_write_blocked(),
-            Phase::Client(_) | Phase::Server(_) | Phase::Failed => false,
-        }
+        self.endpoint.is_write_blocked()
     }
 
     fn consume(&mut self, n: usize) -> Outcome {
         if n > self.buffered_amount() {
             return Err(sockeye_status::ErrOutOfRange);
         }
-        let from_preface = n.min(self.preface.len());
-        let _ = self.preface.split_to(from_preface);
-        let rest = n - from_preface;
-        if rest > 0 {
-            self.connection()?.advance_transmit(rest);
-        }
+        self.endpoint.advance_transmit(n);
         Ok(())
     }
 
     /// The connection, for a command: `ErrNotOpen` during the handshake,
     /// `ErrClosed` after it failed.
     fn open_connection(&mut self) -> Result<&mut Connection, sockeye_status> {
-        self.connection()
+        if self.endpoint.connection().is_none() {
+            return Err(match self.endpoint.state() {
+                State::Closed => sockeye_status::ErrClosed,
+                _ => sockeye_status::ErrNotOpen,
+            });
+        }
+        self.endpoint
+            .connection_mut()
+            .ok_or(sockeye_status::ErrNotOpen)
     }
 }
 
@@ -518,10 +426,7 @@ pub unsafe extern "C" fn sockeye_conn_new_upgraded(
             Role::Client => Connection::new(role, config, now),
             Role::Server => Connection::server(config, now),
         };
-        let handle = Box::new(sockeye_conn::new(
-            Phase::Connected(connection),
-            time(now_ms),
-        ));
+        let handle = Box::new(sockeye_conn::new(Endpoint::open(connection), now));
         // SAFETY: `out` is non-null and writable by the caller's contract.
         unsafe { write(out, Box::into_raw(handle)) };
         Ok(())
@@ -592,10 +497,8 @@ pub unsafe extern "C" fn sockeye_conn_new_client(
             .map_err(request_status)?;
         }
         let now = time(now_ms);
-        let handshake = ClientHandshake::new(request, config_of(config)?, now);
-        let preface = Bytes::copy_from_slice(handshake.request_bytes());
-        let mut handle = Box::new(sockeye_conn::new(Phase::Client(Box::new(handshake)), now));
-        handle.preface = preface;
+        let endpoint = Endpoint::client(request, config_of(config)?, now);
+        let handle = Box::new(sockeye_conn::new(endpoint, now));
         // SAFETY: `out` is non-null and writable by the caller's contract.
         unsafe { write(out, Box::into_raw(handle)) };
         Ok(())
@@ -603,10 +506,12 @@ pub unsafe extern "C" fn sockeye_conn_new_client(
 }
 
 /// Create a server handle: it starts CONNECTING and waits for the client's
-/// request. A valid request is accepted at once, choosing the first of
-/// `protocols` (`protocol_count` NUL-terminated UTF-8 strings, in order of
-/// preference; null when the count is 0) that the client offered: the 101
-/// response is queued and `SOCKEYE_EVENT_KIND_OPEN` reports the choice. An
+/// request. A valid request is accepted at once, choosing among
+/// `protocols` (`protocol_count` NUL-terminated UTF-8 strings, the
+/// subprotocols the server speaks; null when the count is 0) the first one
+/// in the client's order of preference, the rule of every sockeye server:
+/// the 101 response is queued and `SOCKEYE_EVENT_KIND_OPEN` reports the
+/// choice. A plain HTTP request (not an upgrade) is answered 426. An
 /// invalid request gets its HTTP error response queued (write it, then close
 /// the transport) and reports `SOCKEYE_EVENT_KIND_ERROR` with
 /// `SOCKEYE_ERROR_HANDSHAKE`. `config` may be null for the defaults.
@@ -627,8 +532,8 @@ pub unsafe extern "C" fn sockeye_conn_new_server(
         // SAFETY: the caller guarantees `protocol_count` string pointers.
         let protocols = unsafe { strings(protocols, protocol_count) }?;
         let now = time(now_ms);
-        let handshake = ServerHandshake::new(config_of(config)?, now);
-        let mut handle = Box::new(sockeye_conn::new(Phase::Server(Box::new(handshake)), now));
+        let endpoint = Endpoint::server(config_of(config)?, now);
+        let mut handle = Box::new(sockeye_conn::new(endpoint, now));
         handle.server_protocols = protocols.into_iter().map(String::from).collect();
         // SAFETY: `out` is non-null and writable by the caller's contract.
         unsafe { write(out, Box::into_raw(handle)) };

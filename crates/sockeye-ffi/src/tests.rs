@@ -607,7 +607,7 @@ fn client_with(protocols: &[&core::ffi::CStr], headers: &[sockeye_header]) -> Ha
 }
 
 #[test]
-fn client_and_server_handshake_then_open_with_the_servers_preferred_protocol() {
+fn client_and_server_handshake_then_open_with_the_clients_preferred_protocol() {
     let origin = sockeye_header {
         name: c"Origin".as_ptr(),
         value: c"http://example.com".as_ptr(),
@@ -619,10 +619,10 @@ fn client_and_server_handshake_then_open_with_the_servers_preferred_protocol() {
     let early = unsafe { sockeye_conn_send_text(client.0, c"x".as_ptr(), 1) };
     assert_eq!(early, sockeye_status::ErrNotOpen);
     pump(&client, &server);
-    assert_eq!(events(&server), [event(sockeye_event_kind::Open, b"a")]);
+    assert_eq!(events(&server), [event(sockeye_event_kind::Open, b"b")]);
     assert_eq!(state(&server), sockeye_state::Open);
     pump(&server, &client);
-    assert_eq!(events(&client), [event(sockeye_event_kind::Open, b"a")]);
+    assert_eq!(events(&client), [event(sockeye_event_kind::Open, b"b")]);
     // SAFETY: live handle; pointer valid for its length.
     let status = unsafe { sockeye_conn_send_text(client.0, c"hi".as_ptr(), 2) };
     assert_eq!(status, sockeye_status::Ok);
@@ -766,4 +766,71 @@ fn constructors_reject_null_and_invalid_strings() {
         );
     }
     assert!(out.is_null());
+}
+
+/// Everything the handle has queued for the transport, consumed.
+fn drain_output(handle: &Handle) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let (mut data, mut len) = (null(), 0usize);
+        // SAFETY: live handle, valid out pointers.
+        unsafe {
+            assert_eq!(
+                sockeye_conn_transmit(handle.0, &mut data, &mut len),
+                sockeye_status::Ok
+            )
+        };
+        if len == 0 {
+            return out;
+        }
+        // SAFETY: `data` is valid for `len` bytes until the next mutating call.
+        out.extend_from_slice(unsafe { core::slice::from_raw_parts(data, len) });
+        // SAFETY: live handle.
+        unsafe { assert_eq!(sockeye_conn_consume(handle.0, len), sockeye_status::Ok) };
+    }
+}
+
+/// The hostile handshakes the engine's endpoint answers get the same answer
+/// through the C ABI: the status line, a handshake error with 1006, CLOSED.
+#[test]
+fn hostile_handshakes_get_the_engines_answer() {
+    for case in sockeye::testing::hostile_handshakes(&sockeye::Config::default()) {
+        let server = server_with(&[]);
+        // SAFETY: live handle; pointer valid for its length.
+        unsafe {
+            assert_eq!(
+                sockeye_conn_receive(server.0, case.request.as_ptr(), case.request.len()),
+                sockeye_status::Ok
+            )
+        };
+        if case.answer.is_none() {
+            assert!(events(&server).is_empty(), "{}", case.name);
+            let mut deadline = 0;
+            // SAFETY: live handle; valid out pointer.
+            unsafe {
+                assert_eq!(
+                    sockeye_conn_next_timeout_ms(server.0, &mut deadline),
+                    sockeye_status::Ok
+                );
+                assert_eq!(
+                    sockeye_conn_handle_timeout(server.0, deadline),
+                    sockeye_status::Ok
+                );
+            }
+        }
+        let got = events(&server);
+        assert_eq!(
+            got.iter()
+                .map(|e| (e.kind, e.error, e.close_code))
+                .collect::<Vec<_>>(),
+            [(sockeye_event_kind::Error, sockeye_error::Handshake, 1006)],
+            "{}",
+            case.name
+        );
+        assert_eq!(state(&server), sockeye_state::Closed, "{}", case.name);
+        let answer = drain_output(&server);
+        let status_line = answer.split(|&b| b == b'\r').next().unwrap_or_default();
+        let expected = case.answer.map(str::as_bytes).unwrap_or_default();
+        assert_eq!(status_line, expected, "{}", case.name);
+    }
 }

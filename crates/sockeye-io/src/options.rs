@@ -205,11 +205,11 @@ impl Decision {
         Self::reject(status)
     }
 
-    /// Accept the first subprotocol the client offered that `supported`
-    /// lists, or none if there is no match.
+    /// Accept the subprotocol the engine's rule selects from `supported`
+    /// ([`Request::select_protocol`]: the first in the client's order of
+    /// preference that `supported` lists), or none if there is no match.
     pub fn accept_first_of(request: &Request, supported: &[&str]) -> Self {
-        let chosen = request.protocols().find(|p| supported.contains(p));
-        match chosen {
+        match request.select_protocol(supported) {
             Some(protocol) => Self::accept().protocol(protocol),
             None => Self::accept(),
         }

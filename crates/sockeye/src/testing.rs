@@ -183,3 +183,50 @@ pub fn take_output(conn: &mut Connection) -> Vec<u8> {
     }
     out
 }
+
+/// A hostile opening handshake and the answer every sockeye server (the
+/// engine's endpoint and each driver over it) must give: drivers' tests run
+/// these same cases, so one rule gets one answer everywhere.
+#[derive(Clone, Debug)]
+pub struct HostileHandshake {
+    /// What the case is, for failure messages.
+    pub name: &'static str,
+    /// The bytes the client sends; it then sends nothing more and keeps the
+    /// transport open.
+    pub request: Vec<u8>,
+    /// The status line of the server's answer, or `None` when the server
+    /// answers nothing and closes the transport at the handshake deadline.
+    pub answer: Option<&'static str>,
+}
+
+/// The hostile handshakes for a server with `config`: a header block over
+/// [`Config::max_header_bytes`] (431), a request that stops half-way
+/// (slowloris: closed at [`Config::handshake_timeout`] with no answer), and a
+/// `Sec-WebSocket-Version` other than 13 (426).
+pub fn hostile_handshakes(config: &Config) -> Vec<HostileHandshake> {
+    let valid = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+    let mut oversized = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nX-Padding: ".to_vec();
+    oversized.resize(config.max_header_bytes + 64, b'a');
+    let wrong_version = alloc::string::String::from_utf8_lossy(valid)
+        .replace("Version: 13", "Version: 8")
+        .into_bytes();
+    alloc::vec![
+        HostileHandshake {
+            name: "oversized header block",
+            request: oversized,
+            answer: Some("HTTP/1.1 431 Request Header Fields Too Large"),
+        },
+        HostileHandshake {
+            name: "slowloris",
+            request: valid[..40].to_vec(),
+            answer: None,
+        },
+        HostileHandshake {
+            name: "wrong version",
+            request: wrong_version,
+            answer: Some("HTTP/1.1 426 Upgrade Required"),
+        },
+    ]
+}

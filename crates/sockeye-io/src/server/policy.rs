@@ -67,6 +67,12 @@ impl<'a> RequestInfo<'a> {
         self.request.protocols()
     }
 
+    /// The subprotocol to select from `supported`, by the engine's one rule
+    /// ([`Request::select_protocol`]: the client's order of preference).
+    pub fn select_protocol<S: AsRef<str>>(&self, supported: &[S]) -> Option<&'a str> {
+        self.request.select_protocol(supported)
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
@@ -195,7 +201,8 @@ impl ServerPolicy {
     }
 
     /// Subprotocols the server speaks; the first one the client offers (in
-    /// the client's order) is selected, none if there is no match.
+    /// the client's order, [`Request::select_protocol`]) is selected, none if
+    /// there is no match.
     pub fn protocols(mut self, supported: &[&str]) -> Self {
         self.protocols = supported.iter().map(|p| (*p).to_owned()).collect();
         self
@@ -331,10 +338,7 @@ impl ServerPolicy {
         }
         let mut decision = match decision.selected_protocol() {
             Some(_) => decision,
-            None => match request
-                .protocols()
-                .find(|offered| self.protocols.iter().any(|p| p == offered))
-            {
+            None => match request.select_protocol(&self.protocols) {
                 Some(protocol) => decision.protocol(protocol),
                 None => decision,
             },

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use super::{Endpoint, EndpointEvent};
 use crate::connection::{Connection, Event, State};
 use crate::handshake::{Accept, ClientRequest, HandshakeError};
-use crate::testing::SeededEntropy;
+use crate::testing::{SeededEntropy, hostile_handshakes};
 use crate::{CloseCode, Config};
 
 const REQUEST: &[u8] = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
@@ -153,39 +153,24 @@ fn a_client_and_a_server_open_talk_and_close() {
 /// endpoint gives the answer, so each driver only writes it.
 #[test]
 fn hostile_requests_get_their_http_answer_and_a_close() {
-    let now = Duration::ZERO;
     let config = Config::default();
-    let oversized = {
-        let mut bytes = b"GET / HTTP/1.1\r\nX-Padding: ".to_vec();
-        bytes.resize(config.max_header_bytes + 10, b'a');
-        bytes
-    };
-    let wrong_version = String::from_utf8(REQUEST.to_vec())
-        .unwrap()
-        .replace("Version: 13", "Version: 8");
-    let cases: [(&[u8], &[u8], HandshakeError); 2] = [
-        (
-            &oversized,
-            b"HTTP/1.1 431 Request Header Fields Too Large",
-            HandshakeError::TooLarge,
-        ),
-        (
-            wrong_version.as_bytes(),
-            b"HTTP/1.1 426 Upgrade Required",
-            HandshakeError::UnsupportedVersion,
-        ),
-    ];
-    for (input, status, error) in cases {
-        let mut server = Endpoint::server(config.clone(), now);
-        server.receive(now, input);
-        assert_eq!(events(&mut server), [EndpointEvent::Rejected(error)]);
-        assert_eq!(server.state(), State::Closed);
+    for case in hostile_handshakes(&config) {
+        let mut server = Endpoint::server(config.clone(), Duration::ZERO);
+        server.receive(Duration::ZERO, &case.request);
+        if case.answer.is_none() {
+            assert_eq!(server.poll_event(), None, "{}", case.name);
+            server.handle_timeout(server.poll_timeout().expect("a deadline"));
+        }
+        let events = events(&mut server);
         assert!(
-            !server.should_close_transport(),
-            "the answer goes out first"
+            matches!(events[..], [EndpointEvent::Rejected(_)]),
+            "{}: {events:?}",
+            case.name
         );
+        assert_eq!(server.state(), State::Closed);
         let response = output(&mut server);
-        assert_eq!(status_line(&response), status);
+        let expected = case.answer.map(str::as_bytes).unwrap_or_default();
+        assert_eq!(status_line(&response), expected, "{}", case.name);
         assert!(server.should_close_transport());
         assert!(server.connection_mut().is_none());
     }
