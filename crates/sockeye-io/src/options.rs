@@ -2,6 +2,8 @@
 
 use core::time::Duration;
 
+use sockeye::Endpoint;
+use sockeye::endpoint::Opened;
 use sockeye::handshake::{Accept, ClientRequest, Established, Headers, Request};
 
 use crate::{Error, Target};
@@ -149,6 +151,15 @@ impl Response {
         }
     }
 
+    /// What the client endpoint's [`Opened`] event said.
+    pub fn opened(opened: Opened) -> Self {
+        Response {
+            protocol: opened.protocol,
+            extensions: opened.extensions,
+            headers: opened.headers,
+        }
+    }
+
     /// The browser-like view of this response for a client that connected
     /// to `url`.
     pub fn handshake_info(&self, url: &str) -> crate::HandshakeInfo {
@@ -264,6 +275,40 @@ impl Decision {
                 Ok((response, Some(conn)))
             }
         }
+    }
+
+    /// Carries the decision out on `endpoint`, whose request waits for its
+    /// answer ([`EndpointEvent::Request`](sockeye::EndpointEvent::Request)):
+    /// accepts at `now` (the `101` is queued and
+    /// [`Opened`] follows) or queues the rejection, which the transport
+    /// closes after. Returns the request, which the endpoint no longer holds.
+    ///
+    /// # Errors
+    /// [`Error::Handshake`] when the decision cannot be carried out (a
+    /// subprotocol the client did not offer, a forbidden header field, no
+    /// request waiting).
+    pub fn answer(self, endpoint: &mut Endpoint, now: Duration) -> Result<Request, Error> {
+        let answered = match self.reject {
+            Some(status) => {
+                let headers: Vec<(&str, &str)> = self
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                endpoint.reject(status, &headers, &self.body)
+            }
+            None => {
+                let mut accept = Accept::new(now);
+                if let Some(protocol) = &self.protocol {
+                    accept = accept.protocol(protocol);
+                }
+                for (name, value) in &self.headers {
+                    accept = accept.header(name, value);
+                }
+                endpoint.accept(accept)
+            }
+        };
+        Ok(answered?)
     }
 
     /// The subprotocol selected by an accepting decision.

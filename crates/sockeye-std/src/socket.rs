@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use crate::MaybeTlsStream;
 use std::time::{Duration, Instant};
 
-use sockeye_io::sockeye::handshake::{ClientHandshake, HandshakeError, ServerHandshake};
-use sockeye_io::sockeye::{Connection, State};
+use sockeye_io::sockeye::endpoint::Opened;
+use sockeye_io::sockeye::{Connection, Endpoint, EndpointEvent, State};
 use sockeye_io::{
     ClientOptions, CloseInfo, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo,
     Message, ReadyState, Request, Response, Role, SharedConfig, Target,
@@ -415,25 +415,10 @@ pub fn connect_with(
     } else {
         MaybeTlsStream::Plain(tcp)
     };
-    let mut handshake = ClientHandshake::new(request, config, Duration::ZERO);
-    tcp.write_all(handshake.request_bytes())
-        .map_err(Error::Io)?;
-    let deadline = handshake.poll_timeout();
-    let mut buf = [0u8; HANDSHAKE_READ];
-    let established = loop {
-        let n = read_before(&mut tcp, &mut buf, start, deadline)?;
-        let result = match n {
-            None => handshake.handle_timeout(start.elapsed()).map(|()| None),
-            Some(0) => Err(handshake.receive_eof()),
-            Some(n) => handshake.receive(&buf[..n]),
-        };
-        if let Some(established) = result? {
-            break established;
-        }
-    };
+    let endpoint = Endpoint::client(request, config, Duration::ZERO);
+    let (opened, conn) = run_handshake(&mut tcp, endpoint, start, |_| Ok(()))?;
     tcp.set_read_timeout(None).map_err(Error::Io)?;
-    let response = Response::of(&established);
-    let conn = established.into_connection(start.elapsed());
+    let response = Response::opened(opened);
     let mut ws = WebSocket::with_connection(tcp, conn, start);
     ws.info = response.handshake_info(url);
     Ok((ws, response))
@@ -465,48 +450,87 @@ pub fn accept_with<S: Read + Write + 'static>(
     decide: impl FnOnce(&Request) -> Decision,
 ) -> Result<(WebSocket<S>, Request), Error> {
     let start = Instant::now();
-    let mut handshake = ServerHandshake::new(config, Duration::ZERO);
-    let deadline = handshake.poll_timeout();
-    let mut buf = [0u8; HANDSHAKE_READ];
-    let received = loop {
-        let result = match read_before(&mut stream, &mut buf, start, deadline) {
-            Err(error) => break Err((error, None)),
-            Ok(None) => handshake.handle_timeout(start.elapsed()).map(|()| None),
-            Ok(Some(0)) => Err(HandshakeError::Incomplete),
-            Ok(Some(n)) => handshake.receive(&buf[..n]),
+    let endpoint = Endpoint::server(config, Duration::ZERO);
+    let mut decide = Some(decide);
+    let mut answered = None;
+    let handshake = run_handshake(&mut stream, endpoint, start, |endpoint| {
+        let (Some(decide), Some(request)) = (decide.take(), endpoint.request()) else {
+            return Ok(());
         };
-        match result {
-            Ok(None) => {}
-            Ok(Some(request)) => break Ok(request),
-            Err(error) => {
-                let response = error.response();
-                break Err((Error::from(error), response));
-            }
+        let decision = decide(request);
+        let rejected = decision.rejected_status();
+        answered = Some(decision.answer(endpoint, start.elapsed())?);
+        match rejected {
+            Some(status) => Err(Error::Rejected {
+                status,
+                body: Vec::new(),
+            }),
+            None => Ok(()),
         }
-    };
-    let request = match received {
-        Ok(request) => request,
-        Err((error, response)) => {
-            if let Some(response) = response {
-                let _ = stream.write_all(&response);
-            }
-            return Err(error);
-        }
-    };
+    });
     if let Some(socket) = tcp_under(&stream) {
         socket.set_read_timeout(None).map_err(Error::Io)?;
     }
-    let decision = decide(&request);
-    let rejected = decision.rejected_status();
-    let (response, conn) = decision.apply(&request, start.elapsed())?;
-    stream.write_all(&response).map_err(Error::Io)?;
-    match conn {
-        Some(conn) => Ok((WebSocket::with_connection(stream, conn, start), request)),
-        None => Err(Error::Rejected {
-            status: rejected.unwrap_or_default(),
-            body: Default::default(),
-        }),
+    let (_, conn) = handshake?;
+    let request = answered.ok_or(Error::Closed)?;
+    Ok((WebSocket::with_connection(stream, conn, start), request))
+}
+
+/// Drive `endpoint` through the opening handshake over `stream`: write what
+/// it queues, read (each read bounded by the handshake's deadline through
+/// [`read_before`]) and hand a server's request to `answer`, until it opens.
+/// A failure's HTTP answer, or the rejection `answer` queued before
+/// returning its error, is written before the error is returned.
+fn run_handshake<S: Read + Write + 'static>(
+    stream: &mut S,
+    mut endpoint: Endpoint,
+    start: Instant,
+    mut answer: impl FnMut(&mut Endpoint) -> Result<(), Error>,
+) -> Result<(Opened, Connection), Error> {
+    let mut buf = [0u8; HANDSHAKE_READ];
+    loop {
+        // Events stop at the opening: what follows belongs to the connection.
+        while let Some(event) = endpoint.poll_event() {
+            let failure = match event {
+                EndpointEvent::Request => answer(&mut endpoint).err(),
+                EndpointEvent::Rejected(error) => Some(Error::from(error)),
+                EndpointEvent::Opened(opened) => {
+                    write_out(stream, &mut endpoint)?;
+                    return match endpoint.into_connection() {
+                        Ok(conn) => Ok((opened, conn)),
+                        Err(_) => Err(Error::Io(io::Error::other(
+                            "the opening handshake left bytes unwritten",
+                        ))),
+                    };
+                }
+                EndpointEvent::Connection(_) => None,
+            };
+            if let Some(error) = failure {
+                // Best effort: the peer may already be gone.
+                let _ = write_out(stream, &mut endpoint);
+                return Err(error);
+            }
+        }
+        write_out(stream, &mut endpoint)?;
+        match read_before(stream, &mut buf, start, endpoint.poll_timeout())? {
+            None => endpoint.handle_timeout(start.elapsed()),
+            Some(0) => endpoint.receive_eof(start.elapsed()),
+            Some(n) => endpoint.receive(start.elapsed(), &buf[..n]),
+        }
     }
+}
+
+/// Write everything `endpoint` has queued.
+fn write_out<S: Write>(stream: &mut S, endpoint: &mut Endpoint) -> Result<(), Error> {
+    while endpoint.buffered_amount() > 0 {
+        match endpoint.transmit(|slices| stream.write_vectored(slices)) {
+            Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(handshake_io_error(error)),
+        }
+    }
+    stream.flush().map_err(Error::Io)
 }
 
 /// Read with the socket's read timeout set to what is left before
