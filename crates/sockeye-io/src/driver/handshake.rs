@@ -5,10 +5,10 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sockeye::SharedConfig;
-use sockeye::handshake::{
-    ClientHandshake, ClientRequest, HandshakeError, Request, ServerHandshake,
-};
+use sockeye::endpoint::Opened;
+use sockeye::handshake::{ClientRequest, HandshakeError, Request};
+use sockeye::{Connection, Endpoint, EndpointEvent, SharedConfig};
+use std::time::Duration;
 
 use super::core::with_scratch;
 use super::stream::Slot;
@@ -77,51 +77,15 @@ async fn run_client<T: Transport, C: Clock>(
     request: ClientRequest,
     config: SharedConfig,
 ) -> Result<(WebSocket<T, C>, Response), Error> {
-    let mut handshake = ClientHandshake::new(request, config, clock.now());
-    let mut written = 0;
-    let established = poll_fn(|cx| {
-        let progress = 'attempt: {
-            let request = handshake.request_bytes();
-            while written < request.len() {
-                match write_some(&mut io, cx, &request[written..]) {
-                    Poll::Ready(Ok(n)) => written += n,
-                    Poll::Ready(Err(error)) => break 'attempt Poll::Ready(Err(io_error(error))),
-                    Poll::Pending => break 'attempt Poll::Pending,
-                }
-            }
-            if let Poll::Ready(Err(error)) = Pin::new(&mut io).poll_flush(cx) {
-                break 'attempt Poll::Ready(Err(io_error(error)));
-            }
-            loop {
-                match read_some(&mut io, cx, |bytes| handshake.receive(bytes)) {
-                    Poll::Ready(Ok(None)) => {
-                        break 'attempt Poll::Ready(Err(handshake.receive_eof().into()));
-                    }
-                    Poll::Ready(Ok(Some(received))) => match received {
-                        Ok(None) => continue,
-                        Ok(Some(established)) => break 'attempt Poll::Ready(Ok(established)),
-                        Err(error) => break 'attempt Poll::Ready(Err(error.into())),
-                    },
-                    Poll::Ready(Err(error)) => break 'attempt Poll::Ready(Err(io_error(error))),
-                    Poll::Pending => break 'attempt Poll::Pending,
-                }
-            }
-        };
-        if progress.is_pending()
-            && let Poll::Ready(Err(error)) =
-                check_deadline(&mut clock, cx, handshake.poll_timeout(), |now| {
-                    handshake.handle_timeout(now)
-                })
-        {
-            return Poll::Ready(Err(error));
-        }
-        progress
-    })
-    .await?;
-    let response = Response::of(&established);
-    let conn = established.into_connection(clock.now());
+    let mut endpoint = Endpoint::client(request, config, clock.now());
+    let ended = run_handshake(&mut io, &mut clock, &mut endpoint, |_, _| Ok(())).await;
+    let opened = ended?;
+    let conn = opened_connection(endpoint)?;
     clock.disarm();
-    Ok((WebSocket::in_slot(slot, conn, io, clock), response))
+    Ok((
+        WebSocket::in_slot(slot, conn, io, clock),
+        Response::opened(opened),
+    ))
 }
 
 /// Run a server handshake over `io`: read the request, let `decide` answer
@@ -193,66 +157,150 @@ where
     F: FnOnce(&Request) -> Decision,
     H: FnOnce(&Request) -> Option<Vec<u8>>,
 {
-    let mut handshake = ServerHandshake::new(config, clock.now());
-    // Failures carry the HTTP answer to send back, where there is one.
-    let mut http = Some(http);
-    let mut fail = |error: HandshakeError| {
-        let custom = match (&error, http.take()) {
-            (HandshakeError::NotWebSocket(request), Some(http)) => http(request),
-            _ => None,
+    let mut endpoint = Endpoint::server(config, clock.now());
+    let (mut decide, mut http) = (Some(decide), Some(http));
+    let mut answered = None;
+    let ended = run_handshake(&mut io, &mut clock, &mut endpoint, |endpoint, now| {
+        let Some(request) = endpoint.request() else {
+            return Ok(());
         };
-        let response = custom.or_else(|| error.response());
-        (Error::from(error), response)
-    };
-    let received = poll_fn(|cx| {
-        let progress = loop {
-            match read_some(&mut io, cx, |bytes| handshake.receive(bytes)) {
-                Poll::Ready(Ok(None)) => break Poll::Ready(Err(fail(HandshakeError::Incomplete))),
-                Poll::Ready(Ok(Some(received))) => match received {
-                    Ok(None) => continue,
-                    Ok(Some(request)) => break Poll::Ready(Ok(request)),
-                    Err(error) => break Poll::Ready(Err(fail(error))),
-                },
-                Poll::Ready(Err(error)) => break Poll::Ready(Err((io_error(error), None))),
-                Poll::Pending => break Poll::Pending,
-            }
-        };
-        if progress.is_pending()
-            && let Poll::Ready(Err(error)) =
-                check_deadline(&mut clock, cx, handshake.poll_timeout(), |now| {
-                    handshake.handle_timeout(now)
-                })
-        {
-            return Poll::Ready(Err((error, None)));
+        if !request.is_websocket() {
+            let custom = http.take().and_then(|http| http(request));
+            let request = match custom {
+                Some(response) => endpoint.respond(response)?,
+                None => endpoint.decline()?,
+            };
+            return Err(HandshakeError::NotWebSocket(Box::new(request)).into());
         }
-        progress
+        let Some(decide) = decide.take() else {
+            return Ok(());
+        };
+        let decision = decide(request);
+        let rejected = decision.rejected_status();
+        answered = Some(decision.answer(endpoint, now)?);
+        match rejected {
+            Some(status) => Err(Error::Rejected {
+                status,
+                body: Vec::new(),
+            }),
+            None => Ok(()),
+        }
     })
     .await;
-    let request = match received {
-        Ok(request) => request,
-        Err((error, response)) => {
-            if let Some(response) = response {
-                // Best effort: the client may already be gone.
-                let _ = write_all_and_shutdown(&mut io, &response).await;
-            }
-            return Err(error);
-        }
-    };
-    let decision = decide(&request);
-    let rejected = decision.rejected_status();
-    let (response, conn) = decision.apply(&request, clock.now())?;
+    if let Err(error) = ended {
+        // The answer, if any, is written: close (best effort, the client
+        // may already be gone).
+        let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
+        return Err(error);
+    }
+    let conn = opened_connection(endpoint)?;
     clock.disarm();
-    write_all(&mut io, &response).await.map_err(Error::Io)?;
-    match (conn, rejected) {
-        (Some(conn), _) => Ok((WebSocket::in_slot(slot, conn, io, clock), request)),
-        (None, status) => {
-            let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
-            Err(Error::Rejected {
-                status: status.unwrap_or_default(),
-                body: Vec::new(),
-            })
+    let request = answered.ok_or(Error::Closed)?;
+    Ok((WebSocket::in_slot(slot, conn, io, clock), request))
+}
+
+/// The connection of an endpoint that opened and wrote its handshake bytes.
+fn opened_connection(endpoint: Endpoint) -> Result<Connection, Error> {
+    endpoint.into_connection().map_err(|_| {
+        Error::Io(io::Error::other(
+            "the opening handshake left bytes unwritten",
+        ))
+    })
+}
+
+/// Drive `endpoint` through the opening handshake over `io`: write what it
+/// queues, read what arrives, fire its deadline, and hand a server's request
+/// to `answer` (with the time), until it opens or fails. A failure's HTTP
+/// answer, or the rejection `answer` queued before returning its error, is
+/// written before the error is returned (best effort).
+///
+/// Only a handshake that has to wait arms the clock's timer; one whose bytes
+/// are all there at the first poll (the usual case for a server: the
+/// request arrives with the connection) does not touch the runtime's timer.
+async fn run_handshake<T: Transport, C: Clock>(
+    io: &mut T,
+    clock: &mut C,
+    endpoint: &mut Endpoint,
+    mut answer: impl FnMut(&mut Endpoint, Duration) -> Result<(), Error>,
+) -> Result<Opened, Error> {
+    let mut ended: Option<Result<Opened, Error>> = None;
+    poll_fn(|cx| {
+        loop {
+            // Events stop at the opening: what follows belongs to the connection.
+            while ended.is_none() {
+                let Some(event) = endpoint.poll_event() else {
+                    break;
+                };
+                ended = match event {
+                    EndpointEvent::Request => answer(endpoint, clock.now()).err().map(Err),
+                    EndpointEvent::Rejected(error) => Some(Err(error.into())),
+                    EndpointEvent::Opened(opened) => Some(Ok(opened)),
+                    EndpointEvent::Connection(_) => None,
+                };
+            }
+            match poll_write_out(io, cx, endpoint) {
+                Poll::Ready(Ok(())) => {
+                    if let Some(ended) = ended.take() {
+                        return Poll::Ready(ended);
+                    }
+                }
+                Poll::Ready(Err(error)) => {
+                    return Poll::Ready(match ended.take() {
+                        Some(Err(failure)) => Err(failure),
+                        _ => Err(io_error(error)),
+                    });
+                }
+                Poll::Pending => {}
+            }
+            if ended.is_none() {
+                let read = read_some(io, cx, |bytes| endpoint.receive(clock.now(), bytes));
+                match read {
+                    Poll::Ready(Ok(Some(()))) => continue,
+                    Poll::Ready(Ok(None)) => {
+                        endpoint.receive_eof(clock.now());
+                        continue;
+                    }
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
+                    Poll::Pending => {}
+                }
+            }
+            // Both directions wait: so does the deadline.
+            match endpoint.poll_timeout() {
+                Some(deadline) if clock.poll_deadline(cx, deadline).is_ready() => {
+                    // The timer says the deadline has passed, whatever the
+                    // clock's rounding: fire it, so the loop moves on.
+                    endpoint.handle_timeout(clock.now().max(deadline));
+                }
+                _ => return Poll::Pending,
+            }
+        }
+    })
+    .await
+}
+
+/// Write what `endpoint` has queued, then flush.
+fn poll_write_out<T: Transport>(
+    io: &mut T,
+    cx: &mut Context<'_>,
+    endpoint: &mut Endpoint,
+) -> Poll<io::Result<()>> {
+    while endpoint.buffered_amount() > 0 {
+        let written =
+            endpoint.transmit(
+                |slices| match Pin::new(&mut *io).poll_write_vectored(cx, slices) {
+                    Poll::Ready(Ok(0)) => Err(Some(io::Error::from(io::ErrorKind::WriteZero))),
+                    Poll::Ready(Ok(n)) => Ok(n),
+                    Poll::Ready(Err(error)) => Err(Some(error)),
+                    Poll::Pending => Err(None),
+                },
+            );
+        match written {
+            Ok(_) => {}
+            Err(Some(error)) => return Poll::Ready(Err(error)),
+            Err(None) => return Poll::Pending,
         }
     }
+    Pin::new(io).poll_flush(cx)
 }
 
 /// An I/O error during the opening handshake; one that carries a TLS
@@ -267,50 +315,4 @@ fn io_error(error: io::Error) -> Error {
         return crate::tls::handshake_error(error);
     }
     Error::Io(error)
-}
-
-/// Called when the handshake would wait: fails once the deadline has passed,
-/// and otherwise arms the clock's timer for it. Only a handshake that has to
-/// wait arms a timer; one whose bytes are all there at the first poll (the
-/// usual case for a server: the request arrives with the connection) does
-/// not touch the runtime's timer at all.
-fn check_deadline<C: Clock>(
-    clock: &mut C,
-    cx: &mut Context<'_>,
-    deadline: Option<std::time::Duration>,
-    fire: impl FnOnce(std::time::Duration) -> Result<(), HandshakeError>,
-) -> Poll<Result<(), Error>> {
-    match deadline {
-        Some(deadline) if clock.poll_deadline(cx, deadline).is_ready() => {
-            Poll::Ready(fire(clock.now()).map_err(Error::from))
-        }
-        _ => Poll::Pending,
-    }
-}
-
-fn write_some<T: Transport>(
-    io: &mut T,
-    cx: &mut Context<'_>,
-    data: &[u8],
-) -> Poll<io::Result<usize>> {
-    match Pin::new(io).poll_write_vectored(cx, &[io::IoSlice::new(data)]) {
-        Poll::Ready(Ok(0)) => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-        other => other,
-    }
-}
-
-async fn write_all<T: Transport>(io: &mut T, data: &[u8]) -> io::Result<()> {
-    let mut written = 0;
-    poll_fn(|cx| {
-        while written < data.len() {
-            written += std::task::ready!(write_some(io, cx, &data[written..]))?;
-        }
-        Pin::new(&mut *io).poll_flush(cx)
-    })
-    .await
-}
-
-async fn write_all_and_shutdown<T: Transport>(io: &mut T, data: &[u8]) -> io::Result<()> {
-    write_all(io, data).await?;
-    poll_fn(|cx| Pin::new(&mut *io).poll_shutdown(cx)).await
 }
