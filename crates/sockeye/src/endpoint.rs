@@ -73,7 +73,7 @@ use crate::connection::{CloseStatus, Connection, Event, State};
 use crate::entropy::BoxedEntropy;
 use crate::handshake::{
     Accept, ClientHandshake, ClientRequest, Extension, HandshakeError, Headers, Request,
-    ServerHandshake,
+    ResponseHead, ServerHandshake,
 };
 
 /// What an [`Endpoint`] reports, in the order it happened.
@@ -108,6 +108,11 @@ pub struct Opened {
     /// On a client, the fields of the server's `101` response (for
     /// `Set-Cookie` and the like); empty on a server.
     pub headers: Headers,
+    /// On a server made with [`Endpoint::server_for`], the accepting
+    /// response for the other HTTP layer to send (its `101` or, for an
+    /// HTTP/2 extended CONNECT, its `200`); the endpoint writes no
+    /// handshake bytes then. `None` otherwise.
+    pub response: Option<ResponseHead>,
 }
 
 /// A WebSocket endpoint, client or server, from the opening handshake to
@@ -139,6 +144,8 @@ struct Handshake {
     connection: Option<Connection>,
     /// The latest time an input carried: a client's connection starts from it.
     now: Duration,
+    /// The request came from another HTTP layer, which writes the answer.
+    external: bool,
 }
 
 #[derive(Debug)]
@@ -195,15 +202,17 @@ impl Endpoint {
         )
     }
 
-    /// A server endpoint for a request that arrived some other way (read by
-    /// another HTTP layer, say), waiting for its answer: the first event is
-    /// [`EndpointEvent::Request`].
+    /// A server endpoint for a request that another HTTP layer read
+    /// ([`Request::from_http1`], [`Request::from_extended_connect`]),
+    /// waiting for its answer: the first event is
+    /// [`EndpointEvent::Request`]. That layer writes the answer: an
+    /// acceptance comes as [`Opened::response`], a refusal as the bytes of
+    /// [`reject`](Self::reject) for it to send or translate.
     pub fn server_for(request: Request, now: Duration) -> Self {
         let mut endpoint = Self::handshake(Step::Deciding(request), Bytes::new(), now);
-        endpoint
-            .handshake_mut()
-            .events
-            .push_back(EndpointEvent::Request);
+        let handshake = endpoint.handshake_mut();
+        handshake.external = true;
+        handshake.events.push_back(EndpointEvent::Request);
         endpoint
     }
 
@@ -223,6 +232,7 @@ impl Endpoint {
                 events: VecDeque::new(),
                 connection: None,
                 now,
+                external: false,
             })),
         }
     }
@@ -388,19 +398,26 @@ impl Endpoint {
         let Step::Deciding(request) = &handshake.step else {
             unreachable!("checked by deciding()");
         };
-        let answer = request.answer(accept)?;
+        let (answer, response) = if handshake.external {
+            let (head, answer) = request.answer_head(accept)?;
+            (answer, Some(head))
+        } else {
+            let (bytes, answer) = request.answer_bytes(accept)?;
+            handshake.preface = Bytes::from(bytes);
+            (answer, None)
+        };
         let extensions = answer
             .extensions
             .iter()
             .filter_map(|list| Extension::parse_list(list).ok())
             .flatten()
             .collect();
-        handshake.preface = Bytes::from(answer.response);
         handshake.connection = Some(answer.connection);
         handshake.events.push_back(EndpointEvent::Opened(Opened {
             protocol: answer.protocol,
             extensions,
             headers: Headers::new(),
+            response,
         }));
         Ok(handshake.finish_request())
     }
@@ -666,6 +683,7 @@ impl Handshake {
                         protocol,
                         extensions,
                         headers,
+                        response: None,
                     }));
                 }
                 Err(error) => self.fail(error),

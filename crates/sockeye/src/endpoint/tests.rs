@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::{Endpoint, EndpointEvent};
 use crate::connection::{Connection, Event, State};
-use crate::handshake::{Accept, ClientRequest, HandshakeError};
+use crate::handshake::{Accept, ClientRequest, HandshakeError, Headers, Request, Upgrade};
 use crate::testing::{SeededEntropy, hostile_handshakes};
 use crate::{CloseCode, Config};
 
@@ -354,4 +354,128 @@ proptest! {
         prop_assert_eq!(events, whole_events);
         prop_assert_eq!(output, whole_output);
     }
+}
+
+fn h2_headers(fields: &[(&str, &str)]) -> Headers {
+    let mut headers = Headers::new();
+    for (name, value) in fields {
+        headers.append(name, value);
+    }
+    headers
+}
+
+#[test]
+fn an_http2_extended_connect_is_judged_by_the_same_rules_and_answered_200() {
+    let now = Duration::ZERO;
+    let headers = h2_headers(&[
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Protocol", "chat.v2, chat.v1"),
+        ("Origin", "https://example.com"),
+    ]);
+    let request = Request::from_extended_connect(
+        "websocket",
+        "/ws?x=1",
+        "example.com",
+        headers,
+        Config::default(),
+    )
+    .unwrap();
+    assert_eq!(request.upgrade(), Upgrade::ExtendedConnect);
+    assert_eq!((request.method(), request.path()), ("CONNECT", "/ws"));
+    assert_eq!(request.key(), None, "RFC 8441 §5: no key");
+    let mut server = Endpoint::server_for(request, now);
+    assert_eq!(server.poll_event(), Some(EndpointEvent::Request));
+    let chosen = String::from(
+        server
+            .request()
+            .unwrap()
+            .select_protocol(&["chat.v1", "chat.v2"])
+            .unwrap(),
+    );
+    server.accept(Accept::new(now).protocol(&chosen)).unwrap();
+    let Some(EndpointEvent::Opened(opened)) = server.poll_event() else {
+        panic!("expected Opened");
+    };
+    let head = opened.response.expect("the HTTP/2 layer writes the answer");
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.headers,
+        [(
+            String::from("Sec-WebSocket-Protocol"),
+            String::from("chat.v2")
+        )]
+    );
+    assert_eq!(
+        server.buffered_amount(),
+        0,
+        "no handshake bytes on the stream"
+    );
+    server.receive(now, MASKED_HI);
+    assert_eq!(
+        server.poll_event(),
+        Some(EndpointEvent::Connection(Event::Text("Hi".into())))
+    );
+}
+
+#[test]
+fn an_extended_connect_breaking_the_rules_is_refused() {
+    let config = Config::default();
+    let no_version =
+        Request::from_extended_connect("websocket", "/", "h", Headers::new(), config.clone());
+    assert_eq!(no_version.unwrap_err(), HandshakeError::UnsupportedVersion);
+    let other = Request::from_extended_connect(
+        "webtransport",
+        "/",
+        "h",
+        h2_headers(&[("Sec-WebSocket-Version", "13")]),
+        config.clone(),
+    );
+    assert!(matches!(other, Err(HandshakeError::NotWebSocket(_))));
+    let bad_protocol = Request::from_extended_connect(
+        "websocket",
+        "/",
+        "h",
+        h2_headers(&[
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Protocol", "a b"),
+        ]),
+        config,
+    );
+    assert_eq!(
+        bad_protocol.unwrap_err(),
+        HandshakeError::MalformedHeader("Sec-WebSocket-Protocol")
+    );
+}
+
+#[test]
+fn a_request_parsed_by_another_http1_layer_gets_the_101_fields() {
+    let headers = h2_headers(&[
+        ("Host", "example.com"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+    ]);
+    let request = Request::from_http1("GET", "/chat", headers, Config::default()).unwrap();
+    let mut server = Endpoint::server_for(request, Duration::ZERO);
+    let _ = server.poll_event();
+    server.accept(Accept::new(Duration::ZERO)).unwrap();
+    let Some(EndpointEvent::Opened(opened)) = server.poll_event() else {
+        panic!("expected Opened");
+    };
+    let head = opened.response.unwrap();
+    assert_eq!(head.status, 101);
+    assert!(head.headers.contains(&(
+        String::from("Sec-WebSocket-Accept"),
+        String::from("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    )));
+    let wrong = h2_headers(&[
+        ("Host", "h"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+    ]);
+    assert_eq!(
+        Request::from_http1("GET", "/", wrong, Config::default()).unwrap_err(),
+        HandshakeError::UnsupportedVersion
+    );
 }

@@ -76,7 +76,7 @@ pub use accept_key::{ACCEPT_GUID, accept_key, generate_key};
 pub use client::{ClientHandshake, ClientRequest, Established};
 pub use extension::Extension;
 pub use headers::Headers;
-pub use server::{Accept, Request, ServerHandshake};
+pub use server::{Accept, Request, ResponseHead, ServerHandshake, Upgrade};
 
 /// The only protocol version this engine speaks (RFC 6455 §4.1 step 9).
 pub const WEBSOCKET_VERSION: &str = "13";

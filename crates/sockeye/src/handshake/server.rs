@@ -152,6 +152,7 @@ impl ServerHandshake {
                         trailing: bytes[len..].to_vec(),
                         config: self.config.clone(),
                         websocket: false,
+                        upgrade: Upgrade::Http1,
                     }),
                     // Blank lines before the request line; look further.
                     httparse::Status::Partial => None,
@@ -180,9 +181,153 @@ pub struct Request {
     trailing: Vec<u8>,
     config: SharedConfig,
     websocket: bool,
+    upgrade: Upgrade,
+}
+
+/// How a request asks for a WebSocket, which decides the form of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upgrade {
+    /// HTTP/1.1 (RFC 6455 §4.1): `GET` with `Upgrade: websocket` and a
+    /// `Sec-WebSocket-Key`, answered `101 Switching Protocols` with
+    /// `Sec-WebSocket-Accept`.
+    Http1,
+    /// HTTP/2 extended CONNECT (RFC 8441 §4–5): `CONNECT` with `:protocol`
+    /// `websocket` on one stream, answered `200` with no key and no accept
+    /// value; the other HTTP layer writes the answer
+    /// ([`Request::accept_head`]).
+    ExtendedConnect,
+}
+
+/// The status and fields of the response accepting a request, for an HTTP
+/// layer that writes its responses itself (see [`Request::accept_head`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// `101` for an HTTP/1.1 upgrade, `200` for an extended CONNECT.
+    pub status: u16,
+    /// The fields, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Upgrade {
+    /// The status of the accepting response.
+    fn status(self) -> u16 {
+        match self {
+            Upgrade::Http1 => 101,
+            Upgrade::ExtendedConnect => 200,
+        }
+    }
 }
 
 impl Request {
+    /// A request that another HTTP/1.1 layer (an HTTP server such as
+    /// hyper) read: its method, target and header fields. It is judged by
+    /// the checks of [`ServerHandshake::receive`] from step 3 on (the
+    /// layer has already parsed HTTP/1.1 and applied its own size limits).
+    ///
+    /// ```
+    /// use sockeye::Config;
+    /// use sockeye::handshake::{Headers, Request};
+    ///
+    /// let mut headers = Headers::new();
+    /// for (name, value) in [
+    ///     ("Host", "example.com"),
+    ///     ("Upgrade", "websocket"),
+    ///     ("Connection", "Upgrade"),
+    ///     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("Sec-WebSocket-Version", "13"),
+    /// ] {
+    ///     headers.append(name, value);
+    /// }
+    /// let request = Request::from_http1("GET", "/chat", headers, Config::default())?;
+    /// assert!(request.is_websocket());
+    /// # Ok::<(), sockeye::handshake::HandshakeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ServerHandshake::receive`] from step 3 on.
+    pub fn from_http1(
+        method: &str,
+        target: &str,
+        headers: Headers,
+        config: impl Into<SharedConfig>,
+    ) -> Result<Request, HandshakeError> {
+        Request::parsed(method, target, 1, headers, config.into()).validate()
+    }
+
+    /// An HTTP/2 extended CONNECT request (RFC 8441 §4) that another HTTP
+    /// layer read: `protocol` is its `:protocol` pseudo-header, `path` its
+    /// `:path` (path and query), `authority` its `:authority` (reported by
+    /// [`host`](Self::host) when no `Host` field came along), `headers` its
+    /// regular fields. No key is involved (RFC 8441 §5); the answer is a
+    /// `200` from [`accept_head`](Self::accept_head).
+    ///
+    /// ```
+    /// use sockeye::Config;
+    /// use sockeye::handshake::{Accept, Headers, Request, Upgrade};
+    /// # use core::time::Duration;
+    ///
+    /// let mut headers = Headers::new();
+    /// headers.append("Sec-WebSocket-Version", "13");
+    /// headers.append("Sec-WebSocket-Protocol", "chat");
+    /// let request =
+    ///     Request::from_extended_connect("websocket", "/ws", "example.com", headers, Config::default())?;
+    /// assert_eq!((request.upgrade(), request.host()), (Upgrade::ExtendedConnect, Some("example.com")));
+    /// let (head, _connection) = request.accept_head(Accept::new(Duration::ZERO).protocol("chat"))?;
+    /// assert_eq!(head.status, 200);
+    /// assert_eq!(head.headers, [("Sec-WebSocket-Protocol".into(), "chat".into())]);
+    /// # Ok::<(), sockeye::handshake::HandshakeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::NotWebSocket`] when `protocol` is not `websocket`;
+    /// [`HandshakeError::UnsupportedVersion`] without `Sec-WebSocket-Version:
+    /// 13`; [`HandshakeError::MalformedHeader`] for a malformed
+    /// `Sec-WebSocket-Protocol` or `Sec-WebSocket-Extensions`.
+    pub fn from_extended_connect(
+        protocol: &str,
+        path: &str,
+        authority: &str,
+        mut headers: Headers,
+        config: impl Into<SharedConfig>,
+    ) -> Result<Request, HandshakeError> {
+        if !headers.contains("Host") && !authority.is_empty() {
+            headers.append("Host", authority);
+        }
+        let mut request = Request::parsed("CONNECT", path, 1, headers, config.into());
+        request.upgrade = Upgrade::ExtendedConnect;
+        if !protocol.eq_ignore_ascii_case("websocket") {
+            return Err(HandshakeError::NotWebSocket(Box::new(request)));
+        }
+        request.validate_offers()
+    }
+
+    fn parsed(
+        method: &str,
+        target: &str,
+        minor_version: u8,
+        headers: Headers,
+        config: SharedConfig,
+    ) -> Request {
+        Request {
+            method: String::from(method),
+            target: String::from(target),
+            minor_version,
+            headers,
+            extensions: Vec::new(),
+            trailing: Vec::new(),
+            config,
+            websocket: false,
+            upgrade: Upgrade::Http1,
+        }
+    }
+
+    /// How the request asks for the WebSocket.
+    pub fn upgrade(&self) -> Upgrade {
+        self.upgrade
+    }
+
     /// The method, such as `GET`.
     pub fn method(&self) -> &str {
         &self.method
@@ -305,8 +450,51 @@ impl Request {
     /// permessage-deflate offer the server can honour is accepted (RFC 7692
     /// §7.1) and the connection compresses with it.
     pub fn accept(&self, accept: Accept) -> Result<(Vec<u8>, Connection), HandshakeError> {
-        self.answer(accept)
-            .map(|answer| (answer.response, answer.connection))
+        self.answer_bytes(accept)
+            .map(|(response, answer)| (response, answer.connection))
+    }
+
+    /// [`accept`](Self::accept), also saying what was selected.
+    pub(crate) fn answer_bytes(&self, accept: Accept) -> Result<(Vec<u8>, Answer), HandshakeError> {
+        let mut response = Vec::with_capacity(160);
+        write_status_line(&mut response, self.upgrade.status());
+        let answer = self.answer(accept, |name, value| {
+            write_field(&mut response, name, value);
+        })?;
+        response.extend_from_slice(b"\r\n");
+        Ok((response, answer))
+    }
+
+    /// [`accept_head`](Self::accept_head), also saying what was selected.
+    pub(crate) fn answer_head(
+        &self,
+        accept: Accept,
+    ) -> Result<(ResponseHead, Answer), HandshakeError> {
+        let mut headers = Vec::new();
+        let answer = self.answer(accept, |name, value| {
+            headers.push((String::from(name), String::from(value)));
+        })?;
+        let head = ResponseHead {
+            status: self.upgrade.status(),
+            headers,
+        };
+        Ok((head, answer))
+    }
+
+    /// As [`accept`](Self::accept), for an HTTP layer that writes the
+    /// response itself (a request from [`from_http1`](Self::from_http1) or
+    /// [`from_extended_connect`](Self::from_extended_connect)): the status
+    /// and fields instead of the bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn accept_head(
+        &self,
+        accept: Accept,
+    ) -> Result<(ResponseHead, Connection), HandshakeError> {
+        self.answer_head(accept)
+            .map(|(head, answer)| (head, answer.connection))
     }
 
     /// The subprotocol to select from `supported`: the first one in the
@@ -339,11 +527,20 @@ impl Request {
             .find(|offered| supported.iter().any(|ours| ours.as_ref() == *offered))
     }
 
-    /// [`accept`](Self::accept), also saying what was selected.
-    pub(crate) fn answer(&self, mut accept: Accept) -> Result<Answer, HandshakeError> {
-        let key = match self.key() {
-            Some(key) if self.websocket => key,
-            _ => return Err(HandshakeError::NotWebSocket(Box::new(self.clone()))),
+    /// Checks `accept` against the request and hands the accepting
+    /// response's fields to `field`, in order; returns the connection and
+    /// what was selected.
+    pub(crate) fn answer(
+        &self,
+        mut accept: Accept,
+        mut field: impl FnMut(&str, &str),
+    ) -> Result<Answer, HandshakeError> {
+        if !self.websocket {
+            return Err(HandshakeError::NotWebSocket(Box::new(self.clone())));
+        }
+        let key = match self.upgrade {
+            Upgrade::Http1 => self.key(),
+            Upgrade::ExtendedConnect => None,
         };
         if let Some(protocol) = &accept.protocol
             && !self.protocols().any(|offered| offered == protocol)
@@ -373,30 +570,22 @@ impl Request {
         #[cfg(feature = "deflate")]
         let (accept, deflate) = self.negotiate_deflate(accept, &config);
 
-        // RFC 6455 §4.2.2 step 5.
-        let mut response = Vec::with_capacity(160);
-        write_status_line(&mut response, 101);
-        write_field(&mut response, "Upgrade", "websocket");
-        write_field(&mut response, "Connection", "Upgrade");
-        write_field(
-            &mut response,
-            "Sec-WebSocket-Accept",
-            &accept_key(key.as_bytes()),
-        );
+        // RFC 6455 §4.2.2 step 5; an extended CONNECT has no upgrade fields
+        // and no accept value (RFC 8441 §5).
+        if let Some(key) = key {
+            field("Upgrade", "websocket");
+            field("Connection", "Upgrade");
+            field("Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
+        }
         if let Some(protocol) = &accept.protocol {
-            write_field(&mut response, "Sec-WebSocket-Protocol", protocol);
+            field("Sec-WebSocket-Protocol", protocol);
         }
         if !accept.extensions.is_empty() {
-            write_field(
-                &mut response,
-                "Sec-WebSocket-Extensions",
-                &accept.extensions.join(", "),
-            );
+            field("Sec-WebSocket-Extensions", &accept.extensions.join(", "));
         }
         for (name, value) in &accept.headers {
-            write_field(&mut response, name, value);
+            field(name, value);
         }
-        response.extend_from_slice(b"\r\n");
 
         let mut connection = Connection::server(config, accept.now);
         #[cfg(feature = "deflate")]
@@ -407,7 +596,6 @@ impl Request {
             connection.receive(&self.trailing);
         }
         Ok(Answer {
-            response,
             connection,
             protocol: accept.protocol,
             extensions: accept.extensions,
@@ -471,7 +659,7 @@ impl Request {
     }
 
     /// Runs the checks of [`ServerHandshake::receive`] from step 3 on.
-    fn validate(mut self) -> Result<Request, HandshakeError> {
+    fn validate(self) -> Result<Request, HandshakeError> {
         // RFC 6455 §4.2.1 steps 3 and 4.
         if !self.headers.contains_token("Upgrade", "websocket")
             || !self.headers.contains_token("Connection", "upgrade")
@@ -489,22 +677,37 @@ impl Request {
         if !exactly_one(&self.headers, "Host", |host| !host.is_empty()) {
             return Err(HandshakeError::MissingHost);
         }
-        // Step 6: exactly one version, and it is 13.
-        let version_is_13 = {
-            let mut versions = self
-                .headers
-                .get_all_bytes("Sec-WebSocket-Version")
-                .flat_map(list_items);
-            matches!((versions.next(), versions.next()), (Some(b"13"), None))
-        };
-        if !version_is_13 {
+        if !self.is_version_13() {
             return Err(HandshakeError::UnsupportedVersion);
         }
         // Step 5 and §11.3.1: one field, 16 bytes once decoded.
         if !exactly_one(&self.headers, "Sec-WebSocket-Key", is_valid_key) {
             return Err(HandshakeError::InvalidKey);
         }
-        // Steps 8 and 9 (the grammar of §4.3 and §9.1).
+        self.check_offers()
+    }
+
+    /// The checks an extended CONNECT shares with an upgrade (RFC 8441 §5:
+    /// the version, the subprotocols and extensions, but no key).
+    fn validate_offers(self) -> Result<Request, HandshakeError> {
+        if !self.is_version_13() {
+            return Err(HandshakeError::UnsupportedVersion);
+        }
+        self.check_offers()
+    }
+
+    /// Step 6: exactly one version, and it is 13.
+    fn is_version_13(&self) -> bool {
+        let mut versions = self
+            .headers
+            .get_all_bytes("Sec-WebSocket-Version")
+            .flat_map(list_items);
+        matches!((versions.next(), versions.next()), (Some(b"13"), None))
+    }
+
+    /// Steps 8 and 9 (the grammar of RFC 6455 §4.3 and §9.1): well-formed
+    /// offers, the extensions parsed; the request is then a WebSocket one.
+    fn check_offers(mut self) -> Result<Request, HandshakeError> {
         for value in self.headers.get_all_bytes("Sec-WebSocket-Protocol") {
             let tokens = core::str::from_utf8(value)
                 .is_ok_and(|value| value.split(',').map(str::trim).all(is_token));
@@ -537,10 +740,9 @@ fn invalid_field(name: &str) -> HandshakeError {
     }
 }
 
-/// What [`Request::answer`] produced: the 101 response, the connection,
-/// and the subprotocol and extensions it selected.
+/// What [`Request::answer`] produced: the connection, and the subprotocol
+/// and extensions it selected.
 pub(crate) struct Answer {
-    pub(crate) response: Vec<u8>,
     pub(crate) connection: Connection,
     pub(crate) protocol: Option<String>,
     /// As written in the response, one list per `Accept::extension` call.
