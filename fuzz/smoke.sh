@@ -18,7 +18,7 @@ cd "$(dirname "$0")"
 max_len() {
     case "$1" in
         frame_header) echo 64 ;;
-        handshake_request | handshake_response) echo 8192 ;;
+        handshake_request | handshake_response | endpoint_server) echo 8192 ;;
         *) echo 4096 ;;
     esac
 }
