@@ -81,7 +81,7 @@ fn run(config: Config, params: DeflateParams, wire: &[u8], step_cap: usize) -> O
                     ),
                     "{error:?}"
                 );
-                let code = error.close_code().get();
+                let code = error.reported_code();
                 assert!(code == 1007 || code == 1009, "{code}");
                 outcome.failed = true;
             }

@@ -95,8 +95,9 @@ enum sockeye_event_kind
   // CLOSED: write out what is queued, then close the transport.
   SOCKEYE_EVENT_KIND_CLOSE = 7,
   // The connection or the handshake failed: `error` says why,
-  // `close_code` is the code sent to the peer (1006 when the transport
-  // ended or the peer stopped answering, or the handshake failed), and
+  // `close_code` is the code of the close frame sent to the peer, or 1006
+  // when none was (the transport ended, the peer stopped answering, or
+  // the handshake failed), and
   // `data`/`len` hold a UTF-8 description. Any close frame or HTTP error
   // response is queued; the handle is CLOSED.
   SOCKEYE_EVENT_KIND_ERROR = 8,

@@ -7,7 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use bytes::Bytes;
 use sockeye::handshake::{Accept, ClientRequest, HandshakeError};
 use sockeye::{
-    CloseCode, Connection, DataKind, Endpoint, EndpointEvent, Role, SendError, SharedConfig, State,
+    CloseCode, CloseStatus, Connection, DataKind, Endpoint, EndpointEvent, Role, SendError,
+    SharedConfig, State,
 };
 
 use crate::boundary::{self, Outcome};
@@ -178,7 +179,7 @@ impl sockeye_conn {
             let _ = self.endpoint.decline();
             self.pending = Some(Ready::failure(
                 sockeye_error::Handshake,
-                CloseCode::ABNORMAL_CLOSURE,
+                CloseStatus::ABNORMAL_CLOSURE,
                 error.to_string(),
             ));
         }
@@ -228,17 +229,10 @@ impl sockeye_conn {
                 // No close frame exists yet, so the code is 1006.
                 EndpointEvent::Rejected(error) => Some(Ready::failure(
                     sockeye_error::Handshake,
-                    CloseCode::ABNORMAL_CLOSURE,
+                    CloseStatus::ABNORMAL_CLOSURE,
                     error.to_string(),
                 )),
-                EndpointEvent::Connection(event) => {
-                    let endpoint = &self.endpoint;
-                    Ready::from_engine(event, || {
-                        endpoint
-                            .close_status()
-                            .map_or(CloseCode::ABNORMAL_CLOSURE, |s| s.code)
-                    })
-                }
+                EndpointEvent::Connection(event) => Ready::from_engine(event),
             };
             if ready.is_some() {
                 return ready;

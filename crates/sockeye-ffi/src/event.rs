@@ -2,7 +2,7 @@
 //! kinds carry.
 
 use bytes::Bytes;
-use sockeye::{CloseCode, DataKind, Event, ProtocolError};
+use sockeye::{CloseStatus, DataKind, Event, ProtocolError};
 
 /// What happened, in `sockeye_event.kind`. New kinds may be added; ignore
 /// the ones you do not know.
@@ -29,8 +29,9 @@ pub enum sockeye_event_kind {
     /// CLOSED: write out what is queued, then close the transport.
     Close = 7,
     /// The connection or the handshake failed: `error` says why,
-    /// `close_code` is the code sent to the peer (1006 when the transport
-    /// ended or the peer stopped answering, or the handshake failed), and
+    /// `close_code` is the code of the close frame sent to the peer, or 1006
+    /// when none was (the transport ended, the peer stopped answering, or
+    /// the handshake failed), and
     /// `data`/`len` hold a UTF-8 description. Any close frame or HTTP error
     /// response is queued; the handle is CLOSED.
     Error = 8,
@@ -174,9 +175,8 @@ impl Ready {
         }
     }
 
-    /// Convert an engine event; `failure_code` is the code the connection
-    /// reports after a failure (its close status).
-    pub(crate) fn from_engine(event: Event, failure_code: impl FnOnce() -> u16) -> Option<Self> {
+    /// Convert an engine event.
+    pub(crate) fn from_engine(event: Event) -> Option<Self> {
         Some(match event {
             Event::Text(text) => Self::new(sockeye_event_kind::Text, text.into_bytes()),
             Event::Binary(data) => Self::new(sockeye_event_kind::Binary, data),
@@ -192,11 +192,13 @@ impl Ready {
                     ..Self::new(sockeye_event_kind::Close, Bytes::from(frame.reason))
                 },
                 None => Self {
-                    close_code: CloseCode::NO_STATUS_RECEIVED,
+                    close_code: CloseStatus::NO_STATUS_RECEIVED,
                     ..Self::new(sockeye_event_kind::Close, Bytes::new())
                 },
             },
-            Event::Failed(error) => Self::failure(error.into(), failure_code(), error.to_string()),
+            Event::Failed(error) => {
+                Self::failure(error.into(), error.reported_code(), error.to_string())
+            }
             // An event kind this version does not know: skip it rather
             // than report something wrong.
             _ => return None,

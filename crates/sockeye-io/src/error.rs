@@ -51,7 +51,8 @@ pub enum Error {
     HandshakeTimeout,
     /// The peer broke the protocol, exceeded a limit, vanished without a
     /// closing handshake ([`ProtocolError::UnexpectedEof`]) or stopped
-    /// answering. [`Error::close_code`] is the code sent to it.
+    /// answering. [`Error::close_code`] says which close frame, if any, was
+    /// sent to it.
     Protocol(ProtocolError),
     /// A read or write on the transport failed.
     Io(io::Error),
@@ -66,10 +67,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// The close code sent to the peer because of a protocol error.
+    /// The code of the close frame sent to the peer because of a protocol
+    /// error ([`sockeye::ProtocolError::wire_code`]); `None` for other errors and
+    /// for failures that send none (the peer vanished or stopped
+    /// answering).
     pub fn close_code(&self) -> Option<sockeye::CloseCode> {
         match self {
-            Error::Protocol(error) => Some(error.close_code()),
+            Error::Protocol(error) => error.wire_code(),
             _ => None,
         }
     }

@@ -1,9 +1,8 @@
 //! What the browser's `WebSocket` object tells its user, for every adapter:
 //! the ready state, how the connection ended, and what the handshake agreed.
 
-use sockeye::connection::CloseStatus;
 use sockeye::handshake::Extension;
-use sockeye::{CloseCode, State};
+use sockeye::{CloseStatus, State};
 
 /// Where a connection is in its life, as the browser API's `readyState`
 /// counts it.
@@ -56,54 +55,19 @@ impl ReadyState {
     }
 }
 
-/// How a connection ended, as the browser API's `CloseEvent` reports it.
-///
-/// * `code`: the status code of the first close frame received (RFC 6455
-///   §7.1.5, 1005 when it had none), the code this end sent when it failed
-///   the connection, or 1006 when the connection ended without a closing
-///   handshake (the transport dropped, the peer stopped answering);
-/// * `reason`: the close frame's reason, or a description of the failure;
-/// * `was_clean`: the closing handshake completed (close frames went both
-///   ways) and the transport was closed after it (RFC 6455 §7.1.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CloseInfo {
-    /// The close code (see the type's documentation).
-    pub code: u16,
-    /// The close reason, or a description of the failure.
-    pub reason: String,
-    /// Whether the connection closed cleanly.
-    pub was_clean: bool,
-}
-
-impl CloseInfo {
-    /// How a connection ended once its transport is closed, from the
-    /// engine's `status`; without one (the transport failed before the
-    /// engine saw the end) the connection closed abnormally (1006), for the
-    /// reason `failure` gives.
-    pub fn of(status: Option<&CloseStatus>, failure: Option<&str>) -> Self {
-        match status {
-            Some(status) => CloseInfo {
-                code: status.code,
-                reason: status.reason.clone(),
-                was_clean: status.was_clean,
-            },
-            None => Self::abnormal(failure.unwrap_or("the transport failed")),
-        }
-    }
-
-    /// A connection that ended without a closing handshake: code 1006, not clean.
-    pub fn abnormal(reason: impl Into<String>) -> Self {
-        CloseInfo {
-            code: CloseCode::ABNORMAL_CLOSURE,
-            reason: reason.into(),
-            was_clean: false,
-        }
-    }
-
-    /// Whether this was a normal closure (1000): the peer or the
-    /// application meant to end the conversation.
-    pub fn is_normal(&self) -> bool {
-        self.code == CloseCode::NORMAL.get()
+/// How a connection ended, as every adapter's `close_status` reports it:
+/// the engine's [`CloseStatus`] once it has one (the closing handshake
+/// ended or the connection failed); once the transport is closed without
+/// one (`finished`), an abnormal closure (1006) for the reason `failure`
+/// gives; `None` while the connection lives.
+pub fn close_status(
+    engine: Option<&CloseStatus>,
+    finished: bool,
+    failure: Option<&str>,
+) -> Option<CloseStatus> {
+    match engine {
+        Some(status) => Some(status.clone()),
+        None => finished.then(|| CloseStatus::abnormal(failure.unwrap_or("the transport failed"))),
     }
 }
 
@@ -148,19 +112,22 @@ mod tests {
     }
 
     #[test]
-    fn close_info_without_an_engine_status_is_abnormal() {
-        let info = CloseInfo::of(None, Some("reset"));
-        assert_eq!(info, CloseInfo::abnormal("reset"));
-        assert_eq!(info.code, 1006);
-        assert!(!info.was_clean && !info.is_normal());
+    fn a_connection_without_an_engine_status_ends_abnormally() {
+        assert_eq!(close_status(None, false, None), None);
+        let dropped = close_status(None, true, Some("reset")).unwrap();
+        assert_eq!(dropped, CloseStatus::abnormal("reset"));
+        assert_eq!(dropped.code, 1006);
         let status = CloseStatus {
             code: 1000,
             reason: "bye".into(),
             was_clean: true,
         };
-        let info = CloseInfo::of(Some(&status), None);
-        assert!(info.is_normal() && info.was_clean);
-        assert_eq!(info.reason, "bye");
+        for finished in [false, true] {
+            assert_eq!(
+                close_status(Some(&status), finished, None),
+                Some(status.clone())
+            );
+        }
     }
 
     #[test]

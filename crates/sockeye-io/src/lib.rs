@@ -6,7 +6,7 @@
 //! * [`driver`] (feature `async`): the async driver written once against
 //!   poll-style I/O, which `sockeye-tokio` and `sockeye-smol` instantiate with
 //!   their runtime's streams and timers;
-//! * [`ReadyState`], [`CloseInfo`] and [`HandshakeInfo`]: what the browser's
+//! * [`ReadyState`], [`CloseStatus`] and [`HandshakeInfo`]: what the browser's
 //!   `WebSocket` shows (`readyState`, the `CloseEvent`, `url`, `protocol`,
 //!   `extensions`), computed once for every adapter;
 //! * [`reconnect`]: the reconnecting client's policy (backoff with jitter,
@@ -25,7 +25,7 @@
 #[cfg(feature = "async")]
 pub mod driver;
 mod error;
-mod info;
+pub mod info;
 mod message;
 mod options;
 pub mod reconnect;
@@ -35,7 +35,7 @@ mod target;
 pub mod tls;
 
 pub use error::Error;
-pub use info::{CloseInfo, HandshakeInfo, ReadyState};
+pub use info::{HandshakeInfo, ReadyState};
 pub use message::Message;
 pub use options::{ClientOptions, Decision, Response};
 pub use target::Target;
@@ -43,8 +43,10 @@ pub use target::Target;
 pub use tls::{Roots, TlsOptions};
 
 pub use sockeye;
-pub use sockeye::connection::{CloseStatus, Fragment};
+pub use sockeye::connection::Fragment;
 #[cfg(feature = "deflate")]
 pub use sockeye::deflate::DeflateConfig;
 pub use sockeye::handshake::{Extension, Headers, Request};
-pub use sockeye::{CloseCode, CloseFrame, Config, DataKind, Role, SharedConfig, State, Utf8Bytes};
+pub use sockeye::{
+    CloseCode, CloseFrame, CloseStatus, Config, DataKind, Role, SharedConfig, State, Utf8Bytes,
+};

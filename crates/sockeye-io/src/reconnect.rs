@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use crate::{CloseInfo, Error, Message, Response};
+use crate::{CloseStatus, Error, Message, Response};
 
 #[cfg(feature = "async")]
 pub use client::{Attempt, Connected, Connector, ReconnectingClient};
@@ -241,16 +241,16 @@ impl Schedule {
 /// not when the application closed it itself (`closed_by_application`).
 ///
 /// ```
-/// use sockeye_io::CloseInfo;
+/// use sockeye_io::CloseStatus;
 /// use sockeye_io::reconnect::should_reconnect;
 ///
-/// let going_away = CloseInfo { code: 1001, reason: "restart".into(), was_clean: true };
+/// let going_away = CloseStatus { code: 1001, reason: "restart".into(), was_clean: true };
 /// assert!(should_reconnect(&going_away, false));
 /// assert!(!should_reconnect(&going_away, true));
-/// assert!(!should_reconnect(&CloseInfo { code: 1000, reason: String::new(), was_clean: true }, false));
-/// assert!(should_reconnect(&CloseInfo::abnormal("reset"), false));
+/// assert!(!should_reconnect(&CloseStatus { code: 1000, reason: String::new(), was_clean: true }, false));
+/// assert!(should_reconnect(&CloseStatus::abnormal("reset"), false));
 /// ```
-pub fn should_reconnect(close: &CloseInfo, closed_by_application: bool) -> bool {
+pub fn should_reconnect(close: &CloseStatus, closed_by_application: bool) -> bool {
     !closed_by_application && !close.is_normal()
 }
 
@@ -370,7 +370,7 @@ pub enum Event {
     /// The open connection ended.
     Disconnected {
         /// How it ended.
-        close: CloseInfo,
+        close: CloseStatus,
         /// The error that ended it, if one did.
         error: Option<Error>,
         /// The delay before the next attempt; `None` when the client stops
@@ -490,20 +490,20 @@ mod tests {
 
     #[test]
     fn no_reconnect_after_a_normal_close_or_an_application_close() {
-        let normal = CloseInfo {
+        let normal = CloseStatus {
             code: 1000,
             reason: String::new(),
             was_clean: true,
         };
         assert!(!should_reconnect(&normal, false));
-        let away = CloseInfo {
+        let away = CloseStatus {
             code: 1001,
             ..normal.clone()
         };
         assert!(should_reconnect(&away, false));
         assert!(!should_reconnect(&away, true));
-        assert!(should_reconnect(&CloseInfo::abnormal("gone"), false));
-        assert!(!should_reconnect(&CloseInfo::abnormal("gone"), true));
+        assert!(should_reconnect(&CloseStatus::abnormal("gone"), false));
+        assert!(!should_reconnect(&CloseStatus::abnormal("gone"), true));
     }
 
     #[test]

@@ -48,7 +48,7 @@ fn client_reports_url_protocol_ready_state_and_clean_close() {
         assert_eq!(ws.ready_state(), ReadyState::Closing);
         assert!(ws.recv().await.is_none());
         assert_eq!(ws.ready_state(), ReadyState::Closed);
-        let info = ws.close_info().unwrap();
+        let info = ws.close_status().unwrap();
         assert_eq!(
             (info.code, info.reason.as_str(), info.was_clean),
             (4002, "bye from smol", true)
@@ -75,7 +75,7 @@ fn dropped_tcp_connection_closes_with_1006_not_clean() {
             assert!(items < 10);
         }
         assert_eq!(ws.ready_state(), ReadyState::Closed);
-        let info = ws.close_info().unwrap();
+        let info = ws.close_status().unwrap();
         assert_eq!(info.code, 1006);
         assert!(!info.was_clean);
     }));

@@ -25,8 +25,8 @@
 //! # What the browser shows
 //! [`WebSocket::url`], [`WebSocket::protocol`], [`WebSocket::extensions`],
 //! [`WebSocket::ready_state`], [`WebSocket::buffered_amount`] and, once
-//! closed, [`WebSocket::close_info`] (code, reason, `was_clean`), computed
-//! as in the async adapters ([`ReadyState`], [`CloseInfo`]).
+//! closed, [`WebSocket::close_status`] (code, reason, `was_clean`), computed
+//! as in the async adapters ([`ReadyState`], [`CloseStatus`]).
 //!
 //! # Timeouts
 //! [`ClientOptions::connect_timeout`] bounds the TCP connect of
@@ -57,7 +57,7 @@ pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
     Role, SharedConfig,
 };
-pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
+pub use sockeye_io::{HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
 pub use split::{ReadHalf, TryCloneStream, WriteHalf};

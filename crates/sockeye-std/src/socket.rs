@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use sockeye_io::sockeye::endpoint::Opened;
 use sockeye_io::sockeye::{Connection, Endpoint, EndpointEvent, State};
 use sockeye_io::{
-    ClientOptions, CloseInfo, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo,
-    Message, ReadyState, Request, Response, Role, SharedConfig, Target,
+    ClientOptions, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo, Message,
+    ReadyState, Request, Response, Role, SharedConfig, Target,
 };
 
 /// Bytes read at a time during the opening handshake.
@@ -236,11 +236,6 @@ impl<S: Read + Write> WebSocket<S> {
         self.conn.state()
     }
 
-    /// How the connection ended, once closed.
-    pub fn close_status(&self) -> Option<&CloseStatus> {
-        self.conn.close_status()
-    }
-
     /// The browser's `readyState`: [`ReadyState::Open`] until the closing
     /// handshake starts, [`ReadyState::Closing`] until the transport is
     /// closed, then [`ReadyState::Closed`].
@@ -248,11 +243,16 @@ impl<S: Read + Write> WebSocket<S> {
         ReadyState::of(self.conn.state(), self.finished)
     }
 
-    /// How the connection ended (code, reason, `wasClean`), once it is
-    /// [`ReadyState::Closed`], that is once [`recv`](Self::recv) returned `None`.
-    pub fn close_info(&self) -> Option<CloseInfo> {
-        self.finished
-            .then(|| CloseInfo::of(self.conn.close_status(), self.failure.as_deref()))
+    /// How the connection ended (code, reason, `wasClean`): the closing
+    /// handshake's outcome or the failure as soon as the engine knows it,
+    /// and at the latest once [`recv`](Self::recv) returned `None`
+    /// ([`ReadyState::Closed`]); `None` while the connection lives.
+    pub fn close_status(&self) -> Option<CloseStatus> {
+        sockeye_io::info::close_status(
+            self.conn.close_status(),
+            self.finished,
+            self.failure.as_deref(),
+        )
     }
 
     /// Bytes queued for the transport and not yet written (the browser's

@@ -126,7 +126,7 @@ impl<S: Read + Write> ReadHalf<S> {
 
     /// How the connection ended, once closed.
     pub fn close_status(&self) -> Option<CloseStatus> {
-        lock(&self.shared).close_status().cloned()
+        lock(&self.shared).close_status()
     }
 
     /// The stream this half reads from (to set a read timeout, for example).

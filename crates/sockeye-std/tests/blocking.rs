@@ -18,7 +18,7 @@ fn echo_then_close_with_code_and_reason() {
                 ws.send(message).unwrap();
             }
         }
-        ws.close_status().cloned().unwrap()
+        ws.close_status().unwrap()
     });
     let (mut ws, _) = sockeye_std::connect(&format!("ws://{addr}/")).unwrap();
     ws.get_mut()

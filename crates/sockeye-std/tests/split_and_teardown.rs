@@ -48,7 +48,7 @@ fn halves_receive_and_send_from_two_threads_and_close_from_the_writer() {
                 _ => {}
             }
         }
-        (pongs, ws.close_status().cloned().unwrap())
+        (pongs, ws.close_status().unwrap())
     });
 
     let (ws, _) = sockeye_std::connect(&url).unwrap();

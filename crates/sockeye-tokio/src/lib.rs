@@ -83,7 +83,7 @@ pub use sockeye_io::{
     ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
     Role, SharedConfig,
 };
-pub use sockeye_io::{CloseInfo, HandshakeInfo, ReadyState};
+pub use sockeye_io::{HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]
 pub use sockeye_io::{Roots, TlsOptions};
 

@@ -91,11 +91,11 @@ async fn ready_state_goes_open_closing_closed_and_the_close_is_clean() {
         // Not reading yet: the client's close frame stays unanswered.
         wait.await.unwrap();
         while let Some(Ok(_)) = ws.recv().await {}
-        ws.close_info()
+        ws.close_status()
     });
     let (mut ws, _) = sockeye_tokio::connect(&url).await.unwrap();
     assert_eq!(ws.ready_state(), ReadyState::Open);
-    assert_eq!(ws.close_info(), None);
+    assert_eq!(ws.close_status(), None);
     // The close frame goes out; the answer cannot come yet, so the
     // (cancel-safe) close is abandoned while it waits.
     let waiting = timeout(
@@ -105,14 +105,14 @@ async fn ready_state_goes_open_closing_closed_and_the_close_is_clean() {
     .await;
     assert!(waiting.is_err(), "closed without the server's answer");
     assert_eq!(ws.ready_state(), ReadyState::Closing);
-    assert_eq!(ws.close_info(), None);
+    assert_eq!(ws.close_status(), None);
     go_on.send(()).unwrap();
     timeout(LIMIT, ws.close(CloseCode::NORMAL, "done"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(ws.ready_state(), ReadyState::Closed);
-    let info = ws.close_info().unwrap();
+    let info = ws.close_status().unwrap();
     assert_eq!((info.code, info.reason.as_str()), (1000, "done"));
     assert!(info.was_clean);
     let server_info = server.await.unwrap().unwrap();
@@ -137,7 +137,7 @@ async fn server_close_reports_code_reason_and_was_clean() {
     assert_eq!(ws.ready_state(), ReadyState::Closing);
     assert!(timeout(LIMIT, ws.recv()).await.unwrap().is_none());
     assert_eq!(ws.ready_state(), ReadyState::Closed);
-    let info = ws.close_info().unwrap();
+    let info = ws.close_status().unwrap();
     assert_eq!(
         (info.code, info.reason.as_str(), info.was_clean),
         (4001, "server says bye", true)
@@ -160,7 +160,7 @@ async fn dropped_tcp_connection_closes_with_1006_not_clean() {
         assert!(items < 10);
     }
     assert_eq!(ws.ready_state(), ReadyState::Closed);
-    let info = ws.close_info().unwrap();
+    let info = ws.close_status().unwrap();
     assert_eq!(info.code, 1006);
     assert!(!info.was_clean);
 }

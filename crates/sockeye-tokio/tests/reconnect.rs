@@ -238,7 +238,7 @@ async fn no_reconnect_after_the_application_closes() {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut ws = sockeye_tokio::accept(tcp).await.unwrap();
         while let Some(Ok(_)) = ws.recv().await {}
-        let info = ws.close_info();
+        let info = ws.close_status();
         let reconnected = timeout(Duration::from_millis(500), listener.accept())
             .await
             .is_ok();

@@ -15,7 +15,8 @@ pub const MAX_REASON_LEN: usize = 123;
 /// The type can only hold codes that RFC 6455 §7.4 (and the IANA registry it
 /// created) allows an endpoint to send: 1000–1003, 1007–1014 and 3000–4999.
 /// The codes that describe a closure but must never be sent (1005, 1006,
-/// 1015) are plain numbers in [`CloseCode::NO_STATUS_RECEIVED`] and friends.
+/// 1015) appear only in a [`CloseStatus`], as plain numbers
+/// ([`CloseStatus::NO_STATUS_RECEIVED`] and friends).
 ///
 /// ```
 /// use sockeye::CloseCode;
@@ -70,13 +71,6 @@ close_codes! {
 }
 
 impl CloseCode {
-    /// 1005: the close frame carried no status code. Reported, never sent.
-    pub const NO_STATUS_RECEIVED: u16 = 1005;
-    /// 1006: the connection ended without a closing handshake. Reported, never sent.
-    pub const ABNORMAL_CLOSURE: u16 = 1006;
-    /// 1015: the TLS handshake failed. Reported, never sent.
-    pub const TLS_HANDSHAKE: u16 = 1015;
-
     /// The code `value` if it may be sent in a close frame, `None` otherwise.
     pub const fn new(value: u16) -> Option<CloseCode> {
         if !Self::is_allowed_on_wire(value) {
@@ -137,6 +131,99 @@ impl fmt::Display for InvalidCloseCode {
 
 #[cfg(feature = "std")]
 impl std::error::Error for InvalidCloseCode {}
+
+/// How a connection ended, as the browser API's `CloseEvent` reports it.
+///
+/// * `code`: the status code of the first close frame received (RFC 6455
+///   §7.1.5; [`CloseStatus::NO_STATUS_RECEIVED`] when it had none), the
+///   code this end sent when it failed the connection
+///   ([`ProtocolError::reported_code`]), or
+///   [`CloseStatus::ABNORMAL_CLOSURE`] when the connection ended without a
+///   closing handshake (the transport dropped, the peer stopped answering);
+/// * `reason`: the close frame's reason, or a description of the failure;
+/// * `was_clean`: the closing handshake completed, close frames having gone
+///   both ways (RFC 6455 §7.1.4).
+///
+/// ```
+/// use sockeye::CloseStatus;
+///
+/// let dropped = CloseStatus::abnormal("connection reset");
+/// assert_eq!(dropped.code, CloseStatus::ABNORMAL_CLOSURE);
+/// assert!(!dropped.was_clean && !dropped.is_normal());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseStatus {
+    /// The close code (see the type's documentation).
+    pub code: u16,
+    /// The peer's reason, or a description of the failure.
+    pub reason: String,
+    /// Whether the closing handshake completed.
+    pub was_clean: bool,
+}
+
+impl CloseStatus {
+    /// 1005: the close frame carried no status code. Reported, never sent.
+    pub const NO_STATUS_RECEIVED: u16 = 1005;
+    /// 1006: the connection ended without a closing handshake. Reported, never sent.
+    pub const ABNORMAL_CLOSURE: u16 = 1006;
+    /// 1015: the TLS handshake failed. Reported, never sent.
+    pub const TLS_HANDSHAKE: u16 = 1015;
+
+    /// A connection that ended without a closing handshake, for `reason`:
+    /// code 1006, not clean.
+    pub fn abnormal(reason: impl Into<String>) -> Self {
+        CloseStatus {
+            code: Self::ABNORMAL_CLOSURE,
+            reason: reason.into(),
+            was_clean: false,
+        }
+    }
+
+    /// Whether this was a normal closure (1000): one side meant to end the
+    /// conversation.
+    pub fn is_normal(&self) -> bool {
+        self.code == CloseCode::NORMAL.get()
+    }
+}
+
+/// The one rule for the close code of a failure (RFC 6455 §7.1.7, §7.4.1).
+impl ProtocolError {
+    /// The code of the close frame sent to the peer because of this error,
+    /// or `None` when none is sent: the transport ended
+    /// ([`ProtocolError::UnexpectedEof`]) or the peer stopped answering
+    /// (a keepalive or close timeout), so nothing would read it.
+    ///
+    /// ```
+    /// use sockeye::{CloseCode, ProtocolError};
+    ///
+    /// assert_eq!(ProtocolError::InvalidUtf8.wire_code(), Some(CloseCode::INVALID_PAYLOAD));
+    /// assert_eq!(ProtocolError::KeepaliveTimeout.wire_code(), None);
+    /// ```
+    pub const fn wire_code(self) -> Option<CloseCode> {
+        Some(match self {
+            ProtocolError::UnexpectedEof
+            | ProtocolError::KeepaliveTimeout
+            | ProtocolError::CloseTimeout => return None,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::FrameTooLarge
+            | ProtocolError::MessageTooLarge
+            | ProtocolError::TooManyFragments => CloseCode::MESSAGE_TOO_BIG,
+            _ => CloseCode::PROTOCOL_ERROR,
+        })
+    }
+
+    /// The code the connection's [`CloseStatus`] reports after this error:
+    /// the [`wire_code`](Self::wire_code) when a close frame was sent,
+    /// [`CloseStatus::ABNORMAL_CLOSURE`] (1006) when none was.
+    pub const fn reported_code(self) -> u16 {
+        match self.wire_code() {
+            Some(code) => code.get(),
+            None => CloseStatus::ABNORMAL_CLOSURE,
+        }
+    }
+}
 
 /// The payload of a close frame that carried a status code: the code and a
 /// UTF-8 reason of at most [`MAX_REASON_LEN`] bytes.
@@ -224,7 +311,7 @@ mod tests {
     #[test]
     fn rejects_one_byte_close_payload_with_1002() {
         let err = CloseFrame::decode(&[3]).unwrap_err();
-        assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
+        assert_eq!(err.wire_code(), Some(CloseCode::PROTOCOL_ERROR));
     }
 
     #[test]
@@ -232,14 +319,27 @@ mod tests {
         for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
             let err = CloseFrame::decode(&code.to_be_bytes()).unwrap_err();
             assert_eq!(err, ProtocolError::InvalidCloseCode(code));
-            assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
+            assert_eq!(err.wire_code(), Some(CloseCode::PROTOCOL_ERROR));
         }
     }
 
     #[test]
     fn rejects_invalid_utf8_reason_with_1007() {
         let err = CloseFrame::decode(&[0x03, 0xe8, 0xff]).unwrap_err();
-        assert_eq!(err.close_code(), CloseCode::INVALID_PAYLOAD);
+        assert_eq!(err.wire_code(), Some(CloseCode::INVALID_PAYLOAD));
+    }
+
+    #[test]
+    fn a_failure_is_reported_with_the_code_it_sent_or_1006() {
+        assert_eq!(ProtocolError::MessageTooLarge.reported_code(), 1009);
+        for gone in [
+            ProtocolError::UnexpectedEof,
+            ProtocolError::KeepaliveTimeout,
+            ProtocolError::CloseTimeout,
+        ] {
+            assert_eq!(gone.wire_code(), None);
+            assert_eq!(gone.reported_code(), CloseStatus::ABNORMAL_CLOSURE);
+        }
     }
 
     #[test]

@@ -85,7 +85,9 @@ pub struct Config {
     /// (adapters turn it on for servers).
     pub keepalive_interval: Option<Duration>,
     /// After a keepalive ping, how long to wait for any traffic from the peer
-    /// before declaring it dead (close code 1006 locally, 1011 on the wire).
+    /// before declaring it dead: the connection fails with
+    /// [`crate::ProtocolError::KeepaliveTimeout`], sends no close frame and
+    /// reports 1006.
     /// Default: 20 s.
     pub pong_timeout: Duration,
     /// Close the connection with 1000 when nothing was received or sent for

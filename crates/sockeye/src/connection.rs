@@ -58,7 +58,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use core::fmt;
 use core::time::Duration;
 
-use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::close::{CloseCode, CloseFrame, CloseStatus, MAX_REASON_LEN};
 use crate::config::{Config, Role, SharedConfig};
 use crate::entropy::BoxedEntropy;
 use crate::error::{ProtocolError, SendError};
@@ -128,19 +128,6 @@ pub struct Fragment {
     pub is_first: bool,
     /// The last piece of a message.
     pub is_last: bool,
-}
-
-/// How a connection ended, as the browser API's `CloseEvent` reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CloseStatus {
-    /// The peer's code after a closing handshake (1005 when it sent none);
-    /// the code this end sent when it failed the connection; 1006 when the
-    /// transport ended or the peer stopped answering.
-    pub code: u16,
-    /// The peer's reason, or a description of the failure.
-    pub reason: String,
-    /// Whether the closing handshake completed.
-    pub was_clean: bool,
 }
 
 /// Most extra capacity reserved at once for a pending frame: 64 KiB of
@@ -1066,29 +1053,18 @@ impl Connection {
     /// Fail the connection (RFC 6455 §7.1.7): send a close frame if the
     /// transport can still carry one, stop reading, report the error.
     fn fail(&mut self, error: ProtocolError) {
-        let transport_gone = matches!(
-            error,
-            ProtocolError::UnexpectedEof
-                | ProtocolError::CloseTimeout
-                | ProtocolError::KeepaliveTimeout
-        );
-        let code = if transport_gone {
-            CloseCode::ABNORMAL_CLOSURE
-        } else {
-            error.close_code().get()
-        };
         let reason = error.to_string();
-        if !self.flags.close_sent() && !transport_gone {
+        if let Some(code) = error.wire_code().filter(|_| !self.flags.close_sent()) {
             let mut short = reason.as_str();
             while short.len() > MAX_REASON_LEN {
                 short = &short[..short.len() - 1];
             }
-            if let Ok(frame) = CloseFrame::new(error.close_code(), short) {
+            if let Ok(frame) = CloseFrame::new(code, short) {
                 self.queue_close(Some(&frame));
             }
         }
         self.close_status = Some(alloc::boxed::Box::new(CloseStatus {
-            code,
+            code: error.reported_code(),
             reason,
             was_clean: false,
         }));
@@ -1440,7 +1416,7 @@ impl Connection {
                         was_clean: true,
                     },
                     None => CloseStatus {
-                        code: CloseCode::NO_STATUS_RECEIVED,
+                        code: CloseStatus::NO_STATUS_RECEIVED,
                         reason: String::new(),
                         was_clean: true,
                     },

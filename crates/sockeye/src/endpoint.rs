@@ -68,8 +68,9 @@ use core::time::Duration;
 
 use bytes::{Buf, Bytes};
 
+use crate::close::CloseStatus;
 use crate::config::SharedConfig;
-use crate::connection::{CloseStatus, Connection, Event, State};
+use crate::connection::{Connection, Event, State};
 use crate::entropy::BoxedEntropy;
 use crate::handshake::{
     Accept, ClientHandshake, ClientRequest, Extension, HandshakeError, Headers, Request,

@@ -3,7 +3,8 @@
 //! * [`ProtocolError`]: the peer broke RFC 6455 or exceeded a limit. It never
 //!   comes back as an `Err` from an input method: the connection reports it as
 //!   [`crate::Event::Failed`], sends a close frame with
-//!   [`ProtocolError::close_code`] and moves to closed.
+//!   [`ProtocolError::wire_code`] (or none, when the peer is gone) and moves
+//!   to closed.
 //! * [`SendError`]: the application asked for something the connection cannot
 //!   do (send after close, an invalid close code, an over-long reason). It is
 //!   returned at once and changes nothing.
@@ -12,12 +13,13 @@
 
 use core::fmt;
 
-use crate::close::CloseCode;
 pub use crate::handshake::HandshakeError;
 
 /// A violation of RFC 6455 by the peer, or a limit it exceeded.
 ///
-/// Each variant knows the close code the engine sends because of it.
+/// [`ProtocolError::wire_code`] says which close frame the engine sends
+/// because of it, and [`ProtocolError::reported_code`] which code the
+/// connection's [`crate::CloseStatus`] then reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -61,23 +63,6 @@ pub enum ProtocolError {
     CloseTimeout,
     /// A compressed message that is not a valid deflate stream (RFC 7692 §6.2).
     InvalidCompressedData,
-}
-
-impl ProtocolError {
-    /// The close code sent to the peer because of this error.
-    pub const fn close_code(self) -> CloseCode {
-        match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
-                CloseCode::INVALID_PAYLOAD
-            }
-            ProtocolError::FrameTooLarge
-            | ProtocolError::MessageTooLarge
-            | ProtocolError::TooManyFragments => CloseCode::MESSAGE_TOO_BIG,
-            ProtocolError::KeepaliveTimeout | ProtocolError::CloseTimeout => CloseCode::GOING_AWAY,
-            ProtocolError::UnexpectedEof => CloseCode::PROTOCOL_ERROR,
-            _ => CloseCode::PROTOCOL_ERROR,
-        }
-    }
 }
 
 impl fmt::Display for ProtocolError {

@@ -24,7 +24,7 @@ pub mod message;
 pub mod testing;
 pub mod utf8;
 
-pub use close::{CloseCode, CloseFrame};
+pub use close::{CloseCode, CloseFrame, CloseStatus};
 pub use config::{Config, Role, SharedConfig};
 pub use connection::{Connection, Event, State};
 pub use endpoint::{Endpoint, EndpointEvent};

@@ -202,7 +202,7 @@ proptest! {
             prop_assert_eq!(conn.state(), State::Closed);
             let close = frames.last().expect("a close frame");
             prop_assert_eq!(close.opcode, 0x8);
-            prop_assert_eq!(u16::from_be_bytes([close.payload[0], close.payload[1]]), error.close_code().get());
+            prop_assert_eq!(u16::from_be_bytes([close.payload[0], close.payload[1]]), error.wire_code().unwrap().get());
         }
         // Never a data frame after a close frame.
         if let Some(at) = frames.iter().position(|f| f.opcode == 0x8) {

@@ -43,7 +43,7 @@ fn assert_fails(conn: &mut Connection, input: &[u8], error: ProtocolError, code:
         Some(&Event::Failed(error)),
         "events: {events:?}"
     );
-    assert_eq!(error.close_code().get(), code);
+    assert_eq!(error.wire_code().map(|wire| wire.get()), Some(code));
     assert_eq!(conn.state(), State::Closed);
     let wire = take_output(conn);
     assert_eq!(close_code_on_wire(&wire), Some(code), "wire: {wire:x?}");

@@ -9,7 +9,8 @@ use std::time::Duration;
 use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Transport};
-use crate::{CloseInfo, Error, Message, ReadyState};
+use crate::info::close_status;
+use crate::{CloseStatus, Error, Message, ReadyState};
 
 /// Most runs of queued output handed to one vectored write.
 const WRITE_BATCH: usize = 16;
@@ -99,14 +100,13 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         ReadyState::of(self.conn.state(), self.finished)
     }
 
-    /// How the connection ended, once it is [`ReadyState::Closed`].
-    pub fn close_info(&self) -> Option<CloseInfo> {
-        self.finished.then(|| {
-            CloseInfo::of(
-                self.conn.close_status(),
-                self.failure.as_deref().map(String::as_str),
-            )
-        })
+    /// How the connection ended (see [`crate::info::close_status`]).
+    pub fn close_status(&self) -> Option<CloseStatus> {
+        close_status(
+            self.conn.close_status(),
+            self.finished,
+            self.failure.as_deref().map(String::as_str),
+        )
     }
 
     /// The clock's current time, on the engine's scale.

@@ -6,12 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
-use sockeye::connection::CloseStatus;
 use sockeye::handshake::Extension;
 use sockeye::{CloseCode, Connection, State};
 
 use super::{Clock, Driver, Transport};
-use crate::{CloseInfo, Error, HandshakeInfo, Message, ReadyState};
+use crate::{CloseStatus, Error, HandshakeInfo, Message, ReadyState};
 
 /// Which task a poll comes from: the receiving side or the sending side.
 #[derive(Clone, Copy)]
@@ -230,11 +229,6 @@ macro_rules! common_getters {
             self.lock().connection().state()
         }
 
-        /// How the connection ended, once it is [`State::Closed`].
-        pub fn close_status(&self) -> Option<CloseStatus> {
-            self.lock().connection().close_status().cloned()
-        }
-
         /// Bytes queued for the transport and not yet written (the
         /// browser's `bufferedAmount`, counting frame headers too).
         pub fn buffered_amount(&self) -> usize {
@@ -251,10 +245,12 @@ macro_rules! common_getters {
         }
 
         /// How the connection ended (the browser's `CloseEvent`: code,
-        /// reason, `wasClean`), once it is [`ReadyState::Closed`], that is
-        /// once `recv` has returned `None`.
-        pub fn close_info(&self) -> Option<CloseInfo> {
-            self.lock().close_info()
+        /// reason, `wasClean`): the closing handshake's outcome or the
+        /// failure as soon as the engine knows it, and at the latest once
+        /// `recv` has returned `None` ([`ReadyState::Closed`]); `None`
+        /// while the connection lives.
+        pub fn close_status(&self) -> Option<CloseStatus> {
+            self.lock().close_status()
         }
 
         /// The URL a client connected to (the browser's `url`); `None` on a

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{Event, Outbox, ReconnectPolicy, Schedule, SendError, should_reconnect};
 use crate::driver::{Clock, Transport, WebSocket};
-use crate::{ClientOptions, CloseCode, CloseInfo, Config, Error, Message, ReadyState, Response};
+use crate::{ClientOptions, CloseCode, CloseStatus, Config, Error, Message, ReadyState, Response};
 
 /// What a connection attempt of a [`Connector`] gives.
 pub type Connected<K> = Result<
@@ -207,8 +207,8 @@ impl<K: Connector> ReconnectingClient<K> {
                     }
                     None => {
                         let close = ws
-                            .close_info()
-                            .unwrap_or_else(|| CloseInfo::abnormal("the connection ended"));
+                            .close_status()
+                            .unwrap_or_else(|| CloseStatus::abnormal("the connection ended"));
                         return Some(self.disconnected(close));
                     }
                 },
@@ -256,8 +256,8 @@ impl<K: Connector> ReconnectingClient<K> {
             Phase::Open { ws } | Phase::Flushing { ws, .. } => {
                 let result = ws.close(code, reason).await;
                 let close = ws
-                    .close_info()
-                    .unwrap_or_else(|| CloseInfo::abnormal("closed by the application"));
+                    .close_status()
+                    .unwrap_or_else(|| CloseStatus::abnormal("closed by the application"));
                 self.pending = Some(Event::Disconnected {
                     close,
                     error: None,
@@ -331,7 +331,7 @@ impl<K: Connector> ReconnectingClient<K> {
     }
 
     /// The open connection ended with `close`: reconnect or stop.
-    fn disconnected(&mut self, close: CloseInfo) -> Event {
+    fn disconnected(&mut self, close: CloseStatus) -> Event {
         let reconnect_in = if should_reconnect(&close, self.closed_by_application) {
             let delay = self.schedule.lost();
             self.phase = Phase::Connecting {
