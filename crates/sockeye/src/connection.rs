@@ -266,6 +266,26 @@ impl ReceiveSlot {
     }
 }
 
+/// What [`Connection::judge`] found a frame header to be, once it broke
+/// no rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// A ping, pong or close frame.
+    Control,
+    /// The first frame of a data message.
+    Starts {
+        /// Text or binary.
+        kind: DataKind,
+        /// RSV1 set: the message is deflated (RFC 7692 §6).
+        compressed: bool,
+    },
+    /// A continuation of the message in progress.
+    Continues {
+        /// The payload is text to validate as it arrives (not compressed).
+        text: bool,
+    },
+}
+
 /// What one parsing step produced.
 enum Step {
     Event(Event),
@@ -1101,10 +1121,18 @@ impl Connection {
                 Decoded::Partial { .. } => return Ok(Step::NeedData),
                 Decoded::Complete { header, header_len } => (header, header_len),
             };
-            if let Some(step) = self.whole_message_at_once(&header, header_len) {
-                return step;
+            let verdict = self.judge(&header)?;
+            if let Verdict::Starts {
+                kind,
+                compressed: false,
+            } = verdict
+                && header.fin
+                && !self.config.settings().streaming
+                && header.payload_len <= (self.received.len() - header_len) as u64
+            {
+                return self.whole_message_at_once(&header, header_len, kind);
             }
-            let is_text = self.check_header(&header)?;
+            let is_text = self.begin_frame(&header, verdict);
             self.received.advance(header_len);
             if !header.opcode.is_control() {
                 self.last_data_frame_len = u32::try_from(header.payload_len).unwrap_or(u32::MAX);
@@ -1164,33 +1192,17 @@ impl Connection {
     }
 
     /// The common case under load, without per-frame bookkeeping: a whole
-    /// message in one frame (final, uncompressed, within the limits, masked
-    /// as the role requires) whose payload has arrived in full, in
-    /// whole-message mode. Unmasked and validated in one pass each, and
-    /// handed out as one slice of the receive buffer.
-    ///
-    /// Anything else, including every header that breaks a rule, returns
-    /// `None` and goes the general way, which reports the error; the two
-    /// ways agree on every input (the property tests deliver the same bytes
-    /// whole and cut up).
+    /// message in one frame (final, uncompressed, judged a new message)
+    /// whose payload has arrived in full, in whole-message mode. Unmasked
+    /// and validated in one pass each, and handed out as one slice of the
+    /// receive buffer. The rules were judged by [`Self::judge`], as for
+    /// every other frame.
     fn whole_message_at_once(
         &mut self,
         header: &FrameHeader,
         header_len: usize,
-    ) -> Option<Result<Step, ProtocolError>> {
-        let arrived = (self.received.len() - header_len) as u64;
-        let eligible = header.fin
-            && header.rsv == 0
-            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-            && !self.receiving.has_message()
-            && !self.config.settings().streaming
-            && header.mask.is_some() == (self.role == Role::Server)
-            && header.payload_len <= self.config.settings().max_frame_size
-            && header.payload_len <= self.config.settings().max_message_size
-            && header.payload_len <= arrived;
-        if !eligible {
-            return None;
-        }
+        kind: DataKind,
+    ) -> Result<Step, ProtocolError> {
         // At most what has arrived, so it fits in a usize.
         let len = header.payload_len as usize;
         self.last_data_frame_len = u32::try_from(len).unwrap_or(u32::MAX);
@@ -1200,18 +1212,20 @@ impl Connection {
             crate::mask::apply(&mut payload, key);
         }
         let payload = payload.freeze();
-        Some(if header.opcode == OpCode::Text {
-            crate::utf8::validate(&payload)
+        match kind {
+            DataKind::Text => crate::utf8::validate(&payload)
                 .map(|()| Step::Event(Event::Text(Utf8Bytes::from_validated(payload))))
-                .map_err(|_| ProtocolError::InvalidUtf8)
-        } else {
-            Ok(Step::Event(Event::Binary(payload)))
-        })
+                .map_err(|_| ProtocolError::InvalidUtf8),
+            DataKind::Binary => Ok(Step::Event(Event::Binary(payload))),
+        }
     }
 
-    /// Check the rules a header breaks in this connection's context, start
-    /// or continue the incoming message, and say whether its payload is text.
-    fn check_header(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+    /// The frame rules of RFC 6455 §5 (and RFC 7692 §6) for a decoded
+    /// header in this connection's state: the one place they are judged,
+    /// by every way a frame is received. Changes nothing.
+    #[inline]
+    fn judge(&self, header: &FrameHeader) -> Result<Verdict, ProtocolError> {
+        let settings = self.config.settings();
         // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them.
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(ProtocolError::ReservedBitsSet(header.rsv));
@@ -1229,31 +1243,31 @@ impl Connection {
             _ => {}
         }
         if header.opcode.is_control() {
-            return Ok(false);
+            return Ok(Verdict::Control);
         }
-        if header.payload_len > self.config.settings().max_frame_size
-            || (!self.config.settings().streaming && usize::try_from(header.payload_len).is_err())
+        if header.payload_len > settings.max_frame_size
+            || (!settings.streaming && usize::try_from(header.payload_len).is_err())
         {
             return Err(ProtocolError::FrameTooLarge);
         }
         // RFC 6455 §5.4: a message is one Text/Binary frame followed by
         // continuation frames until FIN; nothing else may interleave but control frames.
-        match (header.opcode, self.receiving.message_mut()) {
+        match (header.opcode, self.receiving.message()) {
             (OpCode::Continuation, None) => Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Continuation, Some(message)) => {
-                if message.fragments >= self.config.settings().max_fragments {
+                if message.fragments >= settings.max_fragments {
                     return Err(ProtocolError::TooManyFragments);
                 }
-                message.fragments += 1;
-                message.size = message.size.saturating_add(header.payload_len);
-                if message.size > self.config.settings().max_message_size {
+                if message.size.saturating_add(header.payload_len) > settings.max_message_size {
                     return Err(ProtocolError::MessageTooLarge);
                 }
-                Ok(message.kind == DataKind::Text && !message.compressed)
+                Ok(Verdict::Continues {
+                    text: message.kind == DataKind::Text && !message.compressed,
+                })
             }
             (_, Some(_)) => Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
-                if header.payload_len > self.config.settings().max_message_size {
+                if header.payload_len > settings.max_message_size {
                     return Err(ProtocolError::MessageTooLarge);
                 }
                 let kind = if opcode == OpCode::Text {
@@ -1261,6 +1275,24 @@ impl Connection {
                 } else {
                     DataKind::Binary
                 };
+                Ok(Verdict::Starts { kind, compressed })
+            }
+        }
+    }
+
+    /// Start or continue the incoming message as `verdict` says, and say
+    /// whether the frame's payload is text to validate as it arrives.
+    fn begin_frame(&mut self, header: &FrameHeader, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Control => false,
+            Verdict::Continues { text } => {
+                if let Some(message) = self.receiving.message_mut() {
+                    message.fragments += 1;
+                    message.size = message.size.saturating_add(header.payload_len);
+                }
+                text
+            }
+            Verdict::Starts { kind, compressed } => {
                 self.validator.reset();
                 self.receiving.start_message(IncomingMessage {
                     kind,
@@ -1277,7 +1309,7 @@ impl Connection {
                     inflating: None,
                 });
                 // Compressed text is validated once inflated.
-                Ok(kind == DataKind::Text && !compressed)
+                kind == DataKind::Text && !compressed
             }
         }
     }
