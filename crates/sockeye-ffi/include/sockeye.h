@@ -326,6 +326,16 @@ typedef struct sockeye_slice {
 extern "C" {
 #endif // __cplusplus
 
+// Describe `status` in a few words: `*out` receives a static NUL-terminated
+// string, valid for the life of the program; never free it.
+//
+// Returns `SOCKEYE_STATUS_ERR_NULL` if `out` is null and
+// `SOCKEYE_STATUS_ERR_INVALID_ARGUMENT` for a value that is not a status.
+//
+// # Safety
+// `out` must be null or valid for writing one pointer.
+sockeye_status sockeye_status_describe(int32_t status, const char **out);
+
 // Create a configuration holding the engine's defaults; `*out` receives it.
 // Free it with `sockeye_config_free`.
 //
@@ -580,16 +590,6 @@ sockeye_status sockeye_conn_buffered_amount(const struct sockeye_conn *conn, siz
 // # Safety
 // `conn` must be null or a live handle; `out` null or writable.
 sockeye_status sockeye_conn_is_write_blocked(const struct sockeye_conn *conn, bool *out);
-
-// Describe `status` in a few words: `*out` receives a static NUL-terminated
-// string, valid for the life of the program; never free it.
-//
-// Returns `SOCKEYE_STATUS_ERR_NULL` if `out` is null and
-// `SOCKEYE_STATUS_ERR_INVALID_ARGUMENT` for a value that is not a status.
-//
-// # Safety
-// `out` must be null or valid for writing one pointer.
-sockeye_status sockeye_status_describe(int32_t status, const char **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,5 +1,6 @@
 //! Helpers for crossing the C boundary: catching panics, checking pointers,
-//! turning (pointer, length) pairs into slices.
+//! turning (pointer, length) pairs into slices; and the one function that
+//! describes a status.
 
 use core::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -107,4 +108,27 @@ pub(crate) unsafe fn array<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], 
     // SAFETY: `ptr` is non-null, the total size is within `isize::MAX`, and
     // the caller guarantees `len` readable, initialised, aligned elements.
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// Describe `status` in a few words: `*out` receives a static NUL-terminated
+/// string, valid for the life of the program; never free it.
+///
+/// Returns `SOCKEYE_STATUS_ERR_NULL` if `out` is null and
+/// `SOCKEYE_STATUS_ERR_INVALID_ARGUMENT` for a value that is not a status.
+///
+/// # Safety
+/// `out` must be null or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sockeye_status_describe(
+    status: i32,
+    out: *mut *const c_char,
+) -> sockeye_status {
+    guard(|| {
+        let out = out_ptr(out)?;
+        let status = sockeye_status::from_raw(status).ok_or(sockeye_status::ErrInvalidArgument)?;
+        // SAFETY: `out` is non-null and the caller guarantees it is valid for
+        // writing one pointer.
+        unsafe { out.write(status.description().as_ptr()) };
+        Ok(())
+    })
 }

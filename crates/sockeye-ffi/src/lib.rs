@@ -38,6 +38,7 @@ pub mod conn;
 pub mod event;
 pub mod status;
 
+pub use boundary::sockeye_status_describe;
 pub use config::{sockeye_config, sockeye_option};
 pub use conn::{
     SOCKEYE_NO_TIMEOUT, sockeye_conn, sockeye_header, sockeye_role, sockeye_slice, sockeye_state,

@@ -1,9 +1,5 @@
 //! The status every function returns.
 
-use core::ffi::c_char;
-
-use crate::boundary;
-
 /// What a call did. Zero and positive values are successes; negative values
 /// are errors, after which nothing changed.
 #[repr(i32)]
@@ -47,7 +43,7 @@ pub enum sockeye_status {
 
 impl sockeye_status {
     /// A short, static, NUL-terminated description.
-    fn description(self) -> &'static core::ffi::CStr {
+    pub(crate) fn description(self) -> &'static core::ffi::CStr {
         match self {
             sockeye_status::Ok => c"ok",
             sockeye_status::NoEvent => c"no event: more input needed",
@@ -66,7 +62,7 @@ impl sockeye_status {
         }
     }
 
-    fn from_raw(raw: i32) -> Option<Self> {
+    pub(crate) fn from_raw(raw: i32) -> Option<Self> {
         const ALL: [sockeye_status; 14] = [
             sockeye_status::Ok,
             sockeye_status::NoEvent,
@@ -85,27 +81,4 @@ impl sockeye_status {
         ];
         ALL.into_iter().find(|status| *status as i32 == raw)
     }
-}
-
-/// Describe `status` in a few words: `*out` receives a static NUL-terminated
-/// string, valid for the life of the program; never free it.
-///
-/// Returns `SOCKEYE_STATUS_ERR_NULL` if `out` is null and
-/// `SOCKEYE_STATUS_ERR_INVALID_ARGUMENT` for a value that is not a status.
-///
-/// # Safety
-/// `out` must be null or valid for writing one pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sockeye_status_describe(
-    status: i32,
-    out: *mut *const c_char,
-) -> sockeye_status {
-    boundary::guard(|| {
-        let out = boundary::out_ptr(out)?;
-        let status = sockeye_status::from_raw(status).ok_or(sockeye_status::ErrInvalidArgument)?;
-        // SAFETY: `out` is non-null and the caller guarantees it is valid for
-        // writing one pointer.
-        unsafe { out.write(status.description().as_ptr()) };
-        Ok(())
-    })
 }

@@ -7,6 +7,7 @@ use core::ptr::{null, null_mut};
 use crate::config::*;
 use crate::conn::*;
 use crate::event::*;
+use crate::sockeye_status_describe;
 use crate::status::*;
 
 /// A handle freed on drop.

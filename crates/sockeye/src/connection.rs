@@ -57,7 +57,7 @@ mod receive;
 mod send;
 #[cfg(test)]
 mod tests;
-pub(crate) mod timers;
+mod timers;
 
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};

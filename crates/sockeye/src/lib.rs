@@ -20,6 +20,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+mod nanos;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod utf8;

@@ -8,7 +8,7 @@
 use core::time::Duration;
 
 use crate::config::Config;
-use crate::connection::timers::{UNSET, nanos};
+use crate::nanos::{UNSET, nanos};
 
 /// `timeout` in nanoseconds, [`UNSET`] for `None`.
 const fn optional_nanos(timeout: Option<Duration>) -> u64 {

@@ -2,6 +2,8 @@
 
 use core::time::Duration;
 
+use crate::nanos::{UNSET, nanos};
+
 /// The timers a connection may arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Timer {
@@ -28,9 +30,6 @@ const ALL: [Timer; TIMER_COUNT] = [
     Timer::Linger,
 ];
 
-/// A disarmed slot (and, in [`super::settings`], an absent timeout).
-pub(crate) const UNSET: u64 = u64::MAX;
-
 /// Deadlines in nanoseconds since the caller's epoch, [`UNSET`] when absent:
 /// half the size of `Option<Duration>` per slot, which every connection pays
 /// for. A deadline beyond `u64::MAX - 1` ns (584 years) is kept as that.
@@ -44,17 +43,6 @@ impl Default for Timers {
         Self {
             deadlines: [UNSET; TIMER_COUNT],
         }
-    }
-}
-
-/// `at` in nanoseconds, saturating below the [`UNSET`] sentinel.
-pub(crate) const fn nanos(at: Duration) -> u64 {
-    let nanos = at.as_nanos();
-    if nanos >= (UNSET - 1) as u128 {
-        UNSET - 1
-    } else {
-        // In range: checked just above.
-        nanos as u64
     }
 }
 

@@ -554,7 +554,7 @@ impl ClientHandshake {
             .filter(|e| e.name().eq_ignore_ascii_case(EXTENSION_NAME));
         match (accepted.next(), accepted.next()) {
             (None, _) => Ok(None),
-            (Some(response), None) => crate::deflate::accept_response(config, response).map(Some),
+            (Some(response), None) => super::deflate::accept_response(config, response).map(Some),
             // RFC 7692 §7: one response element per extension.
             (Some(_), Some(_)) => Err(HandshakeError::InvalidExtensionResponse(String::from(
                 EXTENSION_NAME,

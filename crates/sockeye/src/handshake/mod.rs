@@ -68,6 +68,8 @@ use core::time::Duration;
 
 mod accept_key;
 mod client;
+#[cfg(feature = "deflate")]
+mod deflate;
 mod extension;
 mod headers;
 mod server;

@@ -221,7 +221,7 @@ impl Request {
         if selected_by_caller {
             return (accept, None);
         }
-        match crate::deflate::select(deflate, &self.extensions) {
+        match crate::handshake::deflate::select(deflate, &self.extensions) {
             Some((response, params)) => {
                 accept.extensions.push(response);
                 (accept, Some(params))
