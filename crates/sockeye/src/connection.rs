@@ -52,12 +52,12 @@
 mod flags;
 #[cfg(feature = "deflate")]
 mod inflate;
-mod outgoing;
 mod receive;
 mod send;
 #[cfg(test)]
 mod tests;
 mod timers;
+mod transmit_queue;
 
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};
@@ -72,9 +72,9 @@ use crate::frame::{Decoded, FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::message::{DataKind, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 use flags::Flags;
-use outgoing::Outgoing;
 use receive::{ReceiveSlot, Step};
 use timers::{Timer, Timers};
+use transmit_queue::TransmitQueue;
 
 /// Where a connection is in its life (the browser API's `readyState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -164,7 +164,7 @@ pub struct Connection {
     /// (it is closed afterwards), so one slot is enough.
     pending_failure: Option<ProtocolError>,
 
-    outgoing: Outgoing,
+    outgoing: TransmitQueue,
     sending_fragmented: Option<DataKind>,
     /// Validates the text message being sent in pieces.
     send_validator: Utf8Validator,
@@ -252,7 +252,7 @@ impl Connection {
             receiving: ReceiveSlot::default(),
             validator: Utf8Validator::new(),
             pending_failure: None,
-            outgoing: Outgoing::default(),
+            outgoing: TransmitQueue::default(),
             sending_fragmented: None,
             send_validator: Utf8Validator::new(),
             #[cfg(feature = "deflate")]

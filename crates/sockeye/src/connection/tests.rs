@@ -49,7 +49,7 @@ fn buffers_shrink_back_after_a_large_message() {
     assert!(client.outgoing.capacity() >= 1 << 20);
     shuttle(&mut client, &mut server, 16 << 10);
     // The send side let go of its masked copy as soon as it was written.
-    assert!(client.outgoing.capacity() <= outgoing::RETAIN_MAX);
+    assert!(client.outgoing.capacity() <= super::transmit_queue::RETAIN_MAX);
 
     assert_eq!(server.poll_event(), Some(Event::Binary(large)));
     assert_eq!(server.poll_event(), None);

@@ -644,11 +644,6 @@ pub struct Established {
 }
 
 impl Established {
-    /// The status of the response: always 101.
-    pub fn status(&self) -> u16 {
-        101
-    }
-
     /// The response's header fields (for `Set-Cookie` and the like).
     pub fn headers(&self) -> &Headers {
         &self.headers

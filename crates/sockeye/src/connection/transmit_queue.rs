@@ -31,14 +31,14 @@ struct Queue {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Outgoing {
+pub(crate) struct TransmitQueue {
     /// Allocated by the first frame queued, freed by `release_idle`.
     queue: Option<Box<Queue>>,
     /// Total bytes queued.
     len: usize,
 }
 
-impl Outgoing {
+impl TransmitQueue {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
