@@ -65,7 +65,9 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::close::{CloseCode, CloseFrame, CloseStatus};
-use crate::config::{Config, Role, SharedConfig};
+#[cfg(doc)]
+use crate::config::Config;
+use crate::config::{Role, SharedConfig};
 use crate::entropy::BoxedEntropy;
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{Decoded, FrameHeader, MAX_HEADER_LEN, OpCode};
@@ -294,15 +296,6 @@ impl Connection {
         self.role
     }
 
-    /// The configuration the connection runs with.
-    ///
-    /// Rebuilt from the compact form connections keep (timeouts are stored
-    /// as nanoseconds): equal to the `Config` it was made with, except that
-    /// a timeout longer than 584 years reads back as that.
-    pub fn config(&self) -> Config {
-        self.config.to_config()
-    }
-
     /// Where the connection is in its life.
     pub fn state(&self) -> State {
         if self.flags.closed() {
@@ -328,11 +321,6 @@ impl Connection {
     /// How the connection ended, once it is [`State::Closed`].
     pub fn close_status(&self) -> Option<&CloseStatus> {
         self.close_status.as_deref()
-    }
-
-    /// Received bytes not yet turned into events.
-    pub fn received_len(&self) -> usize {
-        self.received.len()
     }
 
     /// Whether [`poll_event`](Self::poll_event) can make progress without
@@ -479,6 +467,7 @@ impl Connection {
     ///
     /// Parses received bytes as far as needed for one event, so a caller that
     /// stops polling also stops the engine from buffering events.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(event) = self.take_failure() {
             return Some(event);
@@ -512,6 +501,7 @@ impl Connection {
 
     /// The earliest time at which [`handle_timeout`](Self::handle_timeout)
     /// should be called, if any timer is armed.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
         if self.flags.linger_unarmed() {
             // Due at once: the next `handle_timeout(now)` arms the real deadline.
@@ -521,14 +511,9 @@ impl Connection {
     }
 
     /// Take the next run of bytes to write, as owned bytes.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.outgoing.pop()
-    }
-
-    /// The first run of bytes to write (empty when nothing is queued). After
-    /// writing `n` of them, call [`advance_transmit`](Self::advance_transmit).
-    pub fn transmit_chunk(&self) -> &[u8] {
-        self.outgoing.chunk()
     }
 
     /// Fill `out` with the queued runs of bytes in order, for a vectored

@@ -50,7 +50,9 @@ static GLOBAL: Counting = Counting;
 /// the queued run, then advance past what was "written".
 fn shuttle(from: &mut Connection, to: &mut Connection) {
     loop {
-        let run = from.transmit_chunk();
+        let mut first: [&[u8]; 1] = [&[]];
+        from.transmit_chunks(&mut first);
+        let run = first[0];
         if run.is_empty() {
             return;
         }

@@ -503,7 +503,7 @@ fn buffered_amount_and_high_water_mark() {
     assert!(!server.is_write_blocked());
     server.send_binary(vec![0u8; 60]).unwrap();
     assert!(server.is_write_blocked());
-    let n = server.transmit_chunk().len();
+    let n = server.buffered_amount();
     server.advance_transmit(n);
     assert_eq!(server.buffered_amount(), 0);
     assert!(!server.is_write_blocked());

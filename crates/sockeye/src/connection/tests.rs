@@ -1,13 +1,16 @@
 //! The connection's buffers: what is kept, released and reserved.
 
 use super::*;
+use crate::config::Config;
 use crate::testing::SeededEntropy;
 use alloc::{boxed::Box, vec};
 
 /// Move everything `from` queued into `to`, in reads of at most `read` bytes.
 fn shuttle(from: &mut Connection, to: &mut Connection, read: usize) {
     while from.buffered_amount() > 0 {
-        let chunk = from.transmit_chunk();
+        let mut first: [&[u8]; 1] = [&[]];
+        from.transmit_chunks(&mut first);
+        let chunk = first[0];
         let n = chunk.len().min(read);
         to.receive_with(|buf| buf.extend_from_slice(&chunk[..n]));
         from.advance_transmit(n);

@@ -69,17 +69,6 @@ impl TransmitQueue {
         self.len += header_len + payload.len();
     }
 
-    /// The next contiguous run of bytes to write (empty when nothing is queued).
-    pub(crate) fn chunk(&self) -> &[u8] {
-        let Some(queue) = &self.queue else {
-            return &[];
-        };
-        match queue.chunks.front() {
-            Some(chunk) => chunk,
-            None => &queue.tail,
-        }
-    }
-
     /// Fill `out` with the queued runs in order; returns how many were filled.
     pub(crate) fn chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
         let Some(queue) = &self.queue else {
