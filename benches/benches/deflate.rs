@@ -12,6 +12,8 @@
 //! `send_text`, takes the bytes with `poll_transmit`, and feeds them to the
 //! client until it has reported every message.
 
+use std::time::Duration;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sockeye::deflate::DeflateConfig;
 use sockeye::{Connection, Event, Utf8Bytes};
@@ -31,7 +33,7 @@ fn send_corpus(server: &mut Connection, client: &mut Connection, corpus: &[Utf8B
         server.send_text(message.clone()).unwrap();
         while let Some(bytes) = server.poll_transmit() {
             wire += bytes.len();
-            client.receive(&bytes);
+            client.receive(Duration::ZERO, &bytes);
         }
         match client.poll_event() {
             Some(Event::Text(text)) => {

@@ -1,7 +1,7 @@
 //! The engine's echo loop, as a server runs it for one connection: feed a
 //! batch of masked client frames with one `receive`, answer every message
-//! with `send_binary`, take the queued output with `transmit_chunks` and
-//! `advance_transmit` (as a vectored write would), then call
+//! with `send_binary`, borrow the queued output with `transmit` and report
+//! it `written` (as a vectored write would), then call
 //! `release_idle_buffers`, which the async driver does whenever a read
 //! would block. No socket is involved: this is the engine's share of the
 //! end-to-end harness's latency, small-message and 1 KiB cells.
@@ -19,7 +19,7 @@ use sockeye_benches::masked_binary_frames;
 
 /// One batch through the connection; returns the bytes written.
 fn echo_batch(server: &mut Connection, batch: &[u8]) -> usize {
-    server.receive(batch);
+    server.receive(Duration::ZERO, batch);
     while let Some(event) = server.poll_event() {
         if let Event::Binary(payload) = event {
             server.send_binary(payload).expect("the connection is open");
@@ -27,16 +27,17 @@ fn echo_batch(server: &mut Connection, batch: &[u8]) -> usize {
     }
     let mut written = 0;
     loop {
+        let transmit = server.transmit();
         let mut runs = [&[][..]; 8];
-        let filled = server.transmit_chunks(&mut runs);
+        let filled = transmit.chunks(&mut runs);
         if filled == 0 {
             break;
         }
         let n: usize = runs[..filled].iter().map(|run| black_box(run).len()).sum();
-        server.advance_transmit(n);
+        transmit.written(n);
         written += n;
     }
-    server.release_idle_buffers();
+    server.read_blocked();
     written
 }
 

@@ -41,7 +41,7 @@ fn label(size: usize) -> String {
 
 fn sockeye_decode(input: &[u8]) -> usize {
     let mut connection = Connection::server(Config::default(), Duration::ZERO);
-    connection.receive(input);
+    connection.receive(Duration::ZERO, input);
     let mut count = 0;
     while let Some(event) = connection.poll_event() {
         match event {

@@ -35,7 +35,12 @@ fn config(selector: u8) -> Config {
 }
 
 /// What one run produced: a summary of each event, and the bytes written.
-fn run(config: &Config, reject: bool, data: &[u8], mut cuts: Option<Cuts>) -> (Vec<String>, Vec<u8>) {
+fn run(
+    config: &Config,
+    reject: bool,
+    data: &[u8],
+    mut cuts: Option<Cuts>,
+) -> (Vec<String>, Vec<u8>) {
     let now = Duration::ZERO;
     let mut server = Endpoint::server(config.clone(), now);
     let (mut events, mut written) = (Vec::new(), Vec::new());
@@ -97,7 +102,11 @@ fn check_story(events: &[String], written: &[u8], close: bool) {
         return;
     }
     if opened.is_some() {
-        assert!(written.starts_with(b"HTTP/1.1 101 "), "{:?}", String::from_utf8_lossy(written));
+        assert!(
+            written.starts_with(b"HTTP/1.1 101 "),
+            "{:?}",
+            String::from_utf8_lossy(written)
+        );
     } else if rejected.is_some() || (requests == 1 && opened.is_none()) {
         if !written.is_empty() {
             let text = String::from_utf8_lossy(written);

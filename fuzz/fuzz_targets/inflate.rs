@@ -44,7 +44,7 @@ struct Outcome {
 fn run(config: Config, params: DeflateParams, wire: &[u8], step_cap: usize) -> Outcome {
     let mut server = Connection::server(config, Duration::ZERO);
     server.enable_deflate(params);
-    server.receive(wire);
+    server.receive(Duration::ZERO, wire);
     let mut outcome = Outcome {
         messages: Vec::new(),
         failed: false,

@@ -9,6 +9,8 @@
 //! cleanly. Both directions are exercised.
 #![no_main]
 
+use core::time::Duration;
+
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sockeye::connection::Fragment;
@@ -212,7 +214,7 @@ fn transfer(
             .map_or(bytes.len(), |&c| usize::from(c) % 512 + 1);
         *turn += 1;
         let end = (at + len).min(bytes.len());
-        to.receive(&bytes[at..end]);
+        to.receive(Duration::ZERO, &bytes[at..end]);
         rx.poll(to);
         at = end;
     }

@@ -113,7 +113,7 @@ pub enum Op {
     TransmitSome(u16),
     /// Write out everything through `poll_transmit`.
     TransmitAll,
-    /// Write out at most `limit` bytes gathered by `transmit_chunks` into
+    /// Write out at most `limit` bytes gathered by `Transmit::chunks` into
     /// `slots` slots, as a vectored write would.
     TransmitVectored {
         slots: u8,
@@ -241,7 +241,7 @@ impl Harness {
             }
             Op::Eof => {
                 self.eof_fed = true;
-                self.conn.receive_eof();
+                self.conn.receive_eof(self.now);
             }
             Op::AdvanceMs(by) => self.advance_to(self.now + ms(by)),
             Op::AdvanceToTimeout => {
@@ -332,17 +332,16 @@ impl Harness {
                 }
             }
             Op::TransmitSome(limit) => {
-                let chunk = self.conn.transmit_chunk();
-                let n = usize::from(limit).min(chunk.len());
-                let taken = chunk[..n].to_vec();
                 let before = self.conn.buffered_amount();
+                let transmit = self.conn.transmit();
+                assert_eq!(transmit.len(), before);
+                let mut first: [&[u8]; 1] = [&[]];
+                transmit.chunks(&mut first);
+                let n = usize::from(limit).min(first[0].len());
+                let taken = first[0][..n].to_vec();
+                transmit.written(n);
                 self.feed_wire(&taken);
-                self.conn.advance_transmit(n);
-                assert_eq!(
-                    self.conn.buffered_amount(),
-                    before - n,
-                    "advance_transmit({n})"
-                );
+                assert_eq!(self.conn.buffered_amount(), before - n, "written({n})");
             }
             Op::TransmitAll => {
                 self.transmit_all();
@@ -367,7 +366,7 @@ impl Harness {
                 let queued = self.conn.buffered_amount();
                 let received = self.conn.received_len();
                 let pending = self.conn.has_buffered_event();
-                self.conn.release_idle_buffers();
+                self.conn.read_blocked();
                 assert_eq!(self.conn.buffered_amount(), queued, "release lost output");
                 assert_eq!(self.conn.received_len(), received, "release lost input");
                 assert_eq!(self.conn.has_buffered_event(), pending);
@@ -382,7 +381,7 @@ impl Harness {
             let _ = self.incoming.feed(bytes);
         }
         let before = self.conn.received_len();
-        let appended = self.conn.receive_with(|buf| {
+        let appended = self.conn.receive_with(self.now, |buf| {
             let start = buf.len();
             buf.extend_from_slice(&bytes[..cut]);
             buf.extend_from_slice(&bytes[cut..]);
@@ -397,29 +396,27 @@ impl Harness {
         }
     }
 
-    /// A vectored write of at most `limit` bytes from `transmit_chunks`.
+    /// A vectored write of at most `limit` bytes from `Transmit::chunks`.
     fn transmit_vectored(&mut self, slots: u8, limit: u16) {
         let mut runs: [&[u8]; 8] = [&[]; 8];
         let slots = usize::from(slots % 9);
-        let filled = self.conn.transmit_chunks(&mut runs[..slots]);
+        let transmit = self.conn.transmit();
+        let filled = transmit.chunks(&mut runs[..slots]);
         assert!(filled <= slots);
         let runs = &runs[..filled];
         assert!(
             runs.iter().all(|run| !run.is_empty()),
             "empty run handed out"
         );
-        if let Some(first) = runs.first() {
-            assert_eq!(*first, self.conn.transmit_chunk(), "first run differs");
-        }
         let gathered: Vec<u8> = runs.concat();
-        let before = self.conn.buffered_amount();
+        let before = transmit.len();
         assert!(gathered.len() <= before, "more runs than bytes queued");
         if slots > 0 && before > 0 {
             assert!(filled > 0, "queued bytes but no run handed out");
         }
         let n = usize::from(limit).min(gathered.len());
+        transmit.written(n);
         self.feed_wire(&gathered[..n]);
-        self.conn.advance_transmit(n);
         assert_eq!(self.conn.buffered_amount(), before - n);
     }
 
@@ -429,7 +426,7 @@ impl Harness {
             // A violation is recorded inside the checker.
             let _ = self.incoming.feed(bytes);
         }
-        self.conn.receive(bytes);
+        self.conn.receive(self.now, bytes);
         let len = self.conn.received_len();
         if closed_before {
             assert_eq!(len, 0, "a closed connection buffered input");

@@ -48,7 +48,7 @@ fn pass(server: &mut Connection, client: &mut Connection, corpus: &[Utf8Bytes]) 
         let mut frame = 0;
         while let Some(bytes) = server.poll_transmit() {
             frame += bytes.len();
-            client.receive(&bytes);
+            client.receive(Duration::ZERO, &bytes);
         }
         compressed += frame - header_len(frame);
         match client.poll_event() {

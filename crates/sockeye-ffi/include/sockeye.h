@@ -485,10 +485,9 @@ sockeye_status sockeye_conn_poll_event(struct sockeye_conn *conn, struct sockeye
 // view stays valid until the next call on the handle other than a getter.
 //
 // # Safety
-// `conn` must be null or a live handle; `data` and `len` null or writable.
-sockeye_status sockeye_conn_transmit(const struct sockeye_conn *conn,
-                                     const uint8_t **data,
-                                     size_t *len);
+// `conn` must be null or a live handle not used elsewhere during the call;
+// `data` and `len` null or writable.
+sockeye_status sockeye_conn_transmit(struct sockeye_conn *conn, const uint8_t **data, size_t *len);
 
 // Fill `out[0..capacity]` with the queued runs of bytes, in order, for a
 // vectored write (`writev`); `*filled` receives how many were filled. Then
@@ -496,9 +495,9 @@ sockeye_status sockeye_conn_transmit(const struct sockeye_conn *conn,
 // until the next call on the handle other than a getter.
 //
 // # Safety
-// `conn` must be null or a live handle; `out` null or writable for
-// `capacity` slices; `filled` null or writable.
-sockeye_status sockeye_conn_transmit_chunks(const struct sockeye_conn *conn,
+// `conn` must be null or a live handle not used elsewhere during the call;
+// `out` null or writable for `capacity` slices; `filled` null or writable.
+sockeye_status sockeye_conn_transmit_chunks(struct sockeye_conn *conn,
                                             struct sockeye_slice *out,
                                             size_t capacity,
                                             size_t *filled);

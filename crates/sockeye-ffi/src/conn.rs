@@ -240,14 +240,16 @@ impl sockeye_conn {
         }
     }
 
-    fn transmit_chunk(&self) -> &[u8] {
-        let mut first: [&[u8]; 1] = [&[]];
-        self.endpoint.transmit_chunks(&mut first);
-        first[0]
+    /// The queued runs, in order, as views into the engine's buffers: they
+    /// stay put until the next call that changes the handle.
+    fn transmit_chunks<'a>(&'a mut self, out: &mut [&'a [u8]]) -> usize {
+        self.endpoint.transmit().into_chunks(out)
     }
 
-    fn transmit_chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
-        self.endpoint.transmit_chunks(out)
+    fn transmit_chunk(&mut self) -> &[u8] {
+        let mut first: [&[u8]; 1] = [&[]];
+        self.transmit_chunks(&mut first);
+        first[0]
     }
 
     fn buffered_amount(&self) -> usize {
@@ -262,7 +264,7 @@ impl sockeye_conn {
         if n > self.buffered_amount() {
             return Err(sockeye_status::ErrOutOfRange);
         }
-        self.endpoint.advance_transmit(n);
+        self.endpoint.transmit().written(n);
         Ok(())
     }
 
@@ -666,16 +668,17 @@ pub unsafe extern "C" fn sockeye_conn_poll_event(
 /// view stays valid until the next call on the handle other than a getter.
 ///
 /// # Safety
-/// `conn` must be null or a live handle; `data` and `len` null or writable.
+/// `conn` must be null or a live handle not used elsewhere during the call;
+/// `data` and `len` null or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sockeye_conn_transmit(
-    conn: *const sockeye_conn,
+    conn: *mut sockeye_conn,
     data: *mut *const u8,
     len: *mut usize,
 ) -> sockeye_status {
     // SAFETY: `conn` is forwarded under this function's contract.
     unsafe {
-        with_conn_ref(conn, |conn| {
+        with_conn(conn, |conn| {
             let (data, len) = (boundary::out_ptr(data)?, boundary::out_ptr(len)?);
             let chunk = conn.transmit_chunk();
             // SAFETY: both pointers are non-null and writable by the caller's contract.
@@ -693,18 +696,18 @@ pub unsafe extern "C" fn sockeye_conn_transmit(
 /// until the next call on the handle other than a getter.
 ///
 /// # Safety
-/// `conn` must be null or a live handle; `out` null or writable for
-/// `capacity` slices; `filled` null or writable.
+/// `conn` must be null or a live handle not used elsewhere during the call;
+/// `out` null or writable for `capacity` slices; `filled` null or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sockeye_conn_transmit_chunks(
-    conn: *const sockeye_conn,
+    conn: *mut sockeye_conn,
     out: *mut sockeye_slice,
     capacity: usize,
     filled: *mut usize,
 ) -> sockeye_status {
     // SAFETY: `conn` is forwarded under this function's contract.
     unsafe {
-        with_conn_ref(conn, |conn| {
+        with_conn(conn, |conn| {
             let filled = boundary::out_ptr(filled)?;
             if capacity > 0 {
                 boundary::out_ptr(out)?;

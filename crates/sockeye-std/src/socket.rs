@@ -8,7 +8,7 @@ use crate::MaybeTlsStream;
 use std::time::{Duration, Instant};
 
 use sockeye_io::sockeye::endpoint::Opened;
-use sockeye_io::sockeye::{Connection, Endpoint, EndpointEvent, State};
+use sockeye_io::sockeye::{Connection, Endpoint, EndpointEvent, State, Transmit};
 use sockeye_io::{
     ClientOptions, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo, Message,
     ReadyState, Request, Response, Role, SharedConfig, Target,
@@ -87,7 +87,8 @@ impl<S: Read + Write> WebSocket<S> {
                 return item;
             }
             let stream = &mut self.stream;
-            let result = self.conn.receive_with(|buf| {
+            // The time after the read is recorded by `absorb_read`.
+            let result = self.conn.receive_with(self.start.elapsed(), |buf| {
                 let start = buf.len();
                 buf.resize(buf.capacity(), 0);
                 let result = stream.read(&mut buf[start..]);
@@ -108,13 +109,12 @@ impl<S: Read + Write> WebSocket<S> {
             return Next::Item(None);
         }
         if let Some(event) = self.conn.poll_event() {
-            let item = Message::from_event(event);
-            if (!self.conn.has_buffered_event() || !matches!(item, Ok(ref m) if m.is_data()))
+            if self.conn.should_flush_after(&event)
                 && let Err(error) = self.flush()
             {
                 return Next::Item(Some(Err(error)));
             }
-            return Next::Item(Some(item));
+            return Next::Item(Some(Message::from_event(event)));
         }
         if self.conn.state() == State::Closed {
             self.teardown();
@@ -132,18 +132,13 @@ impl<S: Read + Write> WebSocket<S> {
     /// holds: end of stream, due timers, and the error to return, if any
     /// (after which, a timeout aside, the connection is finished).
     pub(crate) fn absorb_read(&mut self, result: io::Result<usize>) -> Result<(), Error> {
-        let now = self.start.elapsed();
-        if self
-            .conn
-            .poll_timeout()
-            .is_some_and(|deadline| deadline <= now)
-        {
-            self.conn.handle_timeout(now);
-        }
+        // Also tells the engine the time the read ended (a no-op otherwise
+        // unless a timer is due).
+        self.conn.handle_timeout(self.start.elapsed());
         let outcome = match result {
             Ok(0) => {
                 self.eof = true;
-                self.conn.receive_eof();
+                self.conn.receive_eof(self.start.elapsed());
                 Ok(())
             }
             Ok(_) => Ok(()),
@@ -175,7 +170,7 @@ impl<S: Read + Write> WebSocket<S> {
         message
             .into()
             .queue_on(&mut self.conn, || self.start.elapsed())?;
-        if self.conn.has_buffered_event() && !self.conn.is_write_blocked() {
+        if self.conn.can_defer_write() {
             return Ok(());
         }
         self.flush()
@@ -188,11 +183,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// queued), [`Error::Io`].
     pub fn flush(&mut self) -> Result<(), Error> {
         while self.conn.buffered_amount() > 0 {
-            let mut slices = [IoSlice::new(&[]); WRITE_BATCH];
-            let filled = self.conn.transmit_io_slices(&mut slices);
-            match self.stream.write_vectored(&slices[..filled]) {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.conn.advance_transmit(n),
+            match write_some(&mut self.stream, self.conn.transmit()) {
+                Ok(()) => {}
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(error.into()),
             }
@@ -279,6 +271,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// Everything the opening handshake settled.
     pub fn handshake_info(&self) -> &HandshakeInfo {
         &self.info
+    }
+
+    /// The time on the engine's scale: since the connection's clock started.
+    pub fn now(&self) -> Duration {
+        self.start.elapsed()
     }
 
     /// The engine, for its getters and settings.
@@ -523,14 +520,27 @@ fn run_handshake<S: Read + Write + 'static>(
 /// Write everything `endpoint` has queued.
 fn write_out<S: Write>(stream: &mut S, endpoint: &mut Endpoint) -> Result<(), Error> {
     while endpoint.buffered_amount() > 0 {
-        match endpoint.transmit(|slices| stream.write_vectored(slices)) {
-            Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-            Ok(_) => {}
+        match write_some(stream, endpoint.transmit()) {
+            Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(handshake_io_error(error)),
         }
     }
     stream.flush().map_err(Error::Io)
+}
+
+/// One vectored write of what `transmit` lends; what the stream took leaves
+/// the queue. A write that takes nothing is `WriteZero`.
+fn write_some<S: Write>(stream: &mut S, transmit: Transmit<'_>) -> io::Result<()> {
+    let mut slices = [IoSlice::new(&[]); WRITE_BATCH];
+    let filled = transmit.io_slices(&mut slices);
+    match stream.write_vectored(&slices[..filled])? {
+        0 => Err(io::ErrorKind::WriteZero.into()),
+        n => {
+            transmit.written(n);
+            Ok(())
+        }
+    }
 }
 
 /// Read with the socket's read timeout set to what is left before

@@ -111,7 +111,8 @@ impl<S: Read + Write> ReadHalf<S> {
             let result = self.reader.read(&mut self.buf);
             let mut ws = lock(&self.shared);
             if let Ok(n) = result {
-                ws.connection().receive(&self.buf[..n]);
+                let now = ws.now();
+                ws.connection().receive(now, &self.buf[..n]);
             }
             if let Err(error) = ws.absorb_read(result) {
                 return Some(Err(error));

@@ -8,9 +8,9 @@ use alloc::sync::Arc;
 use core::fmt;
 use core::time::Duration;
 
-pub(crate) mod settings;
-
-use settings::{DEFAULT_SETTINGS, Settings};
+/// The defaults, which connections made with them point to instead of
+/// keeping a copy.
+static DEFAULT_CONFIG: Config = Config::DEFAULT;
 
 /// Which end of the connection this engine plays.
 ///
@@ -151,7 +151,7 @@ impl Config {
 /// assert!(SharedConfig::default().is_default());
 /// ```
 #[derive(Clone, Default)]
-pub struct SharedConfig(Option<Arc<Settings>>);
+pub struct SharedConfig(Option<Arc<Config>>);
 
 impl SharedConfig {
     /// Freezes `config`. This allocates unless `config` equals
@@ -160,13 +160,13 @@ impl SharedConfig {
         if config == Config::DEFAULT {
             Self(None)
         } else {
-            Self(Some(Arc::new(Settings::from(config))))
+            Self(Some(Arc::new(config)))
         }
     }
 
     /// The frozen config, as a [`Config`] again.
     pub fn to_config(&self) -> Config {
-        self.settings().to_config()
+        self.get().clone()
     }
 
     /// Whether this is the defaults (which take no allocation).
@@ -174,8 +174,9 @@ impl SharedConfig {
         self.0.is_none()
     }
 
-    pub(crate) fn settings(&self) -> &Settings {
-        self.0.as_deref().unwrap_or(&DEFAULT_SETTINGS)
+    /// The frozen config.
+    pub fn get(&self) -> &Config {
+        self.0.as_deref().unwrap_or(&DEFAULT_CONFIG)
     }
 }
 
@@ -185,9 +186,17 @@ impl From<Config> for SharedConfig {
     }
 }
 
+impl core::ops::Deref for SharedConfig {
+    type Target = Config;
+
+    fn deref(&self) -> &Config {
+        self.get()
+    }
+}
+
 impl PartialEq for SharedConfig {
     fn eq(&self, other: &Self) -> bool {
-        self.settings() == other.settings()
+        self.get() == other.get()
     }
 }
 
@@ -210,7 +219,7 @@ mod tests {
         let shared = SharedConfig::new(Config::default());
         assert!(shared.is_default());
         assert_eq!(shared.to_config(), Config::default());
-        assert_eq!(*shared.settings(), Settings::from(Config::default()));
+        assert!(core::ptr::eq(shared.get(), &DEFAULT_CONFIG));
     }
 
     #[test]
@@ -222,7 +231,7 @@ mod tests {
         let shared = SharedConfig::from(config.clone());
         assert!(!shared.is_default());
         let clone = shared.clone();
-        assert!(core::ptr::eq(shared.settings(), clone.settings()));
+        assert!(core::ptr::eq(shared.get(), clone.get()));
         assert_eq!(clone.to_config(), config);
         assert_ne!(clone, SharedConfig::default());
     }

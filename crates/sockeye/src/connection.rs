@@ -13,11 +13,11 @@
 //!   [`send_fragment`](Connection::send_fragment), [`ping`](Connection::ping),
 //!   [`pong`](Connection::pong), [`close`](Connection::close);
 //! * **outputs**, to drain after every input or command:
-//!   [`poll_event`](Connection::poll_event), the transmit methods
-//!   ([`poll_transmit`](Connection::poll_transmit), or
-//!   [`transmit_chunks`](Connection::transmit_chunks) with
-//!   [`advance_transmit`](Connection::advance_transmit) for vectored writes)
-//!   and [`poll_timeout`](Connection::poll_timeout);
+//!   [`poll_event`](Connection::poll_event), the bytes to write (lent for a
+//!   vectored write by [`transmit`](Connection::transmit), whose
+//!   [`written`](crate::Transmit::written) drops what the transport took, or
+//!   taken run by run with [`poll_transmit`](Connection::poll_transmit)) and
+//!   [`poll_timeout`](Connection::poll_timeout);
 //! * **getters**: [`state`](Connection::state),
 //!   [`buffered_amount`](Connection::buffered_amount),
 //!   [`close_status`](Connection::close_status) and friends.
@@ -35,7 +35,7 @@
 //! let mut server = Connection::new(Role::Server, Config::default(), now);
 //!
 //! // A masked text frame "Hello" from a client (RFC 6455 §5.7).
-//! server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+//! server.receive(now, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 //! match server.poll_event() {
 //!     Some(Event::Text(text)) => assert_eq!(text, "Hello"),
 //!     other => panic!("unexpected {other:?}"),
@@ -59,6 +59,8 @@ mod tests;
 mod timers;
 mod transmit_queue;
 
+pub(crate) use transmit_queue::TransmitQueue;
+
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};
 use core::fmt;
@@ -72,11 +74,11 @@ use crate::entropy::BoxedEntropy;
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{Decoded, FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::message::{DataKind, Utf8Bytes};
+use crate::transmit::Transmit;
 use crate::utf8::Utf8Validator;
 use flags::Flags;
 use receive::{ReceiveSlot, Step};
 use timers::{Timer, Timers};
-use transmit_queue::TransmitQueue;
 
 /// Where a connection is in its life (the browser API's `readyState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,7 +118,7 @@ pub enum Event {
     /// The connection failed: the peer broke the protocol, exceeded a limit,
     /// went away without a closing handshake, or stopped answering. Where the
     /// transport still works, a close frame with
-    /// [`ProtocolError::close_code`] is queued. The connection is now
+    /// [`ProtocolError::wire_code`] is queued. The connection is now
     /// [`State::Closed`].
     Failed(ProtocolError),
 }
@@ -199,7 +201,7 @@ impl fmt::Debug for Connection {
 impl Connection {
     /// The smallest [`read_size_hint`](Self::read_size_hint): the bytes read
     /// at a time when nothing bigger is expected.
-    pub const MIN_READ_SIZE: usize = 8 << 10;
+    pub(crate) const MIN_READ_SIZE: usize = 8 << 10;
 
     /// A connection in `role`, open from `now` (time since an epoch of the
     /// caller's choosing, the same one for every call), drawing mask keys
@@ -238,12 +240,12 @@ impl Connection {
         now: Duration,
         entropy: Option<BoxedEntropy>,
     ) -> Self {
-        let mut timers = Timers::default();
-        let settings = config.settings();
-        if let Some(interval) = settings.keepalive_interval().filter(|i| !i.is_zero()) {
+        let mut timers = Timers::new(now);
+        let settings = config.get();
+        if let Some(interval) = settings.keepalive_interval.filter(|i| !i.is_zero()) {
             timers.set(Timer::Keepalive, now.saturating_add(interval));
         }
-        if let Some(idle) = settings.idle_timeout() {
+        if let Some(idle) = settings.idle_timeout {
             timers.set(Timer::Idle, now.saturating_add(idle));
         }
         Self {
@@ -276,7 +278,7 @@ impl Connection {
     /// level, threshold) come from [`Config::deflate`], or its defaults.
     #[cfg(feature = "deflate")]
     pub fn enable_deflate(&mut self, params: crate::deflate::DeflateParams) {
-        let config = self.config.settings().deflate.clone().unwrap_or_default();
+        let config = self.config.deflate.clone().unwrap_or_default();
         self.deflate = Some(alloc::boxed::Box::new(
             crate::deflate::PerMessageDeflate::new(self.role, params, &config),
         ));
@@ -315,12 +317,18 @@ impl Connection {
     /// Whether the queued output has reached [`Config::write_high_water_mark`]:
     /// write some out before queueing more.
     pub fn is_write_blocked(&self) -> bool {
-        self.outgoing.len() >= self.config.settings().write_high_water_mark
+        self.outgoing.len() >= self.config.write_high_water_mark
     }
 
     /// How the connection ended, once it is [`State::Closed`].
     pub fn close_status(&self) -> Option<&CloseStatus> {
         self.close_status.as_deref()
+    }
+
+    /// Received bytes not yet turned into events: the input counterpart of
+    /// [`buffered_amount`](Self::buffered_amount).
+    pub fn received_len(&self) -> usize {
+        self.received.len()
     }
 
     /// Whether [`poll_event`](Self::poll_event) can make progress without
@@ -341,7 +349,7 @@ impl Connection {
         }
         let available = self.received.len() as u64;
         if let Some(frame) = self.receiving.frame() {
-            let streams = self.config.settings().streaming && !frame.opcode.is_control();
+            let streams = self.config.streaming && !frame.opcode.is_control();
             return if streams {
                 available > 0
             } else {
@@ -351,7 +359,7 @@ impl Connection {
         match FrameHeader::decode(&self.received) {
             Ok(Decoded::Partial { .. }) => self.flags.eof(),
             Ok(Decoded::Complete { header, header_len }) => {
-                let streams = self.config.settings().streaming && !header.opcode.is_control();
+                let streams = self.config.streaming && !header.opcode.is_control();
                 streams || available >= header_len as u64 + header.payload_len
             }
             // A header that breaks the protocol yields a failure event.
@@ -376,9 +384,10 @@ impl Connection {
 
     // ----- inputs --------------------------------------------------------
 
-    /// Feed bytes received from the transport. Parsing happens in
+    /// Feed bytes received from the transport at `now`. Parsing happens in
     /// [`poll_event`](Self::poll_event).
-    pub fn receive(&mut self, data: &[u8]) {
+    pub fn receive(&mut self, now: Duration, data: &[u8]) {
+        self.timers.advance_to(now);
         if data.is_empty() || self.flags.closed() {
             return;
         }
@@ -387,7 +396,7 @@ impl Connection {
         self.received.extend_from_slice(data);
     }
 
-    /// Read from the transport straight into the receive buffer.
+    /// Read from the transport straight into the receive buffer, at `now`.
     ///
     /// Reserves room for the next read (more when a large frame is pending),
     /// then calls `read` with the buffer; `read` must only append to it (as
@@ -399,14 +408,15 @@ impl Connection {
     /// # use core::time::Duration;
     /// let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
     /// let wire: &[u8] = &[0x82, 0x80, 1, 2, 3, 4]; // an empty masked binary frame
-    /// let n = server.receive_with(|buf| {
+    /// let n = server.receive_with(Duration::ZERO, |buf| {
     ///     buf.extend_from_slice(wire);
     ///     wire.len()
     /// });
     /// assert_eq!(n, 6);
     /// assert_eq!(server.poll_event(), Some(Event::Binary(Default::default())));
     /// ```
-    pub fn receive_with<R>(&mut self, read: impl FnOnce(&mut BytesMut) -> R) -> R {
+    pub fn receive_with<R>(&mut self, now: Duration, read: impl FnOnce(&mut BytesMut) -> R) -> R {
+        self.timers.advance_to(now);
         self.received.reserve(self.read_size_hint());
         let before = self.received.len();
         let result = read(&mut self.received);
@@ -425,26 +435,21 @@ impl Connection {
     /// Bytes already received are still parsed; if the connection had not
     /// closed by then, [`poll_event`](Self::poll_event) reports
     /// [`ProtocolError::UnexpectedEof`] (an abnormal closure, 1006).
-    pub fn receive_eof(&mut self) {
+    pub fn receive_eof(&mut self, now: Duration) {
+        self.timers.advance_to(now);
         self.flags.set_eof(true);
     }
 
     /// Fire every timer whose deadline is at or before `now`. Calling it
     /// early, or more often than needed, does nothing.
     pub fn handle_timeout(&mut self, now: Duration) {
-        if self.flags.linger_unarmed() {
-            self.flags.set_linger_unarmed(false);
-            match self.config.settings().close_timeout() {
-                Some(timeout) => self.timers.set(Timer::Linger, now.saturating_add(timeout)),
-                None => self.flags.set_linger_over(true),
-            }
-        }
         for timer in self.timers.expire(now) {
-            if timer == Timer::Linger {
-                self.flags.set_linger_over(true);
-                continue;
-            }
             if self.flags.closed() {
+                // Only a client's wait for the server to close the transport
+                // runs once closed (the Close slot, see `Timer::Close`).
+                if timer == Timer::Close {
+                    self.flags.set_linger_over(true);
+                }
                 return;
             }
             match timer {
@@ -456,7 +461,6 @@ impl Connection {
                     }
                 }
                 Timer::Idle => self.check_idle(now),
-                Timer::Linger => {}
             }
         }
     }
@@ -503,45 +507,46 @@ impl Connection {
     /// should be called, if any timer is armed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
-        if self.flags.linger_unarmed() {
-            // Due at once: the next `handle_timeout(now)` arms the real deadline.
-            return Some(Duration::ZERO);
-        }
         self.timers.earliest()
     }
 
-    /// Take the next run of bytes to write, as owned bytes.
+    /// Take the next run of bytes to write, as owned bytes: the way for a
+    /// transport that takes whole buffers (a channel, a test). A socket
+    /// writer borrows them all at once with [`transmit`](Self::transmit).
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.outgoing.pop()
     }
 
-    /// Fill `out` with the queued runs of bytes in order, for a vectored
-    /// write; returns how many slots were filled. After writing `n` bytes,
-    /// call [`advance_transmit`](Self::advance_transmit).
-    pub fn transmit_chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
-        self.outgoing.chunks(out)
-    }
-
-    /// Like [`transmit_chunks`](Self::transmit_chunks), as `IoSlice`s for `write_vectored`.
-    #[cfg(feature = "std")]
-    pub fn transmit_io_slices<'a>(&'a self, out: &mut [std::io::IoSlice<'a>]) -> usize {
-        const BATCH: usize = 64;
-        let mut runs: [&[u8]; BATCH] = [&[]; BATCH];
-        let limit = out.len().min(BATCH);
-        let filled = self.outgoing.chunks(&mut runs[..limit]);
-        for (slot, run) in out.iter_mut().zip(&runs[..filled]) {
-            *slot = std::io::IoSlice::new(run);
-        }
-        filled
-    }
-
-    /// Mark the first `n` queued bytes as written.
+    /// Lend the queued bytes for a vectored write: write what
+    /// [`Transmit::chunks`] (or [`Transmit::io_slices`]) shows, then report
+    /// what the transport took with [`Transmit::written`].
     ///
-    /// # Panics
-    /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
-    pub fn advance_transmit(&mut self, n: usize) {
-        self.outgoing.advance(n);
+    /// ```
+    /// # use core::time::Duration;
+    /// # use sockeye::{Config, Connection, Role};
+    /// # let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
+    /// # server.send_text("hi").unwrap();
+    /// # let mut socket = Vec::new();
+    /// use std::io::{IoSlice, Write};
+    /// while server.buffered_amount() > 0 {
+    ///     let transmit = server.transmit();
+    ///     let mut slices = [IoSlice::new(&[]); 16];
+    ///     let filled = transmit.io_slices(&mut slices);
+    ///     let n = socket.write_vectored(&slices[..filled])?;
+    ///     transmit.written(n);
+    /// }
+    /// assert_eq!(socket, b"\x81\x02hi");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn transmit(&mut self) -> Transmit<'_> {
+        Transmit::new(None, Some(&mut self.outgoing))
+    }
+
+    /// The output queue, for an endpoint's [`Transmit`] that also holds
+    /// the handshake's bytes.
+    pub(crate) fn transmit_queue(&mut self) -> &mut TransmitQueue {
+        &mut self.outgoing
     }
 
     /// How many bytes the next read should make room for, between
@@ -553,18 +558,7 @@ impl Connection {
     /// the minimum means a large frame is expected: an adapter that reads
     /// small batches through a scratch buffer of its own can read straight
     /// into the engine's buffer instead and save the copy.
-    ///
-    /// ```
-    /// # use sockeye::{Config, Connection, Role};
-    /// # use core::time::Duration;
-    /// let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
-    /// assert_eq!(server.read_size_hint(), Connection::MIN_READ_SIZE);
-    /// // The header of a masked 1 MiB binary frame: the rest is awaited.
-    /// server.receive(&[0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
-    /// assert_eq!(server.poll_event(), None);
-    /// assert_eq!(server.read_size_hint(), (64 << 10) + 14);
-    /// ```
-    pub fn read_size_hint(&self) -> usize {
+    pub(crate) fn read_size_hint(&self) -> usize {
         let expected = match self.receiving.frame() {
             Some(frame) => frame.remaining.saturating_sub(self.received.len() as u64),
             None => u64::from(self.last_data_frame_len) + MAX_HEADER_LEN as u64,
@@ -574,6 +568,66 @@ impl Connection {
             .clamp(Self::MIN_READ_SIZE, READ_CHUNK_MAX)
     }
 
+    /// Whether the next read should go straight into the engine's buffer
+    /// with [`receive_with`](Self::receive_with): a frame is under way, or
+    /// the peer's last data frame was large and another is likely. When
+    /// not, the next read starts a new frame of ordinary size: a driver may
+    /// read it into a scratch buffer that its connections share and hand the
+    /// bytes to [`receive`](Self::receive), so that a connection waiting for
+    /// input holds no read buffer of its own.
+    ///
+    /// ```
+    /// # use sockeye::{Config, Connection, Role};
+    /// # use core::time::Duration;
+    /// let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
+    /// assert!(!server.reads_in_place());
+    /// // The header of a masked 1 MiB binary frame: the rest is awaited.
+    /// server.receive(Duration::ZERO, &[0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
+    /// assert_eq!(server.poll_event(), None);
+    /// assert!(server.reads_in_place());
+    /// ```
+    pub fn reads_in_place(&self) -> bool {
+        self.has_partial_frame() || self.read_size_hint() > Self::MIN_READ_SIZE
+    }
+
+    /// The transport has nothing more to read for now (a read would block).
+    ///
+    /// A connection with nothing queued to write and no event waiting
+    /// releases its buffers, so that an idle connection costs only its fixed
+    /// state whatever the largest message it has seen; a busy one keeps them
+    /// for the next read. Never loses a byte received or queued.
+    pub fn read_blocked(&mut self) {
+        if self.outgoing.len() == 0 && !self.has_buffered_event() {
+            self.release_idle_buffers();
+        }
+    }
+
+    /// Whether the output queued so far should be written now that `event`
+    /// has been handed out, rather than by the next send or before the next
+    /// read.
+    ///
+    /// The rule every driver follows: a close or a failure ends the batch,
+    /// so its bytes leave at once; a ping or pong (and a streamed piece)
+    /// leaves its output once no other event is waiting; after a whole text
+    /// or binary message the application most likely replies, and that
+    /// send (or the next read) writes the batch's output together with the
+    /// reply in one write instead of two.
+    pub fn should_flush_after(&self, event: &Event) -> bool {
+        match event {
+            Event::Close(_) | Event::Failed(_) => true,
+            Event::Text(_) | Event::Binary(_) => false,
+            Event::Fragment(_) | Event::Ping(_) | Event::Pong(_) => !self.has_buffered_event(),
+        }
+    }
+
+    /// Whether a message just queued may wait for the write that ends the
+    /// current receive batch instead of being written at once: received
+    /// events are still waiting (whose replies can share the write) and the
+    /// queue is below [`Config::write_high_water_mark`].
+    pub fn can_defer_write(&self) -> bool {
+        self.has_buffered_event() && !self.is_write_blocked()
+    }
+
     /// Whether part of a frame has arrived and the rest is awaited.
     ///
     /// When not, the next read starts a new frame: an adapter may read it
@@ -581,7 +635,7 @@ impl Connection {
     /// [`receive`](Self::receive), so that a connection waiting for input
     /// holds no read buffer of its own. When so, reading with
     /// [`receive_with`](Self::receive_with) sizes the buffer for the frame.
-    pub fn has_partial_frame(&self) -> bool {
+    pub(crate) fn has_partial_frame(&self) -> bool {
         !self.received.is_empty() || self.receiving.has_frame()
     }
 
@@ -591,7 +645,7 @@ impl Connection {
     /// Meant for the moment a read would block: a connection that keeps its
     /// buffers while busy and drops them while waiting costs its fixed state
     /// when idle, whatever the largest message it has seen.
-    pub fn release_idle_buffers(&mut self) {
+    pub(crate) fn release_idle_buffers(&mut self) {
         if !self.has_partial_frame() {
             self.received = BytesMut::new();
         }
@@ -726,7 +780,7 @@ impl Connection {
     fn start_closing(&mut self, now: Duration, frame: Option<&CloseFrame>) {
         self.queue_close(frame);
         self.timers.stop_all();
-        if let Some(timeout) = self.config.settings().close_timeout() {
+        if let Some(timeout) = self.config.close_timeout {
             self.timers.set(Timer::Close, now.saturating_add(timeout));
         }
     }
@@ -734,7 +788,7 @@ impl Connection {
     // ----- timers --------------------------------------------------------
 
     fn keepalive(&mut self, now: Duration) {
-        let Some(interval) = self.config.settings().keepalive_interval() else {
+        let Some(interval) = self.config.keepalive_interval else {
             return;
         };
         if self.flags.close_sent() {
@@ -744,7 +798,7 @@ impl Connection {
             self.flags.set_received_since_ping(false);
             self.timers.set(
                 Timer::PongDeadline,
-                now.saturating_add(self.config.settings().pong_timeout()),
+                now.saturating_add(self.config.pong_timeout),
             );
         }
         self.queue_frame(true, OpCode::Ping, &[], None);
@@ -753,7 +807,7 @@ impl Connection {
     }
 
     fn check_idle(&mut self, now: Duration) {
-        let Some(idle) = self.config.settings().idle_timeout() else {
+        let Some(idle) = self.config.idle_timeout else {
             return;
         };
         if !self.flags.active_since_idle_check() && !self.flags.close_sent() {

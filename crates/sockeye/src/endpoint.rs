@@ -13,10 +13,10 @@
 //!    request (a server answers it with [`accept`](Endpoint::accept) or
 //!    [`reject`](Endpoint::reject)), the opening, the refusal, then the
 //!    connection's own events;
-//! 3. **output**: write what [`transmit_chunks`](Endpoint::transmit_chunks)
-//!    shows and report it with [`advance_transmit`](Endpoint::advance_transmit)
-//!    (or hand a write function to `transmit`), the handshake's request or
-//!    response first, then the frames;
+//! 3. **output**: write what [`transmit`](Endpoint::transmit) lends and
+//!    report it with [`Transmit::written`](crate::Transmit::written) (or
+//!    take it run by run with [`poll_transmit`](Endpoint::poll_transmit)),
+//!    the handshake's request or response first, then the frames;
 //! 4. **teardown**: close the transport once
 //!    [`should_close_transport`](Endpoint::should_close_transport) says so.
 //!
@@ -66,7 +66,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use crate::close::CloseStatus;
 use crate::config::SharedConfig;
@@ -76,6 +76,7 @@ use crate::handshake::{
     Accept, ClientHandshake, ClientRequest, Extension, HandshakeError, Headers, Request,
     ResponseHead, ServerHandshake,
 };
+use crate::transmit::Transmit;
 
 /// What an [`Endpoint`] reports, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -359,8 +360,7 @@ impl Endpoint {
     pub fn receive(&mut self, now: Duration, data: &[u8]) {
         match &mut self.phase {
             Phase::Open(connection) => {
-                connection.receive(data);
-                catch_up(connection, now);
+                connection.receive(now, data);
             }
             Phase::Handshake(handshake) => handshake.receive(now, data),
         }
@@ -369,7 +369,7 @@ impl Endpoint {
     /// Reports that the transport's read side ended at `now`.
     pub fn receive_eof(&mut self, now: Duration) {
         match &mut self.phase {
-            Phase::Open(connection) => connection.receive_eof(),
+            Phase::Open(connection) => connection.receive_eof(now),
             Phase::Handshake(handshake) => handshake.receive_eof(now),
         }
     }
@@ -527,97 +527,27 @@ impl Endpoint {
         }
     }
 
-    /// Fills `out` with the runs of bytes to write, in order, and returns
-    /// how many it filled; report what the transport took with
-    /// [`advance_transmit`](Self::advance_transmit).
-    pub fn transmit_chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
-        match &self.phase {
-            Phase::Open(connection) => connection.transmit_chunks(out),
-            Phase::Handshake(handshake) => {
-                let mut filled = 0;
-                if !handshake.preface.is_empty() && !out.is_empty() {
-                    out[0] = &handshake.preface;
-                    filled = 1;
-                }
-                filled
-                    + handshake.connection.as_ref().map_or(0, |connection| {
-                        connection.transmit_chunks(&mut out[filled..])
-                    })
-            }
-        }
-    }
-
-    /// As [`transmit_chunks`](Self::transmit_chunks), as `IoSlice`s for a
-    /// vectored write.
-    #[cfg(feature = "std")]
-    pub fn transmit_io_slices<'a>(&'a self, out: &mut [std::io::IoSlice<'a>]) -> usize {
-        match &self.phase {
-            Phase::Open(connection) => connection.transmit_io_slices(out),
-            Phase::Handshake(handshake) => {
-                let mut filled = 0;
-                if !handshake.preface.is_empty() && !out.is_empty() {
-                    out[0] = std::io::IoSlice::new(&handshake.preface);
-                    filled = 1;
-                }
-                filled
-                    + handshake.connection.as_ref().map_or(0, |connection| {
-                        connection.transmit_io_slices(&mut out[filled..])
-                    })
-            }
-        }
-    }
-
-    /// Drops the first `n` bytes of output: the transport wrote them.
-    ///
-    /// # Panics
-    ///
-    /// When `n` is more than [`buffered_amount`](Self::buffered_amount).
-    pub fn advance_transmit(&mut self, n: usize) {
+    /// Lends the bytes to write for a vectored write, the handshake's
+    /// request or response first, then the frames: write what
+    /// [`Transmit::chunks`] or [`Transmit::io_slices`] shows and report what
+    /// the transport took with [`Transmit::written`].
+    pub fn transmit(&mut self) -> Transmit<'_> {
+        self.settle();
         match &mut self.phase {
-            Phase::Open(connection) => connection.advance_transmit(n),
-            Phase::Handshake(handshake) => {
-                let from_preface = n.min(handshake.preface.len());
-                handshake.preface.advance(from_preface);
-                let rest = n - from_preface;
-                if rest > 0 {
-                    let connection = handshake
-                        .connection
-                        .as_mut()
-                        .expect("advance_transmit past the buffered amount");
-                    connection.advance_transmit(rest);
-                }
-                self.settle();
-            }
+            Phase::Open(connection) => connection.transmit(),
+            Phase::Handshake(handshake) => Transmit::new(
+                Some(&mut handshake.preface),
+                handshake
+                    .connection
+                    .as_mut()
+                    .map(Connection::transmit_queue),
+            ),
         }
     }
 
-    /// Writes output with `write`, a vectored write that returns how many
-    /// bytes it took, and drops what it took: the bookkeeping of
-    /// [`transmit_io_slices`](Self::transmit_io_slices) and
-    /// [`advance_transmit`](Self::advance_transmit) in one call. Returns
-    /// `Ok(0)` without calling `write` when nothing is buffered.
-    ///
-    /// # Errors
-    ///
-    /// What `write` returned; nothing is dropped then.
-    #[cfg(feature = "std")]
-    pub fn transmit<E>(
-        &mut self,
-        write: impl FnOnce(&[std::io::IoSlice<'_>]) -> Result<usize, E>,
-    ) -> Result<usize, E> {
-        if self.buffered_amount() == 0 {
-            return Ok(0);
-        }
-        let mut slices = [std::io::IoSlice::new(&[]); TRANSMIT_BATCH];
-        let filled = self.transmit_io_slices(&mut slices);
-        let written = write(&slices[..filled])?;
-        self.advance_transmit(written.min(self.buffered_amount()));
-        Ok(written)
-    }
-
-    /// The next run of bytes to write, taken out of the endpoint (no
-    /// [`advance_transmit`](Self::advance_transmit) needed); `None` when
-    /// nothing is queued.
+    /// The next run of bytes to write, taken out of the endpoint; `None`
+    /// when nothing is queued. A socket writer borrows them all at once
+    /// with [`transmit`](Self::transmit).
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let bytes = match &mut self.phase {
@@ -649,27 +579,11 @@ impl Endpoint {
     }
 }
 
-/// Most runs of output one [`Endpoint::transmit`] call writes.
-#[cfg(feature = "std")]
-const TRANSMIT_BATCH: usize = 16;
-
-/// Fires the connection's timers that `now` has reached: input can arm a
-/// timer that is due at once (the linger after a received close).
-fn catch_up(connection: &mut Connection, now: Duration) {
-    if connection
-        .poll_timeout()
-        .is_some_and(|deadline| deadline <= now)
-    {
-        connection.handle_timeout(now);
-    }
-}
-
 impl Handshake {
     fn receive(&mut self, now: Duration, data: &[u8]) {
         self.now = self.now.max(now);
         if let Some(connection) = &mut self.connection {
-            connection.receive(data);
-            catch_up(connection, now);
+            connection.receive(now, data);
             return;
         }
         match &mut self.step {
@@ -706,7 +620,7 @@ impl Handshake {
     fn receive_eof(&mut self, now: Duration) {
         self.now = self.now.max(now);
         if let Some(connection) = &mut self.connection {
-            connection.receive_eof();
+            connection.receive_eof(now);
             return;
         }
         match &mut self.step {

@@ -20,9 +20,9 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
-mod nanos;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod transmit;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, CloseStatus};
@@ -32,3 +32,4 @@ pub use endpoint::{Endpoint, EndpointEvent};
 pub use entropy::Entropy;
 pub use error::{ProtocolError, SendError};
 pub use message::{DataKind, Utf8Bytes};
+pub use transmit::Transmit;

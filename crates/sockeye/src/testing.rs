@@ -102,13 +102,13 @@ impl Pair {
     /// Move everything queued on the client to the server in one piece.
     /// Returns the number of bytes moved.
     pub fn client_to_server(&mut self) -> usize {
-        transfer(&mut self.client, &mut self.server)
+        transfer(&mut self.client, &mut self.server, self.now)
     }
 
     /// Move everything queued on the server to the client in one piece.
     /// Returns the number of bytes moved.
     pub fn server_to_client(&mut self) -> usize {
-        transfer(&mut self.server, &mut self.client)
+        transfer(&mut self.server, &mut self.client, self.now)
     }
 
     /// Poll both sides' events into the event lists; returns how many arrived.
@@ -165,12 +165,13 @@ impl Pair {
     }
 }
 
-/// Move every queued byte from `from` into `to`; returns the count.
-pub fn transfer(from: &mut Connection, to: &mut Connection) -> usize {
+/// Move every queued byte from `from` into `to`, received at `now`;
+/// returns the count.
+pub fn transfer(from: &mut Connection, to: &mut Connection, now: Duration) -> usize {
     let mut moved = 0;
     while let Some(bytes) = from.poll_transmit() {
         moved += bytes.len();
-        to.receive(&bytes);
+        to.receive(now, &bytes);
     }
     moved
 }

@@ -47,18 +47,17 @@ fn count() {
 static GLOBAL: Counting = Counting;
 
 /// Write what `from` has queued into `to` the way an adapter does: borrow
-/// the queued run, then advance past what was "written".
+/// the queued run, then report what was "written".
 fn shuttle(from: &mut Connection, to: &mut Connection) {
     loop {
+        let transmit = from.transmit();
         let mut first: [&[u8]; 1] = [&[]];
-        from.transmit_chunks(&mut first);
-        let run = first[0];
-        if run.is_empty() {
+        if transmit.chunks(&mut first) == 0 {
             return;
         }
-        let n = run.len();
-        to.receive(run);
-        from.advance_transmit(n);
+        let n = first[0].len();
+        to.receive(Duration::ZERO, first[0]);
+        transmit.written(n);
     }
 }
 

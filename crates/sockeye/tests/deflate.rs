@@ -112,19 +112,19 @@ fn compressed_messages_carry_rsv1_and_round_trip_both_ways() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].rsv, 0b100);
     assert!(frames[0].payload.len() < text.len() / 4);
-    server.receive(&wire);
+    server.receive(Duration::ZERO, &wire);
     assert_eq!(events(&mut server), [Event::Text(text.clone().into())]);
 
     server.send_binary(text.clone().into_bytes()).unwrap();
     let wire = take_output(&mut server);
     let first = decode_frames(&wire)[0].payload.len();
-    client.receive(&wire);
+    client.receive(Duration::ZERO, &wire);
     assert_eq!(events(&mut client), [Event::Binary(text.clone().into())]);
     // Context takeover: the same message again refers back to the first.
     server.send_binary(text.clone().into_bytes()).unwrap();
     let wire = take_output(&mut server);
     assert!(decode_frames(&wire)[0].payload.len() < first / 4);
-    client.receive(&wire);
+    client.receive(Duration::ZERO, &wire);
     assert_eq!(events(&mut client), [Event::Binary(text.into())]);
 }
 
@@ -140,7 +140,7 @@ fn without_context_takeover_each_message_compresses_alone() {
         server.send_text(text.clone()).unwrap();
         let wire = take_output(&mut server);
         payloads.push(decode_frames(&wire)[0].payload.clone());
-        client.receive(&wire);
+        client.receive(Duration::ZERO, &wire);
         assert_eq!(events(&mut client), [Event::Text(text.clone().into())]);
     }
     assert_eq!(payloads[0], payloads[1]);
@@ -155,7 +155,7 @@ fn messages_below_the_threshold_go_uncompressed() {
     server.send_text("tiny").unwrap();
     let wire = take_output(&mut server);
     assert_eq!(wire, b"\x81\x04tiny");
-    client.receive(&wire);
+    client.receive(Duration::ZERO, &wire);
     assert_eq!(events(&mut client), [Event::Text("tiny".into())]);
 }
 
@@ -166,17 +166,23 @@ fn inflates_rfc_7692_examples_whole_and_fragmented() {
         with_deflate(DeflateConfig::default()),
     );
     // §7.2.3.1: "Hello" compressed, in one frame...
-    server.receive(&client_frame(
-        0xc1,
-        &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-    ));
+    server.receive(
+        Duration::ZERO,
+        &client_frame(0xc1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+    );
     // ...and in two, RSV1 on the first only.
-    server.receive(&client_frame(0x41, &[0xf2, 0x48, 0xcd]));
-    server.receive(&client_frame(0x80, &[0xc9, 0xc9, 0x07, 0x00]));
+    server.receive(Duration::ZERO, &client_frame(0x41, &[0xf2, 0x48, 0xcd]));
+    server.receive(
+        Duration::ZERO,
+        &client_frame(0x80, &[0xc9, 0xc9, 0x07, 0x00]),
+    );
     // §7.2.3.2: with context takeover, a second "Hello" is a back reference.
-    server.receive(&client_frame(0xc1, &[0xf2, 0x00, 0x11, 0x00, 0x00]));
+    server.receive(
+        Duration::ZERO,
+        &client_frame(0xc1, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+    );
     // An uncompressed message between compressed ones.
-    server.receive(&client_frame(0x81, b"plain"));
+    server.receive(Duration::ZERO, &client_frame(0x81, b"plain"));
     assert_eq!(
         events(&mut server),
         [
@@ -199,7 +205,7 @@ fn streaming_mode_hands_out_inflated_pieces() {
     let mut received = Vec::new();
     let mut last_seen = false;
     for chunk in wire.chunks(97) {
-        server.receive(chunk);
+        server.receive(Duration::ZERO, chunk);
         for event in events(&mut server) {
             let Event::Fragment(piece) = event else {
                 panic!("unexpected {event:?}");
@@ -225,7 +231,7 @@ fn zip_bomb_fails_with_1009_without_inflating_past_the_limit() {
         client.send_binary(vec![0u8; 64 << 20]).unwrap();
         let wire = take_output(&mut client);
         assert!(wire.len() < 128 << 10, "{}", wire.len());
-        server.receive(&wire);
+        server.receive(Duration::ZERO, &wire);
         let got = events(&mut server);
         assert!(
             matches!(
@@ -262,7 +268,7 @@ fn rsv1_outside_the_first_data_frame_fails_with_1002() {
             with_deflate(DeflateConfig::default()),
             with_deflate(DeflateConfig::default()),
         );
-        server.receive(&frames);
+        server.receive(Duration::ZERO, &frames);
         let got = events(&mut server);
         assert!(
             matches!(
@@ -278,10 +284,10 @@ fn rsv1_outside_the_first_data_frame_fails_with_1002() {
 #[test]
 fn rsv1_without_negotiation_fails_with_1002() {
     let (_, mut server) = connect(Config::default(), with_deflate(DeflateConfig::default()));
-    server.receive(&client_frame(
-        0xc1,
-        &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
-    ));
+    server.receive(
+        Duration::ZERO,
+        &client_frame(0xc1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+    );
     let got = events(&mut server);
     assert!(matches!(
         got.last(),
@@ -296,7 +302,10 @@ fn corrupt_compressed_data_fails_with_1007() {
         with_deflate(DeflateConfig::default()),
         with_deflate(DeflateConfig::default()),
     );
-    client.receive(&raw_frame(0xc2, None, &[0xff, 0xff, 0xff, 0xff]));
+    client.receive(
+        Duration::ZERO,
+        &raw_frame(0xc2, None, &[0xff, 0xff, 0xff, 0xff]),
+    );
     let got = events(&mut client);
     assert!(matches!(
         got.last(),
@@ -317,7 +326,7 @@ fn invalid_utf8_inside_compressed_text_fails_with_1007() {
     client.send_binary(bad).unwrap();
     let mut wire = take_output(&mut client);
     wire[0] = (wire[0] & 0xf0) | 0x1;
-    server.receive(&wire);
+    server.receive(Duration::ZERO, &wire);
     let got = events(&mut server);
     assert!(matches!(
         got.last(),
@@ -343,7 +352,7 @@ fn pieces_sent_with_send_fragment_form_one_compressed_message() {
     let wire = take_output(&mut client);
     let rsv: Vec<u8> = decode_frames(&wire).iter().map(|f| f.rsv).collect();
     assert_eq!(rsv, [0b100, 0, 0]);
-    server.receive(&wire);
+    server.receive(Duration::ZERO, &wire);
     assert_eq!(
         events(&mut server),
         [
@@ -366,12 +375,12 @@ fn client_imposed_window_of_8_sends_uncompressed_but_still_inflates() {
     client.send_text(text.clone()).unwrap();
     let wire = take_output(&mut client);
     assert_eq!(decode_frames(&wire)[0].rsv, 0);
-    server.receive(&wire);
+    server.receive(Duration::ZERO, &wire);
     assert_eq!(events(&mut server), [Event::Text(text.clone().into())]);
     server.send_text(text.clone()).unwrap();
     let wire = take_output(&mut server);
     assert_eq!(decode_frames(&wire)[0].rsv, 0b100);
-    client.receive(&wire);
+    client.receive(Duration::ZERO, &wire);
     assert_eq!(events(&mut client), [Event::Text(text.into())]);
 }
 
@@ -395,7 +404,7 @@ fn client_with_a_fallback_offer_keeps_its_context_unless_the_server_asks() {
             client.send_text(text.clone()).unwrap();
             let wire = take_output(&mut client);
             sizes.push(decode_frames(&wire)[0].payload.len());
-            server.receive(&wire);
+            server.receive(Duration::ZERO, &wire);
             assert_eq!(events(&mut server), [Event::Text(text.clone().into())]);
         }
         assert_eq!(sizes[1] < sizes[0] / 4, client_takeover, "{sizes:?}");
@@ -514,7 +523,7 @@ fn received_messages(
     let mut out = Vec::new();
     let mut partial: Option<(DataKind, Vec<u8>)> = None;
     for window in points.windows(2) {
-        conn.receive(&wire[window[0]..window[1]]);
+        conn.receive(Duration::ZERO, &wire[window[0]..window[1]]);
         while let Some(event) = conn.poll_event() {
             match event {
                 Event::Text(text) => out.push((DataKind::Text, text.as_bytes().to_vec())),
@@ -590,7 +599,7 @@ fn received_pieces(
     let mut out = Vec::new();
     let mut partial: Option<(DataKind, Vec<Bytes>)> = None;
     for window in points.windows(2) {
-        conn.receive(&wire[window[0]..window[1]]);
+        conn.receive(Duration::ZERO, &wire[window[0]..window[1]]);
         while let Some(event) = conn.poll_event() {
             let Event::Fragment(piece) = event else {
                 panic!("unexpected {event:?}");

@@ -65,7 +65,7 @@ fn deliver_split(conn: &mut Connection, bytes: &[u8], cuts: &[usize]) -> Vec<Eve
     points.sort_unstable();
     let mut events = Vec::new();
     for window in points.windows(2) {
-        conn.receive(&bytes[window[0]..window[1]]);
+        conn.receive(Duration::ZERO, &bytes[window[0]..window[1]]);
         while let Some(event) = conn.poll_event() {
             events.push(event);
         }

@@ -26,7 +26,7 @@ fn client() -> Connection {
 }
 
 fn events(conn: &mut Connection, input: &[u8]) -> Vec<Event> {
-    conn.receive(input);
+    conn.receive(Duration::ZERO, input);
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
@@ -267,7 +267,7 @@ fn ignores_frames_after_close() {
     input.extend(client_frame(FIN | TEXT, b"late"));
     let events = events(&mut server, &input);
     assert_eq!(events.len(), 1);
-    server.receive(&client_frame(FIN | TEXT, b"later"));
+    server.receive(Duration::ZERO, &client_frame(FIN | TEXT, b"later"));
     assert_eq!(server.poll_event(), None);
 }
 
@@ -363,8 +363,8 @@ fn rejects_non_minimal_length_with_1002() {
 #[test]
 fn eof_mid_frame_is_an_abnormal_closure_without_close_frame() {
     let mut server = server_with(Config::default());
-    server.receive(&client_frame(FIN | TEXT, b"Hello")[..4]);
-    server.receive_eof();
+    server.receive(Duration::ZERO, &client_frame(FIN | TEXT, b"Hello")[..4]);
+    server.receive_eof(Duration::ZERO);
     assert_eq!(
         server.poll_event(),
         Some(Event::Failed(ProtocolError::UnexpectedEof))
@@ -377,8 +377,11 @@ fn eof_mid_frame_is_an_abnormal_closure_without_close_frame() {
 #[test]
 fn eof_after_complete_close_frame_still_reports_the_close() {
     let mut server = server_with(Config::default());
-    server.receive(&client_frame(FIN | CLOSE, &1001u16.to_be_bytes()));
-    server.receive_eof();
+    server.receive(
+        Duration::ZERO,
+        &client_frame(FIN | CLOSE, &1001u16.to_be_bytes()),
+    );
+    server.receive_eof(Duration::ZERO);
     assert!(
         matches!(server.poll_event(), Some(Event::Close(Some(frame))) if frame.code == CloseCode::GOING_AWAY)
     );
@@ -480,13 +483,13 @@ fn streaming_mode_hands_out_pieces_as_they_arrive() {
     config.streaming = true;
     let mut server = server_with(config);
     let frame = client_frame(FIN | BINARY, &[5u8; 1000]);
-    server.receive(&frame[..500]);
+    server.receive(Duration::ZERO, &frame[..500]);
     let first = server.poll_event();
     assert!(
         matches!(&first, Some(Event::Fragment(f)) if f.is_first && !f.is_last && f.payload.len() == 500 - 8)
     );
     assert_eq!(server.poll_event(), None);
-    server.receive(&frame[500..]);
+    server.receive(Duration::ZERO, &frame[500..]);
     let rest = server.poll_event();
     assert!(
         matches!(&rest, Some(Event::Fragment(f)) if !f.is_first && f.is_last && f.payload.iter().all(|&b| b == 5))
@@ -504,7 +507,7 @@ fn buffered_amount_and_high_water_mark() {
     server.send_binary(vec![0u8; 60]).unwrap();
     assert!(server.is_write_blocked());
     let n = server.buffered_amount();
-    server.advance_transmit(n);
+    server.transmit().written(n);
     assert_eq!(server.buffered_amount(), 0);
     assert!(!server.is_write_blocked());
 }

@@ -111,13 +111,14 @@ fn client_waits_for_the_server_to_close_the_transport_up_to_the_close_timeout() 
     pair.drive();
     assert!(pair.both_closed());
     assert!(!pair.client.should_close_transport());
-    // The engine asks to be told the time at once, then arms its linger timer.
-    assert_eq!(pair.client.poll_timeout(), Some(Duration::ZERO));
-    pair.advance(Duration::from_secs(1));
-    assert_eq!(pair.client.poll_timeout(), Some(Duration::from_secs(6)));
+    // The server's close arrived at 0 s: the client waits for the server to
+    // close the transport until the close timeout (5 s) after that.
+    assert_eq!(pair.client.poll_timeout(), Some(Duration::from_secs(5)));
     pair.advance(Duration::from_secs(4));
     assert!(!pair.client.should_close_transport());
-    pair.advance(Duration::from_secs(1));
+    pair.advance(Duration::from_millis(999));
+    assert!(!pair.client.should_close_transport());
+    pair.advance(Duration::from_millis(1));
     assert!(pair.client.should_close_transport());
 }
 
@@ -129,14 +130,14 @@ fn client_closes_the_transport_when_the_server_already_did() {
         .unwrap();
     pair.drive();
     assert!(!pair.client.should_close_transport());
-    pair.client.receive_eof();
+    pair.client.receive_eof(pair.now);
     assert!(pair.client.should_close_transport());
 }
 
 #[test]
 fn a_failed_connection_closes_the_transport_without_waiting() {
     let mut pair = Pair::new();
-    pair.client.receive(&[0x83, 0x00]); // reserved opcode from the server
+    pair.client.receive(pair.now, &[0x83, 0x00]); // reserved opcode from the server
     assert!(matches!(pair.client.poll_event(), Some(Event::Failed(_))));
     take_output(&mut pair.client);
     assert!(pair.client.should_close_transport());
@@ -164,21 +165,22 @@ fn has_buffered_event_tells_a_whole_frame_from_a_partial_one() {
     let wire = take_output(&mut pair.client);
     let frame_len = wire.len() / 2;
     assert!(!pair.server.has_buffered_event());
-    pair.server.receive(&wire[..frame_len - 1]);
+    pair.server.receive(pair.now, &wire[..frame_len - 1]);
     assert!(!pair.server.has_buffered_event());
-    pair.server.receive(&wire[frame_len - 1..frame_len + 3]);
+    pair.server
+        .receive(pair.now, &wire[frame_len - 1..frame_len + 3]);
     assert!(pair.server.has_buffered_event());
     assert!(pair.server.poll_event().is_some());
     assert!(
         !pair.server.has_buffered_event(),
         "only a partial second frame is left"
     );
-    pair.server.receive(&wire[frame_len + 3..]);
+    pair.server.receive(pair.now, &wire[frame_len + 3..]);
     assert!(pair.server.has_buffered_event());
     assert!(pair.server.poll_event().is_some());
     assert!(!pair.server.has_buffered_event());
     // A header that breaks the protocol is an event too (the failure).
-    pair.server.receive(&[0x83, 0x80, 0, 0, 0, 0]);
+    pair.server.receive(pair.now, &[0x83, 0x80, 0, 0, 0, 0]);
     assert!(pair.server.has_buffered_event());
 }
 
@@ -201,7 +203,7 @@ fn zero_keepalive_interval_does_not_rearm_at_the_same_instant() {
 #[test]
 fn has_buffered_event_is_false_after_a_non_final_fragment_is_consumed() {
     let mut conn = sockeye::Connection::server(Config::default(), Duration::ZERO);
-    conn.receive(b"\x01\x80\x00\x00\x00\x00");
+    conn.receive(Duration::ZERO, b"\x01\x80\x00\x00\x00\x00");
     assert!(conn.has_buffered_event());
     assert_eq!(conn.poll_event(), None);
     assert!(!conn.has_buffered_event());

@@ -214,7 +214,7 @@ async fn run_connection(
             () = &mut deadline => continue,
         };
         if ready.is_readable() {
-            match conn.receive_with(|buf| stream.try_read_buf(buf)) {
+            match conn.receive_with(clock.now(), |buf| stream.try_read_buf(buf)) {
                 Ok(0) => return Err("the server closed the TCP connection".into()),
                 Ok(_) => {}
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {}
@@ -244,7 +244,7 @@ async fn close(
             if stream.readable().await.is_err() {
                 return;
             }
-            match conn.receive_with(|buf| stream.try_read_buf(buf)) {
+            match conn.receive_with(clock.now(), |buf| stream.try_read_buf(buf)) {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(error) if error.kind() == ErrorKind::WouldBlock => continue,
@@ -276,7 +276,7 @@ mod tests {
         assert_eq!(frames.batch[1], 0x80 | 126);
         assert_eq!(&frames.batch[..208], &frames.batch[3 * 208..]);
         let mut server = Connection::new(Role::Server, Config::default(), Duration::ZERO);
-        server.receive(&frames.batch);
+        server.receive(Duration::ZERO, &frames.batch);
         for _ in 0..4 {
             match server.poll_event() {
                 Some(Event::Text(text)) => assert!(text.as_str().starts_with("abcdef")),

@@ -69,7 +69,7 @@ async fn handshake_loop(
                     .readable()
                     .await
                     .map_err(|error| format!("reading: {error}"))?;
-                match conn.receive_with(|buf| stream.try_read_buf(buf)) {
+                match conn.receive_with(clock.now(), |buf| stream.try_read_buf(buf)) {
                     // The server closed TCP: the connection's life is over.
                     Ok(0) => {
                         return if got_close {

@@ -13,7 +13,7 @@ use crate::info::close_status;
 use crate::{CloseStatus, Error, Message, ReadyState};
 
 /// Most runs of queued output handed to one vectored write.
-const WRITE_BATCH: usize = 16;
+pub(super) const WRITE_BATCH: usize = 16;
 
 /// Pumps bytes between a [`Connection`] and a [`Transport`], on a [`Clock`].
 ///
@@ -126,17 +126,11 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                 return Poll::Ready(None);
             }
             if let Some(event) = self.conn.poll_event() {
-                let item = Message::from_event(event);
-                let data = matches!(item, Ok(Message::Text(_) | Message::Binary(_)));
-                if (!data && !self.conn.has_buffered_event())
-                    || matches!(item, Ok(Message::Close(_)) | Err(_))
-                {
-                    // The input batch is drained (or over) on a control
-                    // event: write out what it produced (pongs, the close
-                    // reply) without waiting. After a last data message the
-                    // reply's send (or the next receive) writes it instead.
+                if self.conn.should_flush_after(&event) {
+                    // Without waiting for the write to finish.
                     let _ = self.poll_write_out(cx);
                 }
+                let item = Message::from_event(event);
                 self.mid_batch = true;
                 return Poll::Ready(Some(item));
             }
@@ -214,7 +208,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     /// Finish a send under the batching rule: write the queued output now,
     /// unless a receive batch is in progress (its end writes it).
     pub fn poll_send_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.mid_batch && self.conn.has_buffered_event() {
+        if self.mid_batch && self.conn.can_defer_write() {
             return Poll::Ready(Ok(()));
         }
         self.poll_flush(cx)
@@ -244,18 +238,19 @@ impl<T: Transport, C: Clock> Driver<T, C> {
     /// Write every queued byte, then flush the transport.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         while self.conn.buffered_amount() > 0 {
+            let transmit = self.conn.transmit();
             let mut slices = [IoSlice::new(&[]); WRITE_BATCH];
-            let filled = self.conn.transmit_io_slices(&mut slices);
+            let filled = transmit.io_slices(&mut slices);
             let written = match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..filled]) {
                 Poll::Ready(Ok(0)) => Err(io::Error::from(io::ErrorKind::WriteZero)),
                 Poll::Ready(result) => result,
                 Poll::Pending => return Poll::Pending,
             };
             match written {
-                Ok(n) => self.conn.advance_transmit(n),
+                Ok(n) => transmit.written(n),
                 Err(error) => {
                     self.eof = true;
-                    self.conn.receive_eof();
+                    self.conn.receive_eof(self.clock.now());
                     return Poll::Ready(Err(Error::Io(error)));
                 }
             }
@@ -276,29 +271,26 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             return Poll::Pending;
         }
         let io = &mut self.io;
+        let clock = &self.clock;
         // A frame under way, or a large one expected (the peer's last one
         // was), goes straight into the engine's buffer: one read sized for
         // it, and no copy.
-        let polled = if self.conn.has_partial_frame()
-            || self.conn.read_size_hint() > Connection::MIN_READ_SIZE
-        {
+        let polled = if self.conn.reads_in_place() {
             self.conn
-                .receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf))
+                .receive_with(clock.now(), |buf| Pin::new(io).poll_read_buf(cx, buf))
         } else {
-            read_via_scratch(io, cx, &mut self.conn)
+            read_via_scratch(io, clock, cx, &mut self.conn)
         };
         let read = match polled {
             Poll::Ready(result) => result?,
             Poll::Pending => {
-                if self.conn.buffered_amount() == 0 && !self.conn.has_buffered_event() {
-                    self.conn.release_idle_buffers();
-                }
+                self.conn.read_blocked();
                 return Poll::Pending;
             }
         };
         if read == 0 {
             self.eof = true;
-            self.conn.receive_eof();
+            self.conn.receive_eof(self.clock.now());
         }
         Poll::Ready(Ok(()))
     }
@@ -375,17 +367,20 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(Option<&mut [u8]>) -> R) -> R {
 
 /// Read into the thread's scratch buffer and hand what arrived to the
 /// engine, which copies it into a buffer of just that size.
-fn read_via_scratch<T: Transport>(
+fn read_via_scratch<T: Transport, C: Clock>(
     io: &mut T,
+    clock: &C,
     cx: &mut Context<'_>,
     conn: &mut Connection,
 ) -> Poll<io::Result<usize>> {
     with_scratch(|scratch| {
         let Some(scratch) = scratch else {
-            return conn.receive_with(|buf| Pin::new(io).poll_read_buf(cx, buf));
+            return conn.receive_with(clock.now(), |buf| Pin::new(io).poll_read_buf(cx, buf));
         };
         let read = ready!(Pin::new(io).poll_read_slice(cx, scratch))?;
-        conn.receive(&scratch[..read]);
+        // The time is read only once bytes have arrived: a read that would
+        // block costs no clock call.
+        conn.receive(clock.now(), &scratch[..read]);
         Poll::Ready(Ok(read))
     })
 }

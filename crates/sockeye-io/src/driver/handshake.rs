@@ -3,14 +3,14 @@
 use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use sockeye::endpoint::Opened;
 use sockeye::handshake::{ClientRequest, HandshakeError, Request};
 use sockeye::{Connection, Endpoint, EndpointEvent, SharedConfig};
 use std::time::Duration;
 
-use super::core::with_scratch;
+use super::core::{WRITE_BATCH, with_scratch};
 use super::stream::Slot;
 use super::{Clock, Transport, WebSocket};
 use crate::{Decision, Error, Response};
@@ -285,19 +285,13 @@ fn poll_write_out<T: Transport>(
     endpoint: &mut Endpoint,
 ) -> Poll<io::Result<()>> {
     while endpoint.buffered_amount() > 0 {
-        let written =
-            endpoint.transmit(
-                |slices| match Pin::new(&mut *io).poll_write_vectored(cx, slices) {
-                    Poll::Ready(Ok(0)) => Err(Some(io::Error::from(io::ErrorKind::WriteZero))),
-                    Poll::Ready(Ok(n)) => Ok(n),
-                    Poll::Ready(Err(error)) => Err(Some(error)),
-                    Poll::Pending => Err(None),
-                },
-            );
-        match written {
-            Ok(_) => {}
-            Err(Some(error)) => return Poll::Ready(Err(error)),
-            Err(None) => return Poll::Pending,
+        let transmit = endpoint.transmit();
+        let mut slices = [io::IoSlice::new(&[]); WRITE_BATCH];
+        let filled = transmit.io_slices(&mut slices);
+        match ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices[..filled])) {
+            Ok(0) => return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero))),
+            Ok(n) => transmit.written(n),
+            Err(error) => return Poll::Ready(Err(error)),
         }
     }
     Pin::new(io).poll_flush(cx)

@@ -40,15 +40,12 @@ flags! {
     3: received_since_ping, set_received_since_ping;
     /// Bytes arrived or a message was queued since the last idle check.
     4: active_since_idle_check, set_active_since_idle_check;
-    /// A client closed cleanly and must arm its linger timer at the next
-    /// `handle_timeout`, the first moment it learns the time.
-    5: linger_unarmed, set_linger_unarmed;
     /// The client has waited long enough for the server to close the
     /// transport.
-    6: linger_over, set_linger_over;
+    5: linger_over, set_linger_over;
     /// The message being sent in pieces is compressed (permessage-deflate).
     #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
-    7: sending_compressed, set_sending_compressed;
+    6: sending_compressed, set_sending_compressed;
 }
 
 #[cfg(test)]
@@ -64,6 +61,6 @@ mod tests {
         assert!(!flags.eof() && !flags.close_sent() && !flags.linger_over());
         flags.set_closed(false);
         assert!(!flags.closed() && flags.sending_compressed());
-        assert_eq!(flags.0, 1 << 7);
+        assert_eq!(flags.0, 1 << 6);
     }
 }

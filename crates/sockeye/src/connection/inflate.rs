@@ -74,11 +74,10 @@ impl Connection {
         };
         let limit = self
             .config
-            .settings()
             .max_message_size
             .saturating_sub(message.inflated_len);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let cap = usize::try_from(self.config.settings().max_frame_size)
+        let cap = usize::try_from(self.config.max_frame_size)
             .unwrap_or(usize::MAX)
             .clamp(1, STREAMED_INFLATE_STEP);
         let mut out = alloc::vec::Vec::new();
@@ -134,7 +133,7 @@ impl Connection {
         else {
             return Err(ProtocolError::ReservedBitsSet(RSV1));
         };
-        let limit = usize::try_from(self.config.settings().max_message_size).unwrap_or(usize::MAX);
+        let limit = usize::try_from(self.config.max_message_size).unwrap_or(usize::MAX);
         let before = message.inflated.len();
         let decompressor = &mut deflate.decompressor;
         decompressor

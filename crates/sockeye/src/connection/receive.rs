@@ -7,6 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 #[cfg(feature = "deflate")]
 use super::inflate::StreamedInflate;
+use super::timers::Timer;
 use super::{Connection, Event, Fragment};
 use crate::close::{CloseFrame, CloseStatus, MAX_REASON_LEN};
 use crate::config::Role;
@@ -224,7 +225,7 @@ impl Connection {
                 compressed: false,
             } = verdict
                 && header.fin
-                && !self.config.settings().streaming
+                && !self.config.streaming
                 && header.payload_len <= (self.received.len() - header_len) as u64
             {
                 return self.whole_message_at_once(&header, header_len, kind);
@@ -265,7 +266,7 @@ impl Connection {
             frame.unmasked = present;
         }
         let is_data = !frame.opcode.is_control();
-        if is_data && self.config.settings().streaming {
+        if is_data && self.config.streaming {
             if present == 0 && frame.remaining > 0 {
                 return Ok(Step::NeedData);
             }
@@ -322,7 +323,7 @@ impl Connection {
     /// by every way a frame is received. Changes nothing.
     #[inline]
     pub(super) fn judge(&self, header: &FrameHeader) -> Result<Verdict, ProtocolError> {
-        let settings = self.config.settings();
+        let settings = self.config.get();
         // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them.
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(ProtocolError::ReservedBitsSet(header.rsv));
@@ -470,7 +471,7 @@ impl Connection {
     ) -> Result<Step, ProtocolError> {
         match opcode {
             OpCode::Ping => {
-                if self.config.settings().auto_pong && !self.flags.close_sent() {
+                if self.config.auto_pong && !self.flags.close_sent() {
                     self.queue_frame(true, OpCode::Pong, &payload, None);
                 }
                 Ok(Step::Event(Event::Ping(payload)))
@@ -497,7 +498,15 @@ impl Connection {
                 self.enter_closed();
                 // RFC 6455 §7.1.1: the server closes the TCP connection
                 // first; a client waits for that, up to the close timeout.
-                self.flags.set_linger_unarmed(self.role == Role::Client);
+                if self.role == Role::Client {
+                    match self.config.close_timeout {
+                        Some(timeout) => {
+                            let deadline = self.timers.now().saturating_add(timeout);
+                            self.timers.set(Timer::Close, deadline);
+                        }
+                        None => self.flags.set_linger_over(true),
+                    }
+                }
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {

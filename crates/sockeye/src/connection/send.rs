@@ -27,7 +27,7 @@ impl Connection {
         let (payload, rsv) = self.compress_message(payload);
         #[cfg(not(feature = "deflate"))]
         let rsv = 0;
-        match self.config.settings().max_send_frame_size() {
+        match self.config.max_send_frame_size {
             Some(max) if payload.len() > max && max > 0 => {
                 let mut rest = payload;
                 let mut frame_opcode = opcode;

@@ -8,12 +8,12 @@ use alloc::{boxed::Box, vec};
 /// Move everything `from` queued into `to`, in reads of at most `read` bytes.
 fn shuttle(from: &mut Connection, to: &mut Connection, read: usize) {
     while from.buffered_amount() > 0 {
+        let transmit = from.transmit();
         let mut first: [&[u8]; 1] = [&[]];
-        from.transmit_chunks(&mut first);
-        let chunk = first[0];
-        let n = chunk.len().min(read);
-        to.receive_with(|buf| buf.extend_from_slice(&chunk[..n]));
-        from.advance_transmit(n);
+        transmit.chunks(&mut first);
+        let n = first[0].len().min(read);
+        to.receive_with(Duration::ZERO, |buf| buf.extend_from_slice(&first[0][..n]));
+        transmit.written(n);
     }
 }
 
@@ -35,7 +35,7 @@ fn after_a_64_kib_message_one_read_has_room_for_the_next_whole_frame() {
     // Room for the header too: one read per message, not a full read
     // and a second one for the last 14 bytes.
     assert!(server.read_size_hint() >= frame_len);
-    server.receive_with(|buf| assert!(buf.capacity() >= frame_len));
+    server.receive_with(Duration::ZERO, |buf| assert!(buf.capacity() >= frame_len));
 }
 
 #[test]
@@ -106,18 +106,18 @@ fn the_output_queue_is_allocated_while_bytes_wait_and_freed_when_idle() {
 fn idle_release_keeps_a_partial_frame() {
     let mut server = Connection::server(Config::default(), Duration::ZERO);
     // The first three bytes of a masked binary frame of 4 bytes.
-    server.receive(&[0x82, 0x84, 1]);
+    server.receive(Duration::ZERO, &[0x82, 0x84, 1]);
     assert_eq!(server.poll_event(), None);
     assert!(server.has_partial_frame());
     server.release_idle_buffers();
-    server.receive(&[2, 3, 4]);
+    server.receive(Duration::ZERO, &[2, 3, 4]);
     assert_eq!(server.poll_event(), None);
     // The header is in: the frame's state lives in the receive box,
     // which a release must keep while the payload is awaited.
     assert!(server.receiving.frame().is_some());
     server.release_idle_buffers();
     assert!(server.receiving.is_allocated());
-    server.receive(&[1 ^ 9, 2 ^ 9, 3 ^ 9, 4 ^ 9]);
+    server.receive(Duration::ZERO, &[1 ^ 9, 2 ^ 9, 3 ^ 9, 4 ^ 9]);
     assert_eq!(
         server.poll_event(),
         Some(Event::Binary(Bytes::from_static(&[9, 9, 9, 9])))
@@ -130,19 +130,25 @@ fn idle_release_keeps_a_partial_frame() {
 fn idle_release_between_fragments_keeps_the_message_and_frees_its_box_after() {
     let mut server = Connection::server(Config::default(), Duration::ZERO);
     // A masked text frame "he" without FIN, with the key 1, 2, 3, 4.
-    server.receive(&[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2]);
+    server.receive(
+        Duration::ZERO,
+        &[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2],
+    );
     assert_eq!(server.poll_event(), None);
     assert!(server.receiving.has_message());
     server.release_idle_buffers();
     // The continuation "y" with FIN.
-    server.receive(&[0x80, 0x81, 5, 6, 7, 8, b'y' ^ 5]);
+    server.receive(Duration::ZERO, &[0x80, 0x81, 5, 6, 7, 8, b'y' ^ 5]);
     assert_eq!(server.poll_event(), Some(Event::Text("hey".into())));
     // Between messages the box is kept for the next one...
     assert!(server.receiving.is_allocated());
     // ...until the connection is idle.
     server.release_idle_buffers();
     assert!(!server.receiving.is_allocated());
-    server.receive(&[0x02, 0x81, 0, 0, 0, 0, 1, 0x80, 0x81, 0, 0, 0, 0, 2]);
+    server.receive(
+        Duration::ZERO,
+        &[0x02, 0x81, 0, 0, 0, 0, 1, 0x80, 0x81, 0, 0, 0, 0, 2],
+    );
     assert_eq!(
         server.poll_event(),
         Some(Event::Binary(Bytes::from_static(&[1, 2])))
@@ -154,8 +160,11 @@ fn a_closed_connection_keeps_no_receive_state_box() {
     let mut server = Connection::server(Config::default(), Duration::ZERO);
     // A masked text frame "he" without FIN, then a masked close frame
     // with no payload.
-    server.receive(&[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2]);
-    server.receive(&[0x88, 0x80, 1, 2, 3, 4]);
+    server.receive(
+        Duration::ZERO,
+        &[0x01, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2],
+    );
+    server.receive(Duration::ZERO, &[0x88, 0x80, 1, 2, 3, 4]);
     while server.poll_event().is_some() {}
     assert_eq!(server.state(), State::Closed);
     assert!(!server.receiving.is_allocated());

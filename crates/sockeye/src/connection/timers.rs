@@ -2,12 +2,27 @@
 
 use core::time::Duration;
 
-use crate::nanos::{UNSET, nanos};
+/// No deadline.
+const UNSET: u64 = u64::MAX;
+
+/// `at` in nanoseconds, saturating below the [`UNSET`] sentinel (584 years).
+const fn nanos(at: Duration) -> u64 {
+    let nanos = at.as_nanos();
+    if nanos >= (UNSET - 1) as u128 {
+        UNSET - 1
+    } else {
+        // In range: checked just above.
+        nanos as u64
+    }
+}
 
 /// The timers a connection may arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Timer {
-    /// Waiting for the peer's close frame after sending ours (RFC 6455 §7.1.1).
+    /// The closing handshake's deadline (RFC 6455 §7.1.1): while the
+    /// connection is open, waiting for the peer's close frame after sending
+    /// ours; once it is closed, a client's wait for the server to close the
+    /// transport. The two never overlap, so they share one slot.
     Close = 0,
     /// When a peer that sent nothing since the last keepalive ping is declared
     /// dead. Checked before `Keepalive`, which may re-arm it.
@@ -16,37 +31,47 @@ pub(crate) enum Timer {
     Keepalive = 2,
     /// When to check whether the connection has been idle.
     Idle = 3,
-    /// How long a client that finished the closing handshake waits for the
-    /// server to close the transport (RFC 6455 §7.1.1).
-    Linger = 4,
 }
 
-const TIMER_COUNT: usize = 5;
+const TIMER_COUNT: usize = 4;
 const ALL: [Timer; TIMER_COUNT] = [
     Timer::Close,
     Timer::PongDeadline,
     Timer::Keepalive,
     Timer::Idle,
-    Timer::Linger,
 ];
 
 /// Deadlines in nanoseconds since the caller's epoch, [`UNSET`] when absent:
 /// half the size of `Option<Duration>` per slot, which every connection pays
 /// for. A deadline beyond `u64::MAX - 1` ns (584 years) is kept as that.
+/// Beside them, the latest time an input brought, for the rules that start
+/// a timer while parsing (which `poll_event` does without the time).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timers {
     deadlines: [u64; TIMER_COUNT],
-}
-
-impl Default for Timers {
-    fn default() -> Self {
-        Self {
-            deadlines: [UNSET; TIMER_COUNT],
-        }
-    }
+    now: u64,
 }
 
 impl Timers {
+    /// No timer armed; the time is `now`.
+    pub(crate) fn new(now: Duration) -> Self {
+        Self {
+            deadlines: [UNSET; TIMER_COUNT],
+            now: nanos(now),
+        }
+    }
+
+    /// Record the time an input brought. Time never runs backwards here: an
+    /// earlier `now` than one already seen is ignored.
+    pub(crate) fn advance_to(&mut self, now: Duration) {
+        self.now = self.now.max(nanos(now));
+    }
+
+    /// The latest time an input brought.
+    pub(crate) fn now(&self) -> Duration {
+        Duration::from_nanos(self.now)
+    }
+
     pub(crate) fn set(&mut self, timer: Timer, at: Duration) {
         self.deadlines[timer as usize] = nanos(at);
     }
@@ -67,6 +92,7 @@ impl Timers {
 
     /// Disarm and return the timers whose deadline is at or before `now`, in table order.
     pub(crate) fn expire(&mut self, now: Duration) -> impl Iterator<Item = Timer> + use<> {
+        self.advance_to(now);
         let now = nanos(now);
         let mut fired = [false; TIMER_COUNT];
         for (slot, deadline) in fired.iter_mut().zip(self.deadlines.iter_mut()) {
@@ -87,7 +113,7 @@ mod tests {
 
     #[test]
     fn earliest_and_expiry() {
-        let mut timers = Timers::default();
+        let mut timers = Timers::new(Duration::ZERO);
         assert_eq!(timers.earliest(), None);
         timers.set(Timer::Idle, Duration::from_secs(9));
         timers.set(Timer::Close, Duration::from_secs(5));
@@ -101,7 +127,7 @@ mod tests {
 
     #[test]
     fn far_deadlines_stay_armed_and_never_fire_early() {
-        let mut timers = Timers::default();
+        let mut timers = Timers::new(Duration::ZERO);
         timers.set(Timer::Keepalive, Duration::MAX);
         assert!(timers.is_set(Timer::Keepalive));
         assert_eq!(timers.earliest(), Some(Duration::from_nanos(u64::MAX - 1)));

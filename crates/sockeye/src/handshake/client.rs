@@ -282,7 +282,7 @@ impl ClientHandshake {
         let expected_accept = accept_key(key.as_bytes());
         let request_bytes = request.to_bytes(&key);
         Self {
-            deadline: Deadline::start(now, config.settings().handshake_timeout()),
+            deadline: Deadline::start(now, config.handshake_timeout),
             request,
             config,
             entropy: Some(entropy),
@@ -338,7 +338,7 @@ impl ClientHandshake {
             }
             Reading::RejectionBody { body, limit, .. } => {
                 let room = limit
-                    .unwrap_or(self.config.settings().max_rejection_body)
+                    .unwrap_or(self.config.max_rejection_body)
                     .saturating_sub(body.len());
                 body.extend_from_slice(&data[..data.len().min(room)]);
                 if data.len() >= room {
@@ -422,14 +422,11 @@ impl ClientHandshake {
 
     fn receive_head(&mut self) -> Result<Option<Established>, HandshakeError> {
         let (status, reason, headers, head_len) = loop {
-            let Some(end) = self
-                .head
-                .next_end(self.config.settings().max_header_bytes)?
-            else {
+            let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
                 return Ok(None);
             };
             let bytes = &self.head.bytes;
-            let parsed = with_header_slots(self.config.settings().max_headers, |fields| {
+            let parsed = with_header_slots(self.config.max_headers, |fields| {
                 let mut response = httparse::Response::new(fields);
                 let status = response.parse(&bytes[..end]).map_err(parse_error)?;
                 Ok::<_, HandshakeError>(match status {
@@ -469,7 +466,7 @@ impl ClientHandshake {
                 let limit = rejection_body_length(status, &headers)?;
                 let keep = limit
                     .unwrap_or(usize::MAX)
-                    .min(self.config.settings().max_rejection_body);
+                    .min(self.config.max_rejection_body);
                 let body = trailing[..trailing.len().min(keep)].to_vec();
                 let complete = body.len() == keep;
                 self.reading = Reading::RejectionBody {
@@ -477,7 +474,7 @@ impl ClientHandshake {
                     reason,
                     headers,
                     body,
-                    limit: limit.map(|l| l.min(self.config.settings().max_rejection_body)),
+                    limit: limit.map(|l| l.min(self.config.max_rejection_body)),
                 };
                 if complete {
                     Err(self.take_rejection())
@@ -546,7 +543,7 @@ impl ClientHandshake {
         extensions: &[Extension],
     ) -> Result<Option<crate::deflate::DeflateParams>, HandshakeError> {
         use crate::deflate::EXTENSION_NAME;
-        let Some(config) = &self.config.settings().deflate else {
+        let Some(config) = &self.config.deflate else {
             return Ok(None);
         };
         let mut accepted = extensions
@@ -615,7 +612,7 @@ fn rejection_body_length(status: u16, headers: &Headers) -> Result<Option<usize>
 #[cfg(feature = "deflate")]
 fn offer_deflate(mut request: ClientRequest, config: &SharedConfig) -> ClientRequest {
     use crate::deflate::EXTENSION_NAME;
-    if let Some(deflate) = &config.settings().deflate {
+    if let Some(deflate) = &config.deflate {
         let offered = request.extensions.iter().any(|offer| {
             Extension::parse_list(offer).is_ok_and(|list| {
                 list.iter()
@@ -695,7 +692,7 @@ impl Established {
             connection.enable_deflate(params);
         }
         if !self.trailing.is_empty() {
-            connection.receive(&self.trailing);
+            connection.receive(now, &self.trailing);
         }
         (connection, self.headers, self.protocol, self.extensions)
     }

@@ -40,7 +40,7 @@ impl ServerHandshake {
     pub fn new(config: impl Into<SharedConfig>, now: Duration) -> Self {
         let config = config.into();
         Self {
-            deadline: Deadline::start(now, config.settings().handshake_timeout()),
+            deadline: Deadline::start(now, config.handshake_timeout),
             config,
             head: HeadBuffer::default(),
             finished: false,
@@ -119,14 +119,11 @@ impl ServerHandshake {
 
     fn receive_head(&mut self) -> Result<Option<Request>, HandshakeError> {
         let request = loop {
-            let Some(end) = self
-                .head
-                .next_end(self.config.settings().max_header_bytes)?
-            else {
+            let Some(end) = self.head.next_end(self.config.max_header_bytes)? else {
                 return Ok(None);
             };
             let bytes = &self.head.bytes;
-            let parsed = with_header_slots(self.config.settings().max_headers, |fields| {
+            let parsed = with_header_slots(self.config.max_headers, |fields| {
                 let mut parsed = httparse::Request::new(fields);
                 let status = parsed.parse(&bytes[..end]).map_err(parse_error)?;
                 Ok::<_, HandshakeError>(match status {

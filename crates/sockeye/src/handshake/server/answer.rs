@@ -191,7 +191,7 @@ impl Request {
             connection.enable_deflate(params);
         }
         if !self.trailing.is_empty() {
-            connection.receive(&self.trailing);
+            connection.receive(accept.now, &self.trailing);
         }
         Ok(Answer {
             connection,
@@ -209,7 +209,7 @@ impl Request {
         config: &SharedConfig,
     ) -> (Accept, Option<crate::deflate::DeflateParams>) {
         use crate::deflate::EXTENSION_NAME;
-        let Some(deflate) = &config.settings().deflate else {
+        let Some(deflate) = &config.deflate else {
             return (accept, None);
         };
         let selected_by_caller = accept.extensions.iter().any(|selected| {
