@@ -78,6 +78,14 @@ impl Error {
         }
     }
 
+    /// Whether this error, met while waiting for a close to finish, still
+    /// lets the close succeed: the peer closed the transport without its
+    /// close frame. The connection is over either way (its status reports
+    /// 1006); the rule is kept here so every adapter's `close` agrees.
+    pub fn ends_a_close(&self) -> bool {
+        matches!(self, Error::Protocol(sockeye::ProtocolError::UnexpectedEof))
+    }
+
     /// The HTTP status of a rejected opening handshake.
     pub fn http_status(&self) -> Option<u16> {
         match self {

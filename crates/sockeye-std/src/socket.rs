@@ -215,8 +215,8 @@ impl<S: Read + Write> WebSocket<S> {
         self.start_close(code, reason)?;
         while let Some(item) = self.recv() {
             match item {
-                Ok(_) | Err(Error::Protocol(sockeye_io::sockeye::ProtocolError::UnexpectedEof)) => {
-                }
+                Ok(_) => {}
+                Err(error) if error.ends_a_close() => {}
                 Err(error) => return Err(error),
             }
         }

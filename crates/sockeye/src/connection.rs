@@ -83,15 +83,16 @@ use timers::{Timer, Timers};
 /// Where a connection is in its life (the browser API's `readyState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
-    /// The opening handshake is in progress. A [`Connection`] never reports
-    /// this state; handshake types and adapters do.
+    /// The opening handshake is in progress: what an
+    /// [`Endpoint`](crate::Endpoint) reports until it opens. A
+    /// [`Connection`] starts where the handshake ended, so it never does.
     Connecting,
     /// Data flows both ways.
     Open,
     /// This end sent a close frame and waits for the peer's.
     Closing,
     /// The closing handshake finished, or the connection failed. Write out
-    /// whatever the transmit methods still hand out, then close the
+    /// whatever [`Connection::transmit`] still lends, then close the
     /// transport: a server at once (RFC 6455 §7.1.1), a client after the
     /// server has closed it or after [`Config::close_timeout`].
     Closed,

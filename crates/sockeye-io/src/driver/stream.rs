@@ -215,7 +215,7 @@ impl<T: Transport, C: Clock> Target<'_, T, C> {
             match std::task::ready!(self.poll_recv(cx)) {
                 None => return Poll::Ready(Ok(())),
                 Some(Ok(_)) => {}
-                Some(Err(Error::Protocol(sockeye::ProtocolError::UnexpectedEof))) => {}
+                Some(Err(error)) if error.ends_a_close() => {}
                 Some(Err(error)) => return Poll::Ready(Err(error)),
             }
         }
