@@ -53,11 +53,13 @@ pub fn clippy() -> Result {
 }
 
 /// Unit, integration and doc tests of the whole workspace, every feature on;
-/// then the idle-memory test once more in a release build, where its bound
-/// is the tighter one users see.
+/// then the adapters' `no_tls` tests in a build without `rustls` (under
+/// `--all-features` they compile to nothing); then the idle-memory test once
+/// more in a release build, where its bound is the tighter one users see.
 pub fn test() -> Result {
     // `--all-features` so the optional `rustls` (wss://) code is tested too.
     cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"]))?;
+    no_tls()?;
     cmd::run_tests(cmd::cargo().args([
         "test",
         "--release",
@@ -67,6 +69,24 @@ pub fn test() -> Result {
         "idle_memory",
     ]))
     .map(drop)
+}
+
+/// The adapters whose `tests/no_tls.rs` checks that `wss://` without the
+/// `rustls` feature is refused with an error naming the feature.
+const NO_TLS_ADAPTERS: &[&str] = &["sockeye-tokio", "sockeye-smol", "sockeye-std"];
+
+/// Each adapter's `no_tls` test with `rustls` off and `deflate` on. Only the
+/// adapters are selected, so the CLI (which turns `rustls` on for
+/// sockeye-tokio) takes no part in feature resolution. The step fails if any
+/// of the test binaries ran no test, which is what a `cfg`'d-out file does.
+fn no_tls() -> Result {
+    let mut command = cmd::cargo();
+    command.args(["test", "--no-default-features", "--features", "deflate"]);
+    for adapter in NO_TLS_ADAPTERS {
+        command.args(["-p", adapter]);
+    }
+    command.args(["--test", "no_tls"]);
+    cmd::run_named_tests(&mut command, NO_TLS_ADAPTERS.len()).map(drop)
 }
 
 /// The engine builds for a bare-metal target and for wasm without `std`,
