@@ -38,7 +38,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "test",
-        about: "cargo test --workspace (unit, integration and doc tests)",
+        about: "cargo test --workspace (unit, integration and doc tests), then the adapters' no_tls tests without rustls",
         run: steps::test,
     },
     Step {
@@ -53,7 +53,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "ffi",
-        about: "the C ABI: header freshness, C example with -Werror, Python ctypes test, Autobahn on the C echo server",
+        about: "the C ABI: header freshness, C examples with -Werror, Python ctypes test, Autobahn on the C echo server and C client",
         run: steps::ffi,
     },
     Step {

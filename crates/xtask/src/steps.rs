@@ -177,18 +177,35 @@ fn miri_wide_mask_kernels() -> Result {
 }
 
 /// The C ABI (`crates/sockeye-ffi/ci.sh`: release build, header freshness
-/// against cbindgen, the C echo server built with `-Werror`, the Python
-/// ctypes test), then the Autobahn TestSuite against that C echo server.
+/// against cbindgen, the C echo server and Autobahn client built with
+/// `-Werror`, the Python ctypes test), then the Autobahn TestSuite cases 1–10
+/// in both roles: kosoku's fuzzing client against the C echo server, and the
+/// C client against kosoku's fuzzing server (about 10 s on 2 cores).
 pub fn ffi() -> Result {
     ensure_cargo_tool("cbindgen", "cbindgen", &[])?;
     cmd::run(&mut script("crates/sockeye-ffi/ci.sh"))?;
     let server = std::process::Command::new(cmd::target_dir().join("echo_server"));
-    autobahn::autobahn_server_suite(
+    let server_suite = autobahn::autobahn_server_suite(
         "ffi-c-echo-server",
         server,
         &autobahn::out_dir("ffi-c-echo-server"),
-    )
-    .map(drop)
+    );
+    let client = std::process::Command::new(cmd::target_dir().join("autobahn_client"));
+    let client_suite = autobahn::autobahn_client_suite_selecting(
+        "ffi-c-autobahn-client",
+        client,
+        &autobahn::out_dir("ffi-c-autobahn-client"),
+        &[],
+    );
+    let failures: Vec<String> = [server_suite, client_suite]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// Seconds each fuzz target runs in CI: a smoke test that every target
