@@ -43,7 +43,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "no-std",
-        about: "the engine for thumbv7em (no_std), wasm32 (with and without std), aarch64",
+        about: "the engine for thumbv7em (no_std), wasm32 (with and without std), aarch64 (mask and UTF-8 tests under qemu)",
         run: steps::no_std,
     },
     Step {
