@@ -3,11 +3,13 @@
 #
 #   1. build the staticlib and the cdylib in release;
 #   2. check include/sockeye.h is what cbindgen generates now;
-#   3. compile examples/echo_server.c with -Werror against the staticlib;
+#   3. compile examples/echo_server.c and examples/autobahn_client.c with
+#      -Werror against the staticlib;
 #   4. run tests/ffi.py (Python ctypes) against the cdylib;
 #
 # `cargo xtask ffi` runs this script, then the Autobahn TestSuite against the
-# C echo server it built (target/echo_server).
+# C echo server (target/echo_server) and the C client (target/autobahn_client)
+# it built.
 #
 #   crates/sockeye-ffi/ci.sh --regenerate-header   rewrites the header instead.
 #
@@ -46,12 +48,14 @@ if ! diff -u "$header" "$fresh"; then
     exit 1
 fi
 
-echo "ffi: compiling examples/echo_server.c with -Werror"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -o "$target/echo_server" \
-    "$crate/examples/echo_server.c" -I"$crate/include" \
-    "$target/release/libsockeye_ffi.a" -lpthread -ldl -lm
+for example in echo_server autobahn_client; do
+    echo "ffi: compiling examples/$example.c with -Werror"
+    "${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -o "$target/$example" \
+        "$crate/examples/$example.c" -I"$crate/include" \
+        "$target/release/libsockeye_ffi.a" -lpthread -ldl -lm
+done
 
 echo "ffi: running tests/ffi.py"
 CARGO_TARGET_DIR="$target" python3 "$crate/tests/ffi.py"
 
-echo "ffi: ok (the Autobahn run against target/echo_server is the xtask's ffi step)"
+echo "ffi: ok (the Autobahn runs against target/echo_server and target/autobahn_client are the xtask's ffi step)"

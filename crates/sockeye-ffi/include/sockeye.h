@@ -244,11 +244,12 @@ enum sockeye_option
   // How long to wait for the peer's close frame after sending ours; 0
   // waits forever. Default 5000.
   SOCKEYE_OPTION_CLOSE_TIMEOUT_MS = 10,
-  // Send a ping after this long without receiving anything; 0 (default)
-  // disables keepalive.
+  // Send a ping every this long, at a fixed interval whether or not
+  // anything was received meanwhile; 0 (default) disables keepalive.
   SOCKEYE_OPTION_KEEPALIVE_INTERVAL_MS = 11,
-  // After a keepalive ping, how long to wait for traffic before failing
-  // the connection. Default 20 000. Must be > 0.
+  // After a keepalive ping, how long to wait for any traffic before
+  // failing the connection with `SOCKEYE_ERROR_KEEPALIVE_TIMEOUT` (no
+  // close frame is sent; the code is 1006). Default 20 000. Must be > 0.
   SOCKEYE_OPTION_PONG_TIMEOUT_MS = 12,
   // Close with 1000 after this long without traffic; 0 (default) disables it.
   SOCKEYE_OPTION_IDLE_TIMEOUT_MS = 13,

@@ -48,11 +48,12 @@ pub enum sockeye_option {
     /// How long to wait for the peer's close frame after sending ours; 0
     /// waits forever. Default 5000.
     CloseTimeoutMs = 10,
-    /// Send a ping after this long without receiving anything; 0 (default)
-    /// disables keepalive.
+    /// Send a ping every this long, at a fixed interval whether or not
+    /// anything was received meanwhile; 0 (default) disables keepalive.
     KeepaliveIntervalMs = 11,
-    /// After a keepalive ping, how long to wait for traffic before failing
-    /// the connection. Default 20 000. Must be > 0.
+    /// After a keepalive ping, how long to wait for any traffic before
+    /// failing the connection with `SOCKEYE_ERROR_KEEPALIVE_TIMEOUT` (no
+    /// close frame is sent; the code is 1006). Default 20 000. Must be > 0.
     PongTimeoutMs = 12,
     /// Close with 1000 after this long without traffic; 0 (default) disables it.
     IdleTimeoutMs = 13,

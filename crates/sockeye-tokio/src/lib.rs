@@ -28,14 +28,13 @@
 //! A connection waiting for input holds no read or write buffer: the driver
 //! reads the start of each frame into a per-thread scratch buffer and
 //! releases the connection's buffers when a read would block with nothing
-//! partial or queued. Measured over 1,000 idle server connections (the
-//! `idle_memory` test in a release build, task and socket registration
-//! included): 760 B of heap and about 0.95 KiB of resident memory per
-//! connection, of which the WebSocket's own state is 216 B and tokio's task
-//! and socket registration 256 B each. The task stays that small when it is
-//! spawned as the serving call itself (`tokio::spawn(serve(tcp))`) and its
-//! future is at most 152 B; `send`'s future is three words and the error type
-//! 32 B for that reason.
+//! partial or queued. The measured heap and resident memory per idle server
+//! connection, with the command that measures them (the `idle_memory` test
+//! in a release build) and what they are made of, are in the repository's
+//! `docs/performance.md`, section "Memory per idle connection". tokio's task
+//! stays smallest when it is spawned as the serving call itself
+//! (`tokio::spawn(serve(tcp))`) and its future is at most 152 B; `send`'s
+//! future is three words and the error type 32 B for that reason.
 //!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak

@@ -83,9 +83,10 @@ const CONNECTIONS: usize = 1_000;
 /// (slab pages, the timer wheel) is not counted per connection.
 const WARM_UP: usize = 20;
 /// Stated bound on the live heap per idle connection; the measured number
-/// is printed and recorded in `docs/performance.md`. In a release build it
-/// is 760 B: the WebSocket's 216 B, tokio's task of 256 B and socket
-/// registration of 256 B. The bound fails there on a task future that grows
+/// is printed, and recorded with its breakdown (the WebSocket's state,
+/// tokio's task cell and socket registration) in `docs/performance.md`,
+/// the one place that quotes it. In a release build the bound fails on a
+/// task future that grows
 /// past 152 B (the task cell goes to 384 B: a `send` future holding its
 /// message again, or an error type over 32 B), a connection that keeps its
 /// own copy of the settings again (+104 B) or its empty output queue unboxed

@@ -207,7 +207,13 @@ async fn the_server_chooses_the_first_subprotocol_it_supports() {
         echo(client).await;
     })
     .await;
-    let options = ClientOptions::new().protocol("chat.v3").protocol("chat.v1");
+    // The server lists chat.v2 first, the client chat.v1: the answer is the
+    // client's first supported one (`Request::select_protocol`), and going
+    // by the server's list instead would pick chat.v2.
+    let options = ClientOptions::new()
+        .protocol("chat.v3")
+        .protocol("chat.v1")
+        .protocol("chat.v2");
     let (mut ws, response) = sockeye_tokio::connect_with(&server.url, options, Config::default())
         .await
         .unwrap();

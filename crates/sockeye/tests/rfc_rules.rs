@@ -73,9 +73,22 @@ fn rejects_unmasked_frame_from_client_with_1002() {
 fn rejects_masked_frame_from_server_with_1002() {
     let mut client = client();
     let input = raw_frame(FIN | TEXT, Some([1, 2, 3, 4]), b"Hello");
-    assert_fails(&mut client, &input, ProtocolError::MaskedFrame, 1002);
-    // The client's own close frame is masked.
-    assert!(client.poll_transmit().is_none());
+    let events = events(&mut client, &input);
+    assert_eq!(
+        events.last(),
+        Some(&Event::Failed(ProtocolError::MaskedFrame))
+    );
+    // The client's own close frame is masked (RFC 6455 §5.1), even when it
+    // answers a server that broke that rule.
+    let wire = take_output(&mut client);
+    assert_eq!(wire[0], FIN | CLOSE, "wire: {wire:x?}");
+    assert_ne!(wire[1] & 0x80, 0, "mask bit clear: {wire:x?}");
+    let frames = decode_frames(&wire);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    let mut expected = 1002u16.to_be_bytes().to_vec();
+    expected.extend_from_slice(ProtocolError::MaskedFrame.to_string().as_bytes());
+    assert_eq!(frames[0].payload, expected);
+    assert_eq!(client.state(), State::Closed);
 }
 
 #[test]
@@ -444,11 +457,23 @@ fn server_output_matches_rfc_5_7_encodings() {
 
 #[test]
 fn client_output_is_masked_with_fresh_keys() {
+    // RFC 6455 §5.3: a fresh key per frame, which a source of constant bytes
+    // would fail. Several frames, so that two random keys colliding by
+    // chance (one in 2^32 per pair) cannot pass for reuse.
     let mut client = client();
-    client.send_text("Hello").unwrap();
-    client.send_text("Hello").unwrap();
+    for _ in 0..4 {
+        client.send_text("Hello").unwrap();
+    }
     let frames = decode_frames(&take_output(&mut client));
+    assert_eq!(frames.len(), 4);
     assert!(frames.iter().all(|f| f.masked && f.payload == b"Hello"));
+    let keys: Vec<[u8; 4]> = frames.iter().map(|f| f.key.unwrap()).collect();
+    let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
+    assert!(
+        distinct.len() > 1,
+        "every frame used the key {:x?}",
+        keys[0]
+    );
 }
 
 #[test]

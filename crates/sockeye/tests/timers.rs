@@ -1,8 +1,13 @@
 //! Timers driven by the fake clock: close timeout, keepalive, idle.
 
+mod common;
+
+use common::decode_frames;
 use core::time::Duration;
 use sockeye::testing::{Pair, take_output};
 use sockeye::{CloseCode, Config, Event, ProtocolError, State};
+
+const PING: u8 = 0x9;
 
 #[test]
 fn close_timeout_fails_the_connection_when_the_peer_never_answers() {
@@ -51,13 +56,24 @@ fn keepalive_declares_a_silent_peer_dead() {
     let mut pair = Pair::with_configs(Config::default(), server, 1);
     pair.advance(Duration::from_secs(10));
     assert_eq!(pair.server.state(), State::Open);
-    take_output(&mut pair.server); // the ping never reaches the client
+    // The ping never reaches the client.
+    let pings = decode_frames(&take_output(&mut pair.server));
+    assert_eq!(pings.len(), 1, "{pings:?}");
+    assert_eq!(
+        (pings[0].opcode, pings[0].fin, pings[0].masked),
+        (PING, true, false)
+    );
     pair.advance(Duration::from_secs(5));
     assert_eq!(
         pair.server.poll_event(),
         Some(Event::Failed(ProtocolError::KeepaliveTimeout))
     );
     assert_eq!(pair.server.state(), State::Closed);
+    // A peer that stopped answering would not read a close frame: none is
+    // sent (`ProtocolError::wire_code`), and the status says 1006.
+    assert_eq!(ProtocolError::KeepaliveTimeout.wire_code(), None);
+    let after = decode_frames(&take_output(&mut pair.server));
+    assert!(after.is_empty(), "sent after the pong deadline: {after:?}");
     assert_eq!(pair.server.close_status().unwrap().code, 1006);
 }
 

@@ -498,11 +498,12 @@ pub fn out_dir(name: &str) -> PathBuf {
 
 /// permessage-deflate against an independent implementation, Python
 /// `websockets`, in both directions: sockeye-tokio's `deflate_interop`
-/// test, run with the virtualenv's Python (where `websockets` is installed
-/// next to kosoku) so that it does not skip.
+/// tests, which are `#[ignore]`d in a plain `cargo test` because they need
+/// that peer, run here with `--ignored` and the virtualenv's Python (where
+/// `websockets` is installed next to kosoku). Both must run and pass.
 pub fn deflate_interop() -> Result {
     let bin = ensure_venv(&["kosoku", "websockets"])?;
-    cmd::run(
+    let totals = cmd::run_named_tests(
         cmd::cargo()
             .args([
                 "test",
@@ -512,10 +513,24 @@ pub fn deflate_interop() -> Result {
                 "deflate",
                 "--test",
                 "deflate_interop",
+                "--",
+                "--ignored",
             ])
             .env("SOCKEYE_PYTHON", bin.join("python")),
-    )
+        1,
+    )?;
+    if totals.passed < DEFLATE_INTEROP_TESTS {
+        return Err(format!(
+            "deflate_interop: {} of {DEFLATE_INTEROP_TESTS} tests passed",
+            totals.passed
+        ));
+    }
+    Ok(())
 }
+
+/// The tests in sockeye-tokio's `tests/deflate_interop.rs`: our client
+/// against the Python server, the Python client against our server.
+const DEFLATE_INTEROP_TESTS: usize = 2;
 
 /// Builds `example` of `package` in release mode with `features`; its path.
 fn build_example(example: &str, package: &str, features: &[&str]) -> Result<PathBuf> {

@@ -139,6 +139,8 @@ pub struct TestTotals {
     pub ignored: usize,
     /// Tests left out by a name filter.
     pub filtered_out: usize,
+    /// Runs (test binaries) in which no test passed.
+    pub runs_without_a_pass: usize,
 }
 
 impl TestTotals {
@@ -149,6 +151,7 @@ impl TestTotals {
         let Some(rest) = line.trim().strip_prefix("test result: ") else {
             return false;
         };
+        let passed_before = self.passed;
         self.runs += 1;
         // After "ok." or "FAILED.": "23 passed; 0 failed; ... 4 filtered out; finished in ...".
         let counts = rest.split_once(". ").map_or(rest, |(_, counts)| counts);
@@ -168,8 +171,29 @@ impl TestTotals {
                 _ => {}
             }
         }
+        if self.passed == passed_before {
+            self.runs_without_a_pass += 1;
+        }
         true
     }
+}
+
+/// [`run_tests`] for named tests that must really run: fails unless there
+/// were exactly `binaries` test runs and a test passed in each. A test
+/// compiled out by a `cfg`, left out by a filter or ignored otherwise shows
+/// as `0 passed` and would pass unnoticed.
+pub fn run_named_tests(command: &mut Command, binaries: usize) -> Result<TestTotals> {
+    let totals = run_tests(command)?;
+    if totals.runs != binaries || totals.runs_without_a_pass != 0 {
+        return Err(format!(
+            "`{}`: expected a passing test in each of {binaries} test runs, \
+             got {} runs of which {} passed nothing",
+            display(command),
+            totals.runs,
+            totals.runs_without_a_pass
+        ));
+    }
+    Ok(totals)
 }
 
 /// Runs a test command, streaming its stdout as it comes, and collects the
@@ -248,14 +272,18 @@ mod tests {
             "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.50s"
         ));
         assert!(!totals.add_line("running 23 tests"));
+        assert!(totals.add_line(
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
+        ));
         assert_eq!(
             totals,
             TestTotals {
-                runs: 2,
+                runs: 3,
                 passed: 25,
                 failed: 1,
                 ignored: 1,
-                filtered_out: 4
+                filtered_out: 4,
+                runs_without_a_pass: 1,
             }
         );
     }

@@ -38,12 +38,12 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "test",
-        about: "cargo test --workspace (unit, integration and doc tests)",
+        about: "cargo test --workspace (unit, integration and doc tests), then the adapters' no_tls tests without rustls",
         run: steps::test,
     },
     Step {
         name: "no-std",
-        about: "the engine for thumbv7em (no_std), wasm32 (with and without std), aarch64",
+        about: "the engine for thumbv7em (no_std), wasm32 (with and without std), aarch64 (mask and UTF-8 tests under qemu)",
         run: steps::no_std,
     },
     Step {
@@ -53,7 +53,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "ffi",
-        about: "the C ABI: header freshness, C example with -Werror, Python ctypes test, Autobahn on the C echo server",
+        about: "the C ABI: header freshness, C examples with -Werror, Python ctypes test, Autobahn on the C echo server and C client",
         run: steps::ffi,
     },
     Step {

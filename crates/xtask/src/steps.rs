@@ -2,7 +2,9 @@
 
 use crate::autobahn;
 use crate::cmd::{self, Result};
-use crate::ensure::{ensure_cargo_tool, ensure_nightly_component, ensure_rustup_target};
+use crate::ensure::{
+    ensure_apt, ensure_cargo_tool, ensure_nightly_component, ensure_rustup_target,
+};
 
 /// Targets the engine must build for without `std` (or for the web).
 const CROSS_TARGETS: &[&str] = &[
@@ -53,11 +55,13 @@ pub fn clippy() -> Result {
 }
 
 /// Unit, integration and doc tests of the whole workspace, every feature on;
-/// then the idle-memory test once more in a release build, where its bound
-/// is the tighter one users see.
+/// then the adapters' `no_tls` tests in a build without `rustls` (under
+/// `--all-features` they compile to nothing); then the idle-memory test once
+/// more in a release build, where its bound is the tighter one users see.
 pub fn test() -> Result {
     // `--all-features` so the optional `rustls` (wss://) code is tested too.
     cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"]))?;
+    no_tls()?;
     cmd::run_tests(cmd::cargo().args([
         "test",
         "--release",
@@ -69,9 +73,27 @@ pub fn test() -> Result {
     .map(drop)
 }
 
+/// The adapters whose `tests/no_tls.rs` checks that `wss://` without the
+/// `rustls` feature is refused with an error naming the feature.
+const NO_TLS_ADAPTERS: &[&str] = &["sockeye-tokio", "sockeye-smol", "sockeye-std"];
+
+/// Each adapter's `no_tls` test with `rustls` off and `deflate` on. Only the
+/// adapters are selected, so the CLI (which turns `rustls` on for
+/// sockeye-tokio) takes no part in feature resolution. The step fails if any
+/// of the test binaries ran no test, which is what a `cfg`'d-out file does.
+fn no_tls() -> Result {
+    let mut command = cmd::cargo();
+    command.args(["test", "--no-default-features", "--features", "deflate"]);
+    for adapter in NO_TLS_ADAPTERS {
+        command.args(["-p", adapter]);
+    }
+    command.args(["--test", "no_tls"]);
+    cmd::run_named_tests(&mut command, NO_TLS_ADAPTERS.len()).map(drop)
+}
+
 /// The engine builds for a bare-metal target and for wasm without `std`,
-/// for wasm with `std`, and checks on a 64-bit ARM host target (the NEON
-/// paths).
+/// for wasm with `std`, and checks on a 64-bit ARM host target; then its
+/// mask and UTF-8 unit tests run on that ARM target (the NEON kernel).
 pub fn no_std() -> Result {
     ensure_rustup_target(None, CROSS_TARGETS)?;
     let build = |args: &[&str]| cmd::run(cmd::cargo().args(args));
@@ -109,7 +131,62 @@ pub fn no_std() -> Result {
         "sockeye",
         "--target",
         "aarch64-unknown-linux-gnu",
-    ])
+    ])?;
+    aarch64_mask_and_utf8_tests()
+}
+
+/// The engine's unit-test modules run on 64-bit ARM: the mask tests compare
+/// the NEON kernel with the scalar definition, and the UTF-8 tests cover
+/// `simdutf8`'s NEON validator. Only these, so the step stays short under
+/// emulation.
+const AARCH64_TEST_MODULES: &[&str] = &["mask::", "utf8::"];
+
+/// Proptest cases per property under emulation: with the native 256 the
+/// tests took 44 s under qemu on 2 shared cores, with 32 they take 12 s; the
+/// fixed tables of lengths and offsets run in full either way.
+const AARCH64_PROPTEST_CASES: &str = "32";
+
+/// Debian packages for building and running aarch64 Linux binaries on
+/// another host: a cross linker with the target's C library, and user-mode
+/// emulation.
+const AARCH64_CROSS_PACKAGES: &[&str] = &[
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "qemu-user",
+];
+
+/// [`AARCH64_TEST_MODULES`] for `aarch64-unknown-linux-gnu`: natively on an
+/// aarch64 host, elsewhere linked with the cross gcc and run under
+/// `qemu-aarch64` (the Debian packages in [`AARCH64_CROSS_PACKAGES`] are
+/// installed when missing). `cargo check` alone would never execute the
+/// NEON kernel. Fails if no test ran.
+fn aarch64_mask_and_utf8_tests() -> Result {
+    let mut command = cmd::cargo();
+    command
+        .args([
+            "test",
+            "-p",
+            "sockeye",
+            "--lib",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+            "--",
+        ])
+        .args(AARCH64_TEST_MODULES)
+        .env("PROPTEST_CASES", AARCH64_PROPTEST_CASES);
+    if !cfg!(target_arch = "aarch64") {
+        ensure_apt(AARCH64_CROSS_PACKAGES)?;
+        command
+            .env(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
+                "aarch64-linux-gnu-gcc",
+            )
+            .env(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER",
+                "qemu-aarch64 -L /usr/aarch64-linux-gnu",
+            );
+    }
+    cmd::run_named_tests(&mut command, 1).map(drop)
 }
 
 /// The engine's unit tests in [`MIRI_MODULES`] under Miri (undefined
@@ -157,18 +234,35 @@ fn miri_wide_mask_kernels() -> Result {
 }
 
 /// The C ABI (`crates/sockeye-ffi/ci.sh`: release build, header freshness
-/// against cbindgen, the C echo server built with `-Werror`, the Python
-/// ctypes test), then the Autobahn TestSuite against that C echo server.
+/// against cbindgen, the C echo server and Autobahn client built with
+/// `-Werror`, the Python ctypes test), then the Autobahn TestSuite cases 1–10
+/// in both roles: kosoku's fuzzing client against the C echo server, and the
+/// C client against kosoku's fuzzing server (about 10 s on 2 cores).
 pub fn ffi() -> Result {
     ensure_cargo_tool("cbindgen", "cbindgen", &[])?;
     cmd::run(&mut script("crates/sockeye-ffi/ci.sh"))?;
     let server = std::process::Command::new(cmd::target_dir().join("echo_server"));
-    autobahn::autobahn_server_suite(
+    let server_suite = autobahn::autobahn_server_suite(
         "ffi-c-echo-server",
         server,
         &autobahn::out_dir("ffi-c-echo-server"),
-    )
-    .map(drop)
+    );
+    let client = std::process::Command::new(cmd::target_dir().join("autobahn_client"));
+    let client_suite = autobahn::autobahn_client_suite_selecting(
+        "ffi-c-autobahn-client",
+        client,
+        &autobahn::out_dir("ffi-c-autobahn-client"),
+        &[],
+    );
+    let failures: Vec<String> = [server_suite, client_suite]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// Seconds each fuzz target runs in CI: a smoke test that every target

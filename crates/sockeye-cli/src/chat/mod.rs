@@ -44,8 +44,8 @@ const EVICT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// never waits for anyone; a client whose queue is full has fallen behind and
 /// is closed with 1008 (policy violation), and announced as having left.
 ///
-/// Heartbeats: the server pings a client that has been silent for the
-/// --heartbeat interval and drops it if nothing comes back in 20 s.
+/// Heartbeats: the server pings every client each --heartbeat interval and
+/// drops one from which nothing comes back within 20 s of a ping.
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
 
-    /// Seconds of silence from a client before the server pings it.
+    /// Seconds between the server's pings to each client.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub heartbeat: u64,
 }

@@ -43,7 +43,8 @@ impl TransmitQueue {
         self.len
     }
 
-    /// Queue one frame. `mask` is the client's key, `None` for a server.
+    /// Queue one frame. A client's frame carries its key in `header.mask`
+    /// (`None` for a server) and is masked as it is copied in.
     pub(crate) fn push_frame(
         &mut self,
         header: FrameHeader,

@@ -40,6 +40,9 @@ pub struct WireFrame {
     pub rsv: u8,
     pub opcode: u8,
     pub masked: bool,
+    /// The masking key as sent, when the frame is masked.
+    pub key: Option<[u8; 4]>,
+    /// The payload, unmasked.
     pub payload: Vec<u8>,
 }
 
@@ -82,6 +85,7 @@ pub fn decode_frames(mut bytes: &[u8]) -> Vec<WireFrame> {
             rsv: (b0 >> 4) & 7,
             opcode: b0 & 0x0f,
             masked,
+            key,
             payload,
         });
         bytes = &bytes[at + len..];
