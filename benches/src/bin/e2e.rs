@@ -37,6 +37,15 @@ const SERVERS: [&str; 6] = [
 /// The server every other is compared with.
 const REFERENCE: &str = "sockeye-tokio";
 
+/// uWebSockets' echo server, measured when its prebuilt binary is present.
+const UWS: &str = "uws";
+
+/// Where the prebuilt uWebSockets echo server lives (`shared/peers` beside
+/// the repository; see its README). A benchmark peer only.
+fn uws_binary() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peers/uws-echo")
+}
+
 /// One cell of the matrix: a name and the driver's arguments.
 struct Cell {
     name: &'static str,
@@ -102,6 +111,7 @@ fn usage() -> &'static str {
     "usage: e2e [--duration 3s] [--repeat 3] [--servers NAME,...] [--cells NAME,...] \
      [--no-memory] [--output FILE] [--bin-dir DIR]\n\
      servers: sockeye-tokio sockeye-smol sockeye-std tungstenite fastwebsockets tokio-websockets,\n\
+     uws (uWebSockets, from ../shared/peers/uws-echo when present),\n\
      or NAME for any echo-NAME in the binary directory\n\
      cells: latency small many text64k binary64k binary1m handshakes"
 }
@@ -111,7 +121,7 @@ fn parse_options() -> Result<Options, String> {
     let mut options = Options {
         duration: "3s".into(),
         repeat: 3,
-        servers: SERVERS.iter().map(|s| s.to_string()).collect(),
+        servers: default_servers(),
         cells: CELLS.iter().map(|c| c.name.to_string()).collect(),
         memory: true,
         output: None,
@@ -149,7 +159,8 @@ fn parse_options() -> Result<Options, String> {
     for server in &options.servers {
         // Any other echo server in the binary directory may be measured
         // too (an older build of sockeye, copied in as `echo-NAME`).
-        let present = options.bin_dir.join(format!("echo-{server}")).is_file();
+        let present = options.bin_dir.join(format!("echo-{server}")).is_file()
+            || (server == UWS && uws_binary().is_file());
         if !SERVERS.contains(&server.as_str()) && !present {
             return Err(format!("unknown server {server}\n{}", usage()));
         }
@@ -160,6 +171,21 @@ fn parse_options() -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+/// Every built-in server, and uWebSockets when its binary is there (the
+/// run says so when it is not).
+fn default_servers() -> Vec<String> {
+    let mut servers: Vec<String> = SERVERS.iter().map(|s| s.to_string()).collect();
+    if uws_binary().is_file() {
+        servers.push(UWS.into());
+    } else {
+        eprintln!(
+            "uWebSockets not measured: no echo server at {}",
+            uws_binary().display()
+        );
+    }
+    servers
 }
 
 fn main() -> ExitCode {
@@ -296,11 +322,24 @@ struct Server {
 
 impl Server {
     fn start(options: &Options, name: &str) -> Result<Server, String> {
-        let binary = options.bin_dir.join(format!("echo-{name}"));
+        let (binary, listen) = if name == UWS {
+            // uws-echo reports the address it was given, so it gets a port
+            // that was free a moment ago rather than port 0.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .map_err(|error| format!("no free port: {error}"))?
+                .port();
+            (uws_binary(), format!("127.0.0.1:{port}"))
+        } else {
+            (
+                options.bin_dir.join(format!("echo-{name}")),
+                "127.0.0.1:0".to_string(),
+            )
+        };
         let mut child = Command::new("taskset")
             .args(["-c", SERVER_CPU])
             .arg(&binary)
-            .arg("127.0.0.1:0")
+            .arg(&listen)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -524,14 +563,21 @@ fn versions() -> String {
             name = None;
         }
     }
-    wanted
+    let mut listed: Vec<String> = wanted
         .iter()
         .map(|n| {
             let versions = found.get(n).map(|v| v.join("/")).unwrap_or_default();
             format!("{n} {versions}")
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    // The first line of uws-VERSIONS: "uWebSockets COMMIT DESCRIBE".
+    let uws = std::fs::read_to_string(uws_binary().with_file_name("uws-VERSIONS"))
+        .ok()
+        .and_then(|text| Some(text.lines().next()?.split_whitespace().last()?.to_string()));
+    if let Some(uws) = uws {
+        listed.push(format!("uWebSockets {uws}"));
+    }
+    listed.join(", ")
 }
 
 fn render(
