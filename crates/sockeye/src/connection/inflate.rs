@@ -5,9 +5,9 @@
 use bytes::{Buf, Bytes};
 
 use super::receive::Step;
-use super::{Connection, Event, RSV1};
+use super::{Connection, RSV1};
 use crate::error::ProtocolError;
-use crate::message::{DataKind, Utf8Bytes};
+use crate::message::DataKind;
 
 impl Connection {
     /// A whole message's payload as it goes on the wire, and its RSV bits:
@@ -153,16 +153,7 @@ impl Connection {
             return Ok(Step::Continue);
         }
         let data = Bytes::from(core::mem::take(&mut message.inflated));
-        self.receiving.end_message();
-        Ok(Step::Event(match kind {
-            DataKind::Text => {
-                self.validator
-                    .finish()
-                    .map_err(|_| ProtocolError::InvalidUtf8)?;
-                Event::Text(Utf8Bytes::from_validated(data))
-            }
-            DataKind::Binary => Event::Binary(data),
-        }))
+        self.finish_message(kind, data)
     }
 }
 

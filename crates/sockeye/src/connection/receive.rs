@@ -528,17 +528,29 @@ impl Connection {
                     message.assembled.extend_from_slice(&payload);
                     core::mem::take(&mut message.assembled).freeze()
                 };
-                self.receiving.end_message();
-                Ok(Step::Event(match kind {
-                    DataKind::Text => {
-                        self.validator
-                            .finish()
-                            .map_err(|_| ProtocolError::InvalidUtf8)?;
-                        Event::Text(Utf8Bytes::from_validated(data))
-                    }
-                    DataKind::Binary => Event::Binary(data),
-                }))
+                self.finish_message(kind, data)
             }
         }
+    }
+
+    /// The last frame of a whole message arrived: hand out the message,
+    /// text only once its last code point is known to be complete (RFC 6455
+    /// §8.1).
+    #[inline]
+    pub(super) fn finish_message(
+        &mut self,
+        kind: DataKind,
+        data: Bytes,
+    ) -> Result<Step, ProtocolError> {
+        self.receiving.end_message();
+        Ok(Step::Event(match kind {
+            DataKind::Text => {
+                self.validator
+                    .finish()
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+                Event::Text(Utf8Bytes::from_validated(data))
+            }
+            DataKind::Binary => Event::Binary(data),
+        }))
     }
 }
