@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 pub use self::core::Driver;
-pub use stream::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use stream::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
 
 /// A byte stream as the driver needs it.
 ///

@@ -42,7 +42,7 @@ pub use reconnecting::{ReconnectingClient, SmolConnector, reconnecting};
 pub use server::{Client, Server, ServerHandle, Task};
 #[cfg(feature = "deflate")]
 pub use sockeye_io::DeflateConfig;
-pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::driver::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
 pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{

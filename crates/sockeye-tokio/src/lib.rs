@@ -76,7 +76,7 @@ pub use runtime::{TokioClock, TokioIo};
 pub use server::{Client, Server, ServerHandle};
 #[cfg(feature = "deflate")]
 pub use sockeye_io::DeflateConfig;
-pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use sockeye_io::driver::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
 pub use sockeye_io::reconnect;
 pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use sockeye_io::{
