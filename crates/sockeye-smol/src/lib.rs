@@ -4,8 +4,9 @@
 //!
 //! The API is the one of `sockeye-tokio`: the same driver
 //! ([`sockeye_io::driver`]) with a `futures-io` transport and an `async-io`
-//! clock, and the same [`ReconnectingClient`] ([`sockeye_io::reconnect`])
-//! with [`SmolConnector`].
+//! clock, the same connect sequence ([`sockeye_io::connect`]) and the same
+//! [`ReconnectingClient`] ([`sockeye_io::reconnect`]), all over [`Smol`]
+//! (`async-net` and `async-io` as a [`sockeye_io::Runtime`]).
 //!
 //! [`Server`] accepts under a [`ServerPolicy`] and hands each [`Client`] to
 //! a handler, with broadcast through [`Clients`] and graceful shutdown; the
@@ -25,37 +26,45 @@
 #![forbid(unsafe_code)]
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
-use sockeye_io::Target;
-use sockeye_io::driver::{Clock, FuturesIo, clock_epoch, handshake, within};
+use sockeye_io::driver::{Clock, FuturesIo, clock_epoch, handshake};
 
-mod reconnecting;
+mod runtime;
 mod server;
-mod stream;
-pub use reconnecting::{ReconnectingClient, SmolConnector, reconnecting};
-pub use server::{Client, Server, ServerHandle, Task};
-#[cfg(feature = "deflate")]
-pub use sockeye_io::DeflateConfig;
-pub use sockeye_io::driver::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
-pub use sockeye_io::reconnect;
-pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
-pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
-    Role, SharedConfig,
-};
-pub use sockeye_io::{HandshakeInfo, ReadyState};
-#[cfg(feature = "rustls")]
-pub use sockeye_io::{Roots, TlsOptions};
-pub use stream::MaybeTlsStream;
+pub use runtime::Smol;
+pub use server::Server;
+pub use sockeye_io::api::*;
+pub use sockeye_io::server::Task;
+
+/// The reconnecting client's name for [`Smol`], which connects and waits
+/// for it.
+pub use runtime::Smol as SmolConnector;
 
 /// A WebSocket over a `futures-io` stream `S`.
 pub type WebSocketStream<S> = WebSocket<FuturesIo<S>, AsyncIoClock>;
+
+/// Plain TCP for `ws://`, TLS over it for `wss://` (feature `rustls`).
+#[cfg(feature = "rustls")]
+pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, futures_rustls::client::TlsStream<S>>;
+/// Plain TCP (`wss://` needs feature `rustls`).
+#[cfg(not(feature = "rustls"))]
+pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, sockeye_io::NoTls>;
+
+/// A client of a [`Server`], handed to its handler.
+pub type Client = sockeye_io::server::RuntimeClient<Smol>;
+
+/// Broadcast to a [`Server`]'s clients and shut it down (see
+/// [`sockeye_io::server::ServerHandle`]).
+pub type ServerHandle = sockeye_io::server::ServerHandle<Smol>;
+
+/// A client that reconnects when its connection is lost (see
+/// [`sockeye_io::reconnect::ReconnectingClient`]).
+pub type ReconnectingClient = sockeye_io::reconnect::ReconnectingClient<Smol>;
 
 /// The system clock with an `async-io` timer, allocated on first use.
 ///
@@ -106,9 +115,7 @@ pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> We
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let clock = AsyncIoClock::new();
-    let conn = sockeye_io::sockeye::Connection::new(role, config, clock.now());
-    WebSocket::new(conn, FuturesIo(stream), clock)
+    sockeye_io::driver::from_raw(FuturesIo(stream), AsyncIoClock::new(), role, config)
 }
 
 /// Connect to a `ws://` URL with default options and config.
@@ -118,7 +125,7 @@ where
 pub async fn connect(
     url: &str,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
-    connect_with(url, ClientOptions::new(), Config::default()).await
+    connect_with(url, ClientOptions::new(), SharedConfig::default()).await
 }
 
 /// Connect to a `ws://` URL with `options` (subprotocols, origin, extra
@@ -135,76 +142,19 @@ pub async fn connect(
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
-    config: Config,
+    config: impl Into<SharedConfig>,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
-    let target = Target::parse(url)?;
-    let request = options.request(&target)?;
-    let timer = options.connect_time_limit().map(|limit| async move {
-        async_io::Timer::after(limit).await;
-    });
-    let stream = within(reach(&target, &options), timer)
-        .await
-        .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))?;
-    let (ws, response) =
-        handshake::client(FuturesIo(stream), AsyncIoClock::new(), request, config).await?;
-    Ok((
-        ws.with_handshake_info(response.handshake_info(url)),
-        response,
-    ))
+    sockeye_io::connect::connect_with::<Smol>(url, options, config).await
 }
 
-/// Resolve, connect over TCP and (for `wss://`) run the TLS handshake.
-async fn reach(
-    target: &Target,
-    options: &ClientOptions,
-) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    let addrs = async_net::resolve((target.host.as_str(), target.port))
-        .await
-        .map_err(Error::Resolve)?;
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-    if addrs.is_empty() {
-        return Err(Error::Resolve(last));
-    }
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(tcp) => {
-                tcp.set_nodelay(true).map_err(Error::Connect)?;
-                return if target.secure {
-                    wrap_tls(tcp, target, options).await
-                } else {
-                    Ok(MaybeTlsStream::Plain(tcp))
-                };
-            }
-            Err(error) => last = error,
-        }
-    }
-    Err(Error::Connect(last))
-}
-
-#[cfg(feature = "rustls")]
-async fn wrap_tls(
-    tcp: TcpStream,
-    target: &Target,
-    options: &ClientOptions,
-) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    let config = options.tls_options().client_config()?;
-    let name = sockeye_io::tls::server_name(&target.host)?;
-    let tls = futures_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(sockeye_io::tls::handshake_error)?;
-    Ok(MaybeTlsStream::Rustls(Box::new(tls)))
-}
-
-#[cfg(not(feature = "rustls"))]
-async fn wrap_tls(
-    _tcp: TcpStream,
-    _target: &Target,
-    _options: &ClientOptions,
-) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    Err(Error::Tls(
-        "wss:// needs the `rustls` feature of sockeye-smol".into(),
-    ))
+/// A [`ReconnectingClient`] for `url` (nothing happens until its first `recv`).
+pub fn reconnecting(
+    url: &str,
+    options: ClientOptions,
+    config: impl Into<SharedConfig>,
+    policy: reconnect::ReconnectPolicy,
+) -> ReconnectingClient {
+    ReconnectingClient::new(Smol, url, options, config, policy)
 }
 
 /// Accept a WebSocket client on `stream` with the default config.
@@ -215,13 +165,7 @@ pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocketStream<S>, E
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    // Not an `async fn`, which would keep room for `stream` beside the
-    // handshake: the future is the boxed handshake and nothing more.
-    let handshake = accept_with(stream, Config::default(), |_: &Request| Decision::accept());
-    async move {
-        let (ws, _) = handshake.await?;
-        Ok(ws)
-    }
+    sockeye_io::driver::accept(FuturesIo(stream), AsyncIoClock::new())
 }
 
 /// Accept a WebSocket client on `stream` with `config`; `decide` sees the

@@ -1,41 +1,16 @@
-//! Clients (`connect`) and servers (`accept`) over tokio.
+//! Clients (`connect`) and servers (`accept`) over tokio: the sequence is
+//! [`sockeye_io::connect`]'s and [`sockeye_io::driver`]'s; only the types
+//! are tokio's.
 
-use std::io::{self, IoSlice};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use sockeye_io::driver::{handshake, within};
-use sockeye_io::{ClientOptions, Config, Decision, Error, Request, Response, SharedConfig, Target};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use sockeye_io::driver::{TokioIo, handshake};
+use sockeye_io::{ClientOptions, Decision, Error, Request, Response, SharedConfig};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::{TokioClock, TokioIo, WebSocketStream};
-
-/// The stream `connect` returns: plain TCP for `ws://`, TLS over it for
-/// `wss://` (feature `rustls`).
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum MaybeTlsStream<S> {
-    /// Plain `ws://`.
-    Plain(S),
-    /// `wss://` through rustls.
-    #[cfg(feature = "rustls")]
-    Rustls(Box<tokio_rustls::client::TlsStream<S>>),
-}
-
-/// Run `$body` on whichever stream `$self` holds, bound to `$s`.
-macro_rules! each_stream {
-    ($self:expr, $s:ident => $body:expr) => {
-        match $self {
-            MaybeTlsStream::Plain($s) => $body,
-            #[cfg(feature = "rustls")]
-            MaybeTlsStream::Rustls($s) => $body,
-        }
-    };
-}
+use crate::{MaybeTlsStream, Tokio, TokioClock, WebSocketStream};
 
 /// Connect to a `ws://` `url` with
-/// default options and [`Config::default`].
+/// default options and [`Config::default`](crate::Config::default).
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")]
@@ -55,7 +30,7 @@ macro_rules! each_stream {
 pub async fn connect(
     url: &str,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
-    connect_with(url, ClientOptions::new(), Config::default()).await
+    connect_with(url, ClientOptions::new(), SharedConfig::default()).await
 }
 
 /// Connect to `url` with `options` (subprotocols, origin, extra fields,
@@ -82,80 +57,13 @@ pub async fn connect(
 pub async fn connect_with(
     url: &str,
     options: ClientOptions,
-    config: Config,
+    config: impl Into<SharedConfig>,
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
-    let target = Target::parse(url)?;
-    let request = options.request(&target)?;
-    let reach = async {
-        let tcp = connect_tcp(&target).await?;
-        if target.secure {
-            wrap_tls(tcp, &target, &options).await
-        } else {
-            Ok(MaybeTlsStream::Plain(tcp))
-        }
-    };
-    let timer = options.connect_time_limit().map(tokio::time::sleep);
-    let stream = within(reach, timer)
-        .await
-        .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))?;
-    let (ws, response) =
-        handshake::client(TokioIo(stream), TokioClock::new(), request, config).await?;
-    Ok((
-        ws.with_handshake_info(response.handshake_info(url)),
-        response,
-    ))
-}
-
-#[cfg(feature = "rustls")]
-async fn wrap_tls(
-    tcp: TcpStream,
-    target: &Target,
-    options: &ClientOptions,
-) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    let config = options.tls_options().client_config()?;
-    let name = sockeye_io::tls::server_name(&target.host)?;
-    let tls = tokio_rustls::TlsConnector::from(config)
-        .connect(name, tcp)
-        .await
-        .map_err(sockeye_io::tls::handshake_error)?;
-    Ok(MaybeTlsStream::Rustls(Box::new(tls)))
-}
-
-#[cfg(not(feature = "rustls"))]
-async fn wrap_tls(
-    _tcp: TcpStream,
-    _target: &Target,
-    _options: &ClientOptions,
-) -> Result<MaybeTlsStream<TcpStream>, Error> {
-    Err(Error::Tls(
-        "wss:// needs the `rustls` feature of sockeye-tokio".into(),
-    ))
-}
-
-async fn connect_tcp(target: &Target) -> Result<TcpStream, Error> {
-    let addrs: Vec<_> = tokio::net::lookup_host((target.host.as_str(), target.port))
-        .await
-        .map_err(Error::Resolve)?
-        .collect();
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-    if addrs.is_empty() {
-        return Err(Error::Resolve(last));
-    }
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                // Frames are already coalesced; do not wait for more.
-                stream.set_nodelay(true).map_err(Error::Connect)?;
-                return Ok(stream);
-            }
-            Err(error) => last = error,
-        }
-    }
-    Err(Error::Connect(last))
+    sockeye_io::connect::connect_with::<Tokio>(url, options, config).await
 }
 
 /// Accept a WebSocket client on `stream` (a `TcpStream` from a listener, a
-/// TLS stream...) with [`Config::default`], accepting every upgrade request
+/// TLS stream...) with [`Config::default`](crate::Config::default), accepting every upgrade request
 /// without a subprotocol.
 ///
 /// ```no_run
@@ -184,13 +92,7 @@ pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocketStream<S>, E
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    // Not an `async fn`, which would keep room for `stream` beside the
-    // handshake: the future is the boxed handshake and nothing more.
-    let handshake = accept_with(stream, Config::default(), |_: &Request| Decision::accept());
-    async move {
-        let (ws, _request) = handshake.await?;
-        Ok(ws)
-    }
+    sockeye_io::driver::accept(TokioIo(stream), TokioClock::new())
 }
 
 /// Accept a WebSocket client on `stream` with `config`, letting `decide` see
@@ -215,7 +117,7 @@ where
 /// [`Error::Handshake`] for an invalid request (already answered with the
 /// matching HTTP error) or a client that left mid-handshake,
 /// [`Error::Rejected`] when `decide` rejected, [`Error::HandshakeTimeout`]
-/// after [`Config::handshake_timeout`], [`Error::Io`].
+/// after [`Config::handshake_timeout`](crate::Config::handshake_timeout), [`Error::Io`].
 pub fn accept_with<S, F>(
     stream: S,
     config: impl Into<SharedConfig>,
@@ -228,44 +130,4 @@ where
     // Not an `async fn`: the returned future is the boxed handshake alone,
     // so a task awaiting it stays small once the connection is idle.
     handshake::server(TokioIo(stream), TokioClock::new(), config, decide)
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        each_stream!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        each_stream!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        each_stream!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        each_stream!(self, s => s.is_write_vectored())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        each_stream!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        each_stream!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
-    }
 }

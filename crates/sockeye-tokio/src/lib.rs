@@ -49,7 +49,7 @@
 //! [`ReconnectingClient`] connects again when its connection is lost, with
 //! backoff and jitter, a bounded outbox for messages sent meanwhile, and
 //! events (connected, disconnected, gave up). Its policy and logic are
-//! [`sockeye_io::reconnect`]'s; only [`TokioConnector`] is tokio's.
+//! [`sockeye_io::reconnect`]'s, over the [`Tokio`] runtime.
 //!
 //! # Servers
 //! [`Server`] accepts on a listener under a [`ServerPolicy`] (path, a
@@ -60,7 +60,10 @@
 //! `sockeye-smol`.
 //!
 //! The same driver, written once in [`sockeye_io::driver`], serves
-//! `sockeye-smol`; only [`TokioIo`] and [`TokioClock`] are tokio's.
+//! `sockeye-smol`, and so do the connect sequence ([`sockeye_io::connect`])
+//! and the accept loop; this crate is [`Tokio`] (tokio as a
+//! [`sockeye_io::Runtime`]), [`TokioClock`] and the names with tokio's
+//! types.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -69,26 +72,34 @@ mod reconnecting;
 mod runtime;
 mod server;
 
-pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
+pub use connect::{accept, accept_with, connect, connect_with};
+pub use reconnecting::{ReconnectingClient, reconnecting};
+pub use runtime::{Tokio, TokioClock};
+pub use server::Server;
+pub use sockeye_io::api::*;
+pub use sockeye_io::driver::TokioIo;
 
-pub use reconnecting::{ReconnectingClient, TokioConnector, reconnecting};
-pub use runtime::{TokioClock, TokioIo};
-pub use server::{Client, Server, ServerHandle};
-#[cfg(feature = "deflate")]
-pub use sockeye_io::DeflateConfig;
-pub use sockeye_io::driver::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
-pub use sockeye_io::reconnect;
-pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
-pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
-    Role, SharedConfig,
-};
-pub use sockeye_io::{HandshakeInfo, ReadyState};
-#[cfg(feature = "rustls")]
-pub use sockeye_io::{Roots, TlsOptions};
+/// The reconnecting client's name for [`Tokio`], which connects and waits
+/// for it.
+pub use runtime::Tokio as TokioConnector;
 
 /// A WebSocket over a tokio stream `S` (a `TcpStream`, a TLS stream, a duplex pipe).
 pub type WebSocketStream<S> = WebSocket<TokioIo<S>, TokioClock>;
+
+/// The stream `connect` returns: plain TCP for `ws://`, TLS over it for
+/// `wss://` (feature `rustls`).
+#[cfg(feature = "rustls")]
+pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, tokio_rustls::client::TlsStream<S>>;
+/// The stream `connect` returns: plain TCP (`wss://` needs feature `rustls`).
+#[cfg(not(feature = "rustls"))]
+pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, sockeye_io::NoTls>;
+
+/// A client of a [`Server`], handed to its handler.
+pub type Client = sockeye_io::server::RuntimeClient<Tokio>;
+
+/// Broadcast to a [`Server`]'s clients and shut it down (see
+/// [`sockeye_io::server::ServerHandle`]).
+pub type ServerHandle = sockeye_io::server::ServerHandle<Tokio>;
 
 /// A WebSocket over `stream`, whose opening handshake was done elsewhere,
 /// playing `role` with `config`.
@@ -96,8 +107,5 @@ pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> We
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let clock = TokioClock::new();
-    let now = sockeye_io::driver::Clock::now(&clock);
-    let conn = sockeye_io::sockeye::Connection::new(role, config, now);
-    WebSocket::new(conn, TokioIo(stream), clock)
+    sockeye_io::driver::from_raw(TokioIo(stream), TokioClock::new(), role, config)
 }

@@ -1,31 +1,10 @@
-//! The reconnecting client over tokio: the policy and the client are
-//! [`sockeye_io::reconnect`]'s; only connecting and sleeping are tokio's.
+//! The reconnecting client over tokio: the policy, the client and its
+//! connector are [`sockeye_io::reconnect`]'s; [`Tokio`] is the runtime.
 
-use std::future::Future;
-use std::time::Duration;
+use sockeye_io::reconnect::ReconnectPolicy;
+use sockeye_io::{ClientOptions, SharedConfig};
 
-use sockeye_io::reconnect::{Attempt, Connector, ReconnectPolicy};
-use sockeye_io::{ClientOptions, Config};
-use tokio::net::TcpStream;
-
-use crate::{MaybeTlsStream, TokioClock, TokioIo, connect_with};
-
-/// Connects with [`connect_with`] and waits with `tokio::time::sleep`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TokioConnector;
-
-impl Connector for TokioConnector {
-    type Transport = TokioIo<MaybeTlsStream<TcpStream>>;
-    type Clock = TokioClock;
-
-    fn connect(&self, url: String, options: ClientOptions, config: Config) -> Attempt<Self> {
-        Box::pin(async move { connect_with(&url, options, config).await })
-    }
-
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
-        tokio::time::sleep(duration)
-    }
-}
+use crate::Tokio;
 
 /// A client that reconnects when its connection is lost (see
 /// [`sockeye_io::reconnect::ReconnectingClient`]).
@@ -37,7 +16,7 @@ impl Connector for TokioConnector {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let mut client = ReconnectingClient::new(
-///     sockeye_tokio::TokioConnector,
+///     sockeye_tokio::Tokio,
 ///     "ws://127.0.0.1:9001/feed",
 ///     ClientOptions::new().header("Authorization", "Bearer abc"),
 ///     Config::default(),
@@ -57,14 +36,14 @@ impl Connector for TokioConnector {
 /// }
 /// # }
 /// ```
-pub type ReconnectingClient = sockeye_io::reconnect::ReconnectingClient<TokioConnector>;
+pub type ReconnectingClient = sockeye_io::reconnect::ReconnectingClient<Tokio>;
 
 /// A [`ReconnectingClient`] for `url` (nothing happens until its first `recv`).
 pub fn reconnecting(
     url: &str,
     options: ClientOptions,
-    config: Config,
+    config: impl Into<SharedConfig>,
     policy: ReconnectPolicy,
 ) -> ReconnectingClient {
-    ReconnectingClient::new(TokioConnector, url, options, config, policy)
+    ReconnectingClient::new(Tokio, url, options, config, policy)
 }

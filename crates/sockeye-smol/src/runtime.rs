@@ -1,0 +1,81 @@
+//! `async-net` and `async-io` as the shared layer's [`Runtime`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_net::{TcpListener, TcpStream};
+use sockeye_io::driver::FuturesIo;
+use sockeye_io::{Error, MaybeTlsStream, Runtime, TlsClient};
+
+use crate::AsyncIoClock;
+
+/// `async-net` (TCP), `futures-rustls` (TLS, feature `rustls`) and
+/// `async-io` (timers) as a [`Runtime`], for any executor. The reconnecting
+/// client connects through it too (as [`SmolConnector`](crate::SmolConnector)).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Smol;
+
+#[cfg(feature = "rustls")]
+type Tls = futures_rustls::client::TlsStream<TcpStream>;
+#[cfg(not(feature = "rustls"))]
+type Tls = sockeye_io::NoTls;
+
+impl Runtime for Smol {
+    type Tcp = TcpStream;
+    type Tls = Tls;
+    type Listener = TcpListener;
+    type Clock = AsyncIoClock;
+    type ClientIo = FuturesIo<MaybeTlsStream<TcpStream, Tls>>;
+    type ServerIo = FuturesIo<TcpStream>;
+
+    fn clock() -> AsyncIoClock {
+        AsyncIoClock::new()
+    }
+
+    fn client_io(stream: MaybeTlsStream<TcpStream, Tls>) -> Self::ClientIo {
+        FuturesIo(stream)
+    }
+
+    fn server_io(tcp: TcpStream) -> Self::ServerIo {
+        FuturesIo(tcp)
+    }
+
+    async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        async_net::resolve((host, port)).await
+    }
+
+    async fn connect_tcp(addr: SocketAddr) -> io::Result<TcpStream> {
+        TcpStream::connect(addr).await
+    }
+
+    fn set_nodelay(tcp: &TcpStream) -> io::Result<()> {
+        tcp.set_nodelay(true)
+    }
+
+    #[cfg(feature = "rustls")]
+    async fn wrap_tls(tcp: TcpStream, tls: TlsClient<'_>) -> Result<Tls, Error> {
+        let (name, config) = tls.settings()?;
+        futures_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(sockeye_io::tls::handshake_error)
+    }
+
+    #[cfg(not(feature = "rustls"))]
+    async fn wrap_tls(_tcp: TcpStream, _tls: TlsClient<'_>) -> Result<Tls, Error> {
+        Err(TlsClient::unsupported("sockeye-smol"))
+    }
+
+    async fn sleep(duration: Duration) {
+        async_io::Timer::after(duration).await;
+    }
+
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        listener.accept().await
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+}
