@@ -32,6 +32,7 @@
 pub mod api;
 #[cfg(feature = "async")]
 pub mod connect;
+mod decision;
 #[cfg(feature = "async")]
 pub mod driver;
 mod error;
@@ -41,6 +42,7 @@ mod maybe_tls;
 mod message;
 mod options;
 pub mod reconnect;
+mod response;
 #[cfg(feature = "async")]
 mod runtime;
 pub mod server;
@@ -48,12 +50,14 @@ mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;
 
+pub use decision::Decision;
 pub use error::Error;
 pub use info::{HandshakeInfo, ReadyState};
 #[cfg(feature = "async")]
 pub use maybe_tls::{MaybeTlsStream, NoTls};
 pub use message::Message;
-pub use options::{ClientOptions, Decision, Response};
+pub use options::ClientOptions;
+pub use response::Response;
 #[cfg(feature = "async")]
 pub use runtime::{Runtime, TlsClient};
 pub use target::Target;
