@@ -35,8 +35,13 @@ pub async fn connect_with<R: Runtime>(
     let stream = within(reach::<R>(&target, &options), timer)
         .await
         .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))?;
-    let (ws, response) =
-        handshake::client(R::client_io(stream), R::clock(), request, config).await?;
+    let (ws, response) = handshake::client(
+        R::ClientIo::from(stream),
+        R::Clock::default(),
+        request,
+        config,
+    )
+    .await?;
     Ok((
         ws.with_handshake_info(response.handshake_info(url)),
         response,

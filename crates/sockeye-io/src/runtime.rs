@@ -25,21 +25,12 @@ pub trait Runtime: Send + Sync + 'static {
     type Tls: Send + Unpin + 'static;
     /// A TCP listener.
     type Listener: Send + Sync + 'static;
-    /// The clock of the connections it makes.
-    type Clock: Clock + Send + 'static;
+    /// The clock of the connections it makes (a new one per connection).
+    type Clock: Clock + Default + Send + 'static;
     /// A client connection as the driver reads and writes it.
-    type ClientIo: Transport + Send + 'static;
+    type ClientIo: Transport + From<MaybeTlsStream<Self::Tcp, Self::Tls>> + Send + 'static;
     /// An accepted connection as the driver reads and writes it.
-    type ServerIo: Transport + Send + 'static;
-
-    /// A new clock for one connection.
-    fn clock() -> Self::Clock;
-
-    /// The driver's view of a client stream.
-    fn client_io(stream: MaybeTlsStream<Self::Tcp, Self::Tls>) -> Self::ClientIo;
-
-    /// The driver's view of an accepted stream.
-    fn server_io(tcp: Self::Tcp) -> Self::ServerIo;
+    type ServerIo: Transport + From<Self::Tcp> + Send + 'static;
 
     /// The addresses of `host` (a name or an IP literal) at `port`.
     fn resolve(host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;

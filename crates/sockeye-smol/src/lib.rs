@@ -25,46 +25,35 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use async_net::TcpStream;
-use futures_io::{AsyncRead, AsyncWrite};
-use sockeye_io::driver::{Clock, FuturesIo, clock_epoch, handshake};
+use sockeye_io::driver::{Clock, FuturesIo, clock_epoch};
 
 mod runtime;
 mod server;
 pub use runtime::Smol;
 pub use server::Server;
-pub use sockeye_io::api::*;
 pub use sockeye_io::server::Task;
 
 /// The reconnecting client's name for [`Smol`], which connects and waits
 /// for it.
 pub use runtime::Smol as SmolConnector;
 
-/// A WebSocket over a `futures-io` stream `S`.
-pub type WebSocketStream<S> = WebSocket<FuturesIo<S>, AsyncIoClock>;
-
-/// Plain TCP for `ws://`, TLS over it for `wss://` (feature `rustls`).
-#[cfg(feature = "rustls")]
-pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, futures_rustls::client::TlsStream<S>>;
-/// Plain TCP (`wss://` needs feature `rustls`).
-#[cfg(not(feature = "rustls"))]
-pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, sockeye_io::NoTls>;
-
-/// A client of a [`Server`], handed to its handler.
-pub type Client = sockeye_io::server::RuntimeClient<Smol>;
-
-/// Broadcast to a [`Server`]'s clients and shut it down (see
-/// [`sockeye_io::server::ServerHandle`]).
-pub type ServerHandle = sockeye_io::server::ServerHandle<Smol>;
-
-/// A client that reconnects when its connection is lost (see
-/// [`sockeye_io::reconnect::ReconnectingClient`]).
-pub type ReconnectingClient = sockeye_io::reconnect::ReconnectingClient<Smol>;
+sockeye_io::runtime_api! {
+    name = "futures-io",
+    runtime = Smol,
+    clock = AsyncIoClock,
+    transport = FuturesIo,
+    tcp = async_net::TcpStream,
+    stream = [futures_io::AsyncRead, futures_io::AsyncWrite],
+    tls = futures_rustls::client::TlsStream;
+    fn connect;
+    fn accept;
+    fn accept_with;
+    fn reconnecting;
+}
 
 /// The system clock with an `async-io` timer, allocated on first use.
 ///
@@ -108,83 +97,4 @@ impl Clock for AsyncIoClock {
     fn disarm(&mut self) {
         self.timer = None;
     }
-}
-
-/// A WebSocket over `stream`, whose opening handshake was done elsewhere.
-pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> WebSocketStream<S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    sockeye_io::driver::from_raw(FuturesIo(stream), AsyncIoClock::new(), role, config)
-}
-
-/// Connect to a `ws://` URL with default options and config.
-///
-/// # Errors
-/// See [`connect_with`].
-pub async fn connect(
-    url: &str,
-) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
-    connect_with(url, ClientOptions::new(), SharedConfig::default()).await
-}
-
-/// Connect to a `ws://` URL with `options` (subprotocols, origin, extra
-/// fields, connect timeout, TLS settings) and `config`. The returned
-/// WebSocket knows its [`url`](WebSocket::url), the negotiated
-/// [`protocol`](WebSocket::protocol) and [`extensions`](WebSocket::extensions).
-///
-/// # Errors
-/// [`Error::Url`], [`Error::Resolve`] (DNS), [`Error::Connect`] (refused, or
-/// the [connect timeout](ClientOptions::connect_timeout) ran out),
-/// [`Error::Rejected`] (non-101, with its status), [`Error::HandshakeTimeout`],
-/// [`Error::Handshake`]; [`Error::Tls`] when the TLS handshake fails or
-/// `wss://` is asked for without the `rustls` feature.
-pub async fn connect_with(
-    url: &str,
-    options: ClientOptions,
-    config: impl Into<SharedConfig>,
-) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
-    sockeye_io::connect::connect_with::<Smol>(url, options, config).await
-}
-
-/// A [`ReconnectingClient`] for `url` (nothing happens until its first `recv`).
-pub fn reconnecting(
-    url: &str,
-    options: ClientOptions,
-    config: impl Into<SharedConfig>,
-    policy: reconnect::ReconnectPolicy,
-) -> ReconnectingClient {
-    ReconnectingClient::new(Smol, url, options, config, policy)
-}
-
-/// Accept a WebSocket client on `stream` with the default config.
-///
-/// # Errors
-/// See [`accept_with`].
-pub fn accept<S>(stream: S) -> impl Future<Output = Result<WebSocketStream<S>, Error>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    sockeye_io::driver::accept(FuturesIo(stream), AsyncIoClock::new())
-}
-
-/// Accept a WebSocket client on `stream` with `config`; `decide` sees the
-/// request and accepts (with a subprotocol, extra fields) or rejects.
-///
-/// # Errors
-/// [`Error::Handshake`] for an invalid request (already answered with the
-/// HTTP error) or a client that left mid-handshake, [`Error::Rejected`] when
-/// `decide` rejected, [`Error::HandshakeTimeout`], [`Error::Io`].
-pub fn accept_with<S, F>(
-    stream: S,
-    config: impl Into<SharedConfig>,
-    decide: F,
-) -> impl Future<Output = Result<(WebSocketStream<S>, Request), Error>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(&Request) -> Decision,
-{
-    // Not an `async fn`: the returned future is the boxed handshake alone,
-    // so a task awaiting it stays small once the connection is idle.
-    handshake::server(FuturesIo(stream), AsyncIoClock::new(), config, decide)
 }

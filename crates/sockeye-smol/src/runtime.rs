@@ -29,18 +29,6 @@ impl Runtime for Smol {
     type ClientIo = FuturesIo<MaybeTlsStream<TcpStream, Tls>>;
     type ServerIo = FuturesIo<TcpStream>;
 
-    fn clock() -> AsyncIoClock {
-        AsyncIoClock::new()
-    }
-
-    fn client_io(stream: MaybeTlsStream<TcpStream, Tls>) -> Self::ClientIo {
-        FuturesIo(stream)
-    }
-
-    fn server_io(tcp: TcpStream) -> Self::ServerIo {
-        FuturesIo(tcp)
-    }
-
     async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         async_net::resolve((host, port)).await
     }

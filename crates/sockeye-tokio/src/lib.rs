@@ -67,45 +67,100 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod connect;
-mod reconnecting;
 mod runtime;
 mod server;
 
-pub use connect::{accept, accept_with, connect, connect_with};
-pub use reconnecting::{ReconnectingClient, reconnecting};
 pub use runtime::{Tokio, TokioClock};
 pub use server::Server;
-pub use sockeye_io::api::*;
 pub use sockeye_io::driver::TokioIo;
 
 /// The reconnecting client's name for [`Tokio`], which connects and waits
 /// for it.
 pub use runtime::Tokio as TokioConnector;
 
-/// A WebSocket over a tokio stream `S` (a `TcpStream`, a TLS stream, a duplex pipe).
-pub type WebSocketStream<S> = WebSocket<TokioIo<S>, TokioClock>;
-
-/// The stream `connect` returns: plain TCP for `ws://`, TLS over it for
-/// `wss://` (feature `rustls`).
-#[cfg(feature = "rustls")]
-pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, tokio_rustls::client::TlsStream<S>>;
-/// The stream `connect` returns: plain TCP (`wss://` needs feature `rustls`).
-#[cfg(not(feature = "rustls"))]
-pub type MaybeTlsStream<S> = sockeye_io::MaybeTlsStream<S, sockeye_io::NoTls>;
-
-/// A client of a [`Server`], handed to its handler.
-pub type Client = sockeye_io::server::RuntimeClient<Tokio>;
-
-/// Broadcast to a [`Server`]'s clients and shut it down (see
-/// [`sockeye_io::server::ServerHandle`]).
-pub type ServerHandle = sockeye_io::server::ServerHandle<Tokio>;
-
-/// A WebSocket over `stream`, whose opening handshake was done elsewhere,
-/// playing `role` with `config`.
-pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> WebSocketStream<S>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    sockeye_io::driver::from_raw(TokioIo(stream), TokioClock::new(), role, config)
+sockeye_io::runtime_api! {
+    name = "tokio",
+    runtime = Tokio,
+    clock = TokioClock,
+    transport = TokioIo,
+    tcp = tokio::net::TcpStream,
+    stream = [tokio::io::AsyncRead, tokio::io::AsyncWrite],
+    tls = tokio_rustls::client::TlsStream;
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sockeye_tokio::Error> {
+    /// let (mut ws, _response) = sockeye_tokio::connect("ws://127.0.0.1:9001/chat").await?;
+    /// ws.send("hello").await?;
+    /// if let Some(reply) = ws.recv().await {
+    ///     println!("{:?}", reply?);
+    /// }
+    /// ws.close(sockeye_tokio::CloseCode::NORMAL, "").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn connect;
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+    /// loop {
+    ///     let (tcp, _) = listener.accept().await?;
+    ///     tokio::spawn(async move {
+    ///         let mut ws = sockeye_tokio::accept(tcp).await?;
+    ///         while let Some(message) = ws.recv().await {
+    ///             let message = message?;
+    ///             if message.is_data() {
+    ///                 ws.send(message).await?;
+    ///             }
+    ///         }
+    ///         Ok::<_, sockeye_tokio::Error>(())
+    ///     });
+    /// }
+    /// # }
+    /// ```
+    fn accept;
+    ///
+    /// ```no_run
+    /// use sockeye_tokio::{Config, Decision};
+    /// # async fn serve(tcp: tokio::net::TcpStream) -> Result<(), sockeye_tokio::Error> {
+    /// let (ws, request) = sockeye_tokio::accept_with(tcp, Config::default(), |request| {
+    ///     if request.path() != "/chat" {
+    ///         return Decision::reject(404);
+    ///     }
+    ///     Decision::accept_first_of(request, &["chat.v2", "chat.v1"])
+    /// })
+    /// .await?;
+    /// # let _ = (ws, request); Ok(()) }
+    /// ```
+    fn accept_with;
+    ///
+    /// ```no_run
+    /// use sockeye_tokio::reconnect::{Event, ReconnectPolicy};
+    /// use sockeye_tokio::{ClientOptions, Config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut client = sockeye_tokio::reconnecting(
+    ///     "ws://127.0.0.1:9001/feed",
+    ///     ClientOptions::new().header("Authorization", "Bearer abc"),
+    ///     Config::default(),
+    ///     ReconnectPolicy::default(),
+    /// );
+    /// client.send("subscribe").await.unwrap(); // queued until connected
+    /// while let Some(event) = client.recv().await {
+    ///     match event {
+    ///         Event::Connected { connection, .. } => println!("connected (#{connection})"),
+    ///         Event::Message(message) => println!("{message:?}"),
+    ///         Event::Disconnected { close, reconnect_in, .. } => {
+    ///             println!("closed {}: retry in {reconnect_in:?}", close.code)
+    ///         }
+    ///         Event::GaveUp { attempts } => println!("gave up after {attempts}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    fn reconnecting;
 }

@@ -30,18 +30,6 @@ impl Runtime for Tokio {
     type ClientIo = TokioIo<MaybeTlsStream<TcpStream, Tls>>;
     type ServerIo = TokioIo<TcpStream>;
 
-    fn clock() -> TokioClock {
-        TokioClock::new()
-    }
-
-    fn client_io(stream: MaybeTlsStream<TcpStream, Tls>) -> Self::ClientIo {
-        TokioIo(stream)
-    }
-
-    fn server_io(tcp: TcpStream) -> Self::ServerIo {
-        TokioIo(tcp)
-    }
-
     async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         Ok(tokio::net::lookup_host((host, port)).await?.collect())
     }

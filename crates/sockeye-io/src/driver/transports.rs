@@ -39,6 +39,12 @@ macro_rules! forward_writes {
 #[derive(Debug)]
 pub struct FuturesIo<S>(pub S);
 
+impl<S> From<S> for FuturesIo<S> {
+    fn from(stream: S) -> Self {
+        Self(stream)
+    }
+}
+
 impl<S> Transport for FuturesIo<S>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
@@ -75,6 +81,13 @@ where
 #[cfg(feature = "tokio")]
 #[derive(Debug)]
 pub struct TokioIo<S>(pub S);
+
+#[cfg(feature = "tokio")]
+impl<S> From<S> for TokioIo<S> {
+    fn from(stream: S) -> Self {
+        Self(stream)
+    }
+}
 
 #[cfg(feature = "tokio")]
 impl<S> Transport for TokioIo<S>

@@ -81,9 +81,12 @@ impl<R: Runtime> Acceptor<R> {
             let handler = handler.clone();
             spawn(Box::pin(async move {
                 let _ = core
-                    .serve(R::server_io(tcp), R::clock(), peer, |client| {
-                        handler(client)
-                    })
+                    .serve(
+                        R::ServerIo::from(tcp),
+                        R::Clock::default(),
+                        peer,
+                        |client| handler(client),
+                    )
                     .await;
             }));
         }
@@ -108,7 +111,7 @@ impl<R: Runtime> ServerHandle<R> {
     /// away), wait up to `deadline` for them to answer, then drop the rest
     /// (see [`ServerCore::shutdown`]).
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
-        self.core.shutdown(R::clock(), deadline).await
+        self.core.shutdown(R::Clock::default(), deadline).await
     }
 }
 
