@@ -23,30 +23,40 @@ pub use crate::{Roots, TlsOptions};
 /// `ReconnectingClient`, `from_raw`, `connect`, `connect_with`, `accept`,
 /// `accept_with` and `reconnecting`.
 ///
-/// `runtime` is the adapter's [`Runtime`](crate::Runtime), `clock` its
-/// clock, `transport` the tuple struct that makes one of its streams a
-/// [`Transport`](crate::driver::Transport), `tcp` its TCP stream, `stream`
-/// the I/O traits of its streams, `tls` its TLS client stream (generic over the stream; used with
-/// the adapter's `rustls` feature), `name` the crate's name for messages.
+/// `runtime` is the adapter's [`Runtime`](crate::Runtime), whose
+/// [`RuntimeTypes`](crate::RuntimeTypes) the macro implements from the
+/// rest: `clock` its clock, `tcp` and `listener` its TCP stream and
+/// listener, `tls` its TLS client stream (generic over the stream; used with
+/// the adapter's `rustls` feature), `transport` the tuple struct that makes
+/// one of its streams a [`Transport`](crate::driver::Transport), `stream` the
+/// I/O traits of its streams; `name` names it in the docs.
 /// Doc attributes before `fn connect`, `fn accept`, `fn accept_with` and
 /// `fn reconnecting` (examples in the runtime's terms) are added to those
 /// functions.
 #[macro_export]
 macro_rules! runtime_api {
     (
-        name = $name:literal,
-        runtime = $runtime:ident,
-        clock = $clock:ident,
-        transport = $transport:ident,
-        tcp = $tcp:ty,
-        stream = [$($stream:path),+],
-        tls = $($tls:ident)::+;
+        name = $name:literal, runtime = $runtime:ident, clock = $clock:ident,
+        tcp = $tcp:ty, listener = $listener:ty, tls = $($tls:ident)::+,
+        transport = $transport:ident, stream = [$($stream:path),+];
         $(#[$connect_doc:meta])* fn connect;
         $(#[$accept_doc:meta])* fn accept;
         $(#[$accept_with_doc:meta])* fn accept_with;
         $(#[$reconnecting_doc:meta])* fn reconnecting;
     ) => {
         pub use $crate::api::*;
+
+        impl $crate::RuntimeTypes for $runtime {
+            type Tcp = $tcp;
+            #[cfg(feature = "rustls")]
+            type Tls = $($tls)::+<$tcp>;
+            #[cfg(not(feature = "rustls"))]
+            type Tls = $crate::NoTls;
+            type Listener = $listener;
+            type Clock = $clock;
+            type ClientIo = $transport<MaybeTlsStream<$tcp>>;
+            type ServerIo = $transport<$tcp>;
+        }
 
         #[doc = concat!("A WebSocket over a stream `S` of ", $name, " (a TCP stream, a TLS stream, a pipe).")]
         pub type WebSocketStream<S> = $crate::driver::WebSocket<$transport<S>, $clock>;

@@ -5,12 +5,12 @@
 use std::io;
 
 use crate::driver::{WebSocket, handshake, within};
-use crate::runtime::{Runtime, TlsClient};
+use crate::runtime::{Runtime, RuntimeTypes, TlsClient};
 use crate::{ClientOptions, Error, MaybeTlsStream, Response, SharedConfig, Target};
 
 /// A client WebSocket over runtime `R`, and what the server's `101` said.
 pub type Connection<R> = (
-    WebSocket<<R as Runtime>::ClientIo, <R as Runtime>::Clock>,
+    WebSocket<<R as RuntimeTypes>::ClientIo, <R as RuntimeTypes>::Clock>,
     Response,
 );
 

@@ -59,7 +59,7 @@ pub use message::Message;
 pub use options::ClientOptions;
 pub use response::Response;
 #[cfg(feature = "async")]
-pub use runtime::{Runtime, TlsClient};
+pub use runtime::{Runtime, RuntimeTypes, TlsClient};
 pub use target::Target;
 #[cfg(feature = "rustls")]
 pub use tls::{Roots, TlsOptions};

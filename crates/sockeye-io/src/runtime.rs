@@ -11,13 +11,12 @@ use std::time::Duration;
 use crate::driver::{Clock, Transport};
 use crate::{ClientOptions, Error, MaybeTlsStream, Target};
 
-/// An async runtime as the shared client and server need it. The adapters
-/// implement it on a unit type (`sockeye_tokio::Tokio`, `sockeye_smol::Smol`).
-///
-/// Spawning is not here: tokio spawns globally, while the `futures-io`
-/// adapter leaves it to the caller's executor, so the accept loop takes a
-/// spawn function instead.
-pub trait Runtime: Send + Sync + 'static {
+/// The things of an async runtime the shared client and server handle: its
+/// TCP stream and listener, its TLS client stream, its clock, and how the
+/// driver reads and writes its streams. An adapter declares them with
+/// [`runtime_api!`](crate::runtime_api), which keeps them in step with the
+/// names of its API (`MaybeTlsStream`, `WebSocketStream`).
+pub trait RuntimeTypes {
     /// A connected TCP stream.
     type Tcp: Send + Unpin + 'static;
     /// The client TLS stream over [`Tcp`](Self::Tcp); [`NoTls`](crate::NoTls)
@@ -31,7 +30,16 @@ pub trait Runtime: Send + Sync + 'static {
     type ClientIo: Transport + From<MaybeTlsStream<Self::Tcp, Self::Tls>> + Send + 'static;
     /// An accepted connection as the driver reads and writes it.
     type ServerIo: Transport + From<Self::Tcp> + Send + 'static;
+}
 
+/// An async runtime as the shared client and server need it: what it does
+/// with the things of [`RuntimeTypes`]. The adapters implement it on a unit
+/// type (`sockeye_tokio::Tokio`, `sockeye_smol::Smol`).
+///
+/// Spawning is not here: tokio spawns globally, while the `futures-io`
+/// adapter leaves it to the caller's executor, so the accept loop takes a
+/// spawn function instead.
+pub trait Runtime: RuntimeTypes + Send + Sync + 'static {
     /// The addresses of `host` (a name or an IP literal) at `port`.
     fn resolve(host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
 

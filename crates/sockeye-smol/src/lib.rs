@@ -42,17 +42,10 @@ pub use sockeye_io::server::Task;
 pub use runtime::Smol as SmolConnector;
 
 sockeye_io::runtime_api! {
-    name = "futures-io",
-    runtime = Smol,
-    clock = AsyncIoClock,
-    transport = FuturesIo,
-    tcp = async_net::TcpStream,
-    stream = [futures_io::AsyncRead, futures_io::AsyncWrite],
-    tls = futures_rustls::client::TlsStream;
-    fn connect;
-    fn accept;
-    fn accept_with;
-    fn reconnecting;
+    name = "futures-io", runtime = Smol, clock = AsyncIoClock,
+    tcp = async_net::TcpStream, listener = async_net::TcpListener, tls = futures_rustls::client::TlsStream,
+    transport = FuturesIo, stream = [futures_io::AsyncRead, futures_io::AsyncWrite];
+    fn connect; fn accept; fn accept_with; fn reconnecting;
 }
 
 /// The system clock with an `async-io` timer, allocated on first use.

@@ -5,10 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_net::{TcpListener, TcpStream};
-use sockeye_io::driver::FuturesIo;
-use sockeye_io::{Error, MaybeTlsStream, Runtime, TlsClient};
-
-use crate::AsyncIoClock;
+use sockeye_io::{Error, Runtime, TlsClient};
 
 /// `async-net` (TCP), `futures-rustls` (TLS, feature `rustls`) and
 /// `async-io` (timers) as a [`Runtime`], for any executor. The reconnecting
@@ -16,19 +13,7 @@ use crate::AsyncIoClock;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Smol;
 
-#[cfg(feature = "rustls")]
-type Tls = futures_rustls::client::TlsStream<TcpStream>;
-#[cfg(not(feature = "rustls"))]
-type Tls = sockeye_io::NoTls;
-
 impl Runtime for Smol {
-    type Tcp = TcpStream;
-    type Tls = Tls;
-    type Listener = TcpListener;
-    type Clock = AsyncIoClock;
-    type ClientIo = FuturesIo<MaybeTlsStream<TcpStream, Tls>>;
-    type ServerIo = FuturesIo<TcpStream>;
-
     async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         async_net::resolve((host, port)).await
     }
@@ -42,7 +27,7 @@ impl Runtime for Smol {
     }
 
     #[cfg(feature = "rustls")]
-    async fn wrap_tls(tcp: TcpStream, tls: TlsClient<'_>) -> Result<Tls, Error> {
+    async fn wrap_tls(tcp: TcpStream, tls: TlsClient<'_>) -> Result<Self::Tls, Error> {
         let (name, config) = tls.settings()?;
         futures_rustls::TlsConnector::from(config)
             .connect(name, tcp)
@@ -51,7 +36,7 @@ impl Runtime for Smol {
     }
 
     #[cfg(not(feature = "rustls"))]
-    async fn wrap_tls(_tcp: TcpStream, _tls: TlsClient<'_>) -> Result<Tls, Error> {
+    async fn wrap_tls(_tcp: TcpStream, _tls: TlsClient<'_>) -> Result<Self::Tls, Error> {
         Err(TlsClient::unsupported("sockeye-smol"))
     }
 

@@ -79,13 +79,9 @@ pub use sockeye_io::driver::TokioIo;
 pub use runtime::Tokio as TokioConnector;
 
 sockeye_io::runtime_api! {
-    name = "tokio",
-    runtime = Tokio,
-    clock = TokioClock,
-    transport = TokioIo,
-    tcp = tokio::net::TcpStream,
-    stream = [tokio::io::AsyncRead, tokio::io::AsyncWrite],
-    tls = tokio_rustls::client::TlsStream;
+    name = "tokio", runtime = Tokio, clock = TokioClock,
+    tcp = tokio::net::TcpStream, listener = tokio::net::TcpListener, tls = tokio_rustls::client::TlsStream,
+    transport = TokioIo, stream = [tokio::io::AsyncRead, tokio::io::AsyncWrite];
     ///
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")]

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sockeye_io::driver::{Clock, TokioIo, clock_epoch};
-use sockeye_io::{Error, MaybeTlsStream, Runtime, TlsClient};
+use sockeye_io::driver::{Clock, clock_epoch};
+use sockeye_io::{Error, Runtime, TlsClient};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
@@ -17,19 +17,7 @@ use tokio::time::{Instant, Sleep};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tokio;
 
-#[cfg(feature = "rustls")]
-type Tls = tokio_rustls::client::TlsStream<TcpStream>;
-#[cfg(not(feature = "rustls"))]
-type Tls = sockeye_io::NoTls;
-
 impl Runtime for Tokio {
-    type Tcp = TcpStream;
-    type Tls = Tls;
-    type Listener = TcpListener;
-    type Clock = TokioClock;
-    type ClientIo = TokioIo<MaybeTlsStream<TcpStream, Tls>>;
-    type ServerIo = TokioIo<TcpStream>;
-
     async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         Ok(tokio::net::lookup_host((host, port)).await?.collect())
     }
@@ -43,7 +31,7 @@ impl Runtime for Tokio {
     }
 
     #[cfg(feature = "rustls")]
-    async fn wrap_tls(tcp: TcpStream, tls: TlsClient<'_>) -> Result<Tls, Error> {
+    async fn wrap_tls(tcp: TcpStream, tls: TlsClient<'_>) -> Result<Self::Tls, Error> {
         let (name, config) = tls.settings()?;
         let connector = tokio_rustls::TlsConnector::from(config);
         let handshake = connector.connect(name, tcp);
@@ -51,7 +39,7 @@ impl Runtime for Tokio {
     }
 
     #[cfg(not(feature = "rustls"))]
-    async fn wrap_tls(_tcp: TcpStream, _tls: TlsClient<'_>) -> Result<Tls, Error> {
+    async fn wrap_tls(_tcp: TcpStream, _tls: TlsClient<'_>) -> Result<Self::Tls, Error> {
         Err(TlsClient::unsupported("sockeye-tokio"))
     }
 

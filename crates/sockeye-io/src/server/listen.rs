@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Clients, ServerClient, ServerCore, ServerPolicy, ShutdownReport};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeTypes};
 
 /// A connection's task, for the executor to spawn.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A client of a server over runtime `R`, handed to its handler.
-pub type RuntimeClient<R> = ServerClient<<R as Runtime>::ServerIo, <R as Runtime>::Clock>;
+pub type RuntimeClient<R> = ServerClient<<R as RuntimeTypes>::ServerIo, <R as RuntimeTypes>::Clock>;
 
 /// A listener whose connections are accepted under a [`ServerPolicy`] and
 /// served, one task each, by a handler. The adapters' `Server` wraps it with
