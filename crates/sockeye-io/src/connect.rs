@@ -5,14 +5,8 @@
 use std::io;
 
 use crate::driver::{WebSocket, handshake, within};
-use crate::runtime::{Runtime, RuntimeTypes, TlsClient};
+use crate::runtime::{Runtime, TlsClient};
 use crate::{ClientOptions, Error, MaybeTlsStream, Response, SharedConfig, Target};
-
-/// A client WebSocket over runtime `R`, and what the server's `101` said.
-pub type Connection<R> = (
-    WebSocket<<R as RuntimeTypes>::ClientIo, <R as RuntimeTypes>::Clock>,
-    Response,
-);
 
 /// Connect to `url` over runtime `R` with `options` and `config`: what the
 /// adapters' `connect_with` does.
@@ -28,7 +22,7 @@ pub async fn connect_with<R: Runtime>(
     url: &str,
     options: ClientOptions,
     config: impl Into<SharedConfig>,
-) -> Result<Connection<R>, Error> {
+) -> Result<(WebSocket<R::ClientIo, R::Clock>, Response), Error> {
     let target = Target::parse(url)?;
     let request = options.request(&target)?;
     let timer = options.connect_time_limit().map(R::sleep);
