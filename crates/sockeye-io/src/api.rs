@@ -5,7 +5,6 @@
 #[cfg(feature = "deflate")]
 pub use sockeye::deflate::DeflateConfig;
 
-#[cfg(feature = "async")]
 pub use crate::driver::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
 pub use crate::reconnect;
 pub use crate::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
