@@ -12,6 +12,7 @@
 mod core;
 pub mod handshake;
 mod stream;
+mod transports;
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -21,8 +22,13 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
+use crate::{Role, SharedConfig};
+
 pub use self::core::Driver;
-pub use stream::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
+pub use stream::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
+pub use transports::FuturesIo;
+#[cfg(feature = "tokio")]
+pub use transports::TokioIo;
 
 /// A byte stream as the driver needs it.
 ///
@@ -116,54 +122,34 @@ where
     .await
 }
 
-/// A [`Transport`] over `futures-io` streams (smol, async-std, any executor).
+/// A WebSocket over `io`, whose opening handshake was done elsewhere,
+/// playing `role` with `config` from the moment `clock` reads now.
+pub fn from_raw<T: Transport, C: Clock>(
+    io: T,
+    clock: C,
+    role: Role,
+    config: impl Into<SharedConfig>,
+) -> WebSocket<T, C> {
+    let conn = sockeye::Connection::new(role, config, clock.now());
+    WebSocket::new(conn, io, clock)
+}
+
+/// Accept a WebSocket client on `io` with the default config, accepting
+/// every upgrade request without a subprotocol (the adapters' `accept`).
 ///
-/// `futures-io` reads want an initialised buffer, so the read zeroes the
-/// spare capacity it hands out first.
-#[derive(Debug)]
-pub struct FuturesIo<S>(pub S);
-
-impl<S> Transport for FuturesIo<S>
-where
-    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    fn poll_read_buf(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut BytesMut,
-    ) -> Poll<io::Result<usize>> {
-        let start = buf.len();
-        buf.resize(buf.capacity(), 0);
-        let result = Pin::new(&mut self.0).poll_read(cx, &mut buf[start..]);
-        let read = match &result {
-            Poll::Ready(Ok(n)) => *n,
-            _ => 0,
-        };
-        buf.truncate(start + read);
-        result
-    }
-
-    fn poll_read_slice(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
+/// # Errors
+/// As [`handshake::server`].
+pub fn accept<T: Transport, C: Clock>(
+    io: T,
+    clock: C,
+) -> impl Future<Output = Result<WebSocket<T, C>, crate::Error>> {
+    // Not an `async fn`, which would keep room for `io` beside the
+    // handshake: the future is the boxed handshake and nothing more.
+    let handshake = handshake::server(io, clock, SharedConfig::default(), |_| {
+        crate::Decision::accept()
+    });
+    async move {
+        let (ws, _request) = handshake.await?;
+        Ok(ws)
     }
 }

@@ -14,6 +14,12 @@
 //!   `async`, the client itself over any runtime;
 //! * [`server`]: server policy written once (accept-time decisions, limits,
 //!   client tracking and broadcast, heartbeat defaults, graceful shutdown);
+//! * [`Runtime`] (feature `async`): what an async runtime provides (TCP,
+//!   TLS, timers, its clock), over which [`connect`] (resolve, connect,
+//!   TLS, handshake), the server's accept loop ([`server::Acceptor`]) and
+//!   the reconnecting client's connector are written once, with
+//!   [`MaybeTlsStream`] as the client's stream; [`api`] lists what every
+//!   async adapter re-exports;
 //! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
 //!   once into a rustls `ClientConfig`;
 //!
@@ -23,21 +29,37 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "async")]
+pub mod api;
+#[cfg(feature = "async")]
+pub mod connect;
+mod decision;
+#[cfg(feature = "async")]
 pub mod driver;
 mod error;
 pub mod info;
+#[cfg(feature = "async")]
+mod maybe_tls;
 mod message;
 mod options;
 pub mod reconnect;
+mod response;
+#[cfg(feature = "async")]
+mod runtime;
 pub mod server;
 mod target;
 #[cfg(feature = "rustls")]
 pub mod tls;
 
+pub use decision::Decision;
 pub use error::Error;
 pub use info::{HandshakeInfo, ReadyState};
+#[cfg(feature = "async")]
+pub use maybe_tls::{MaybeTlsStream, NoTls};
 pub use message::Message;
-pub use options::{ClientOptions, Decision, Response};
+pub use options::ClientOptions;
+pub use response::Response;
+#[cfg(feature = "async")]
+pub use runtime::{Runtime, RuntimeTypes, TlsClient};
 pub use target::Target;
 #[cfg(feature = "rustls")]
 pub use tls::{Roots, TlsOptions};

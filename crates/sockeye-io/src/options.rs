@@ -1,10 +1,9 @@
-//! What a client asks for and what a server answers, beyond the URL.
+//! What a client asks for beyond the URL: subprotocols, extensions,
+//! `Origin`, extra fields, the connect timeout and TLS settings.
 
 use core::time::Duration;
 
-use sockeye::Endpoint;
-use sockeye::endpoint::Opened;
-use sockeye::handshake::{Accept, ClientRequest, Established, Headers, Request};
+use sockeye::handshake::ClientRequest;
 
 use crate::{Error, Target};
 
@@ -52,7 +51,7 @@ impl ClientOptions {
     }
 
     /// Offer an extension, written as on the wire (`name; param=value`).
-    /// The server's selection shows in [`Response::extensions`]; running an
+    /// The server's selection shows in [`Response::extensions`](crate::Response::extensions); running an
     /// extension the engine does not implement is up to the caller.
     pub fn extension(mut self, offer: &str) -> Self {
         self.extensions.push(offer.to_owned());
@@ -127,197 +126,5 @@ impl ClientOptions {
             request = request.header(name, value)?;
         }
         Ok(request)
-    }
-}
-
-/// What the server's `101` said, for the client.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Response {
-    /// The subprotocol the server selected.
-    pub protocol: Option<String>,
-    /// The extensions the server selected, in its order.
-    pub extensions: Vec<sockeye::handshake::Extension>,
-    /// The response's header fields.
-    pub headers: Headers,
-}
-
-impl Response {
-    /// What `established` says.
-    pub fn of(established: &Established) -> Self {
-        Response {
-            protocol: established.protocol().map(str::to_owned),
-            extensions: established.extensions().to_vec(),
-            headers: established.headers().clone(),
-        }
-    }
-
-    /// What the client endpoint's [`Opened`] event said.
-    pub fn opened(opened: Opened) -> Self {
-        Response {
-            protocol: opened.protocol,
-            extensions: opened.extensions,
-            headers: opened.headers,
-        }
-    }
-
-    /// The browser-like view of this response for a client that connected
-    /// to `url`.
-    pub fn handshake_info(&self, url: &str) -> crate::HandshakeInfo {
-        crate::HandshakeInfo {
-            url: Some(url.to_owned()),
-            protocol: self.protocol.clone(),
-            extensions: self.extensions.clone(),
-        }
-    }
-}
-
-/// A server's answer to an upgrade request, returned by the `accept_with`
-/// callback.
-///
-/// ```
-/// use sockeye_io::Decision;
-///
-/// let yes = Decision::accept().protocol("chat.v1").header("Set-Cookie", "a=b");
-/// let no = Decision::reject(403).body("forbidden origin");
-/// # let _ = (yes, no);
-/// ```
-#[derive(Clone, Debug)]
-pub struct Decision {
-    /// `None` to accept, the status to reject with.
-    reject: Option<u16>,
-    protocol: Option<String>,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Decision {
-    /// Accept the upgrade.
-    pub fn accept() -> Self {
-        Self {
-            reject: None,
-            protocol: None,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Refuse it with an HTTP `status` (200–599).
-    pub fn reject(status: u16) -> Self {
-        Self {
-            reject: Some(status),
-            ..Self::accept()
-        }
-    }
-
-    /// A plain HTTP response with `status` (200–599), for a request that is
-    /// not an upgrade, such as a page served beside the WebSocket; the same
-    /// as [`reject`](Self::reject), named for that use.
-    pub fn respond(status: u16) -> Self {
-        Self::reject(status)
-    }
-
-    /// Accept the subprotocol the engine's rule selects from `supported`
-    /// ([`Request::select_protocol`]: the first in the client's order of
-    /// preference that `supported` lists), or none if there is no match.
-    pub fn accept_first_of(request: &Request, supported: &[&str]) -> Self {
-        match request.select_protocol(supported) {
-            Some(protocol) => Self::accept().protocol(protocol),
-            None => Self::accept(),
-        }
-    }
-
-    /// Select a subprotocol the client offered (accepting only).
-    pub fn protocol(mut self, protocol: &str) -> Self {
-        self.protocol = Some(protocol.to_owned());
-        self
-    }
-
-    /// Add a response header field.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// The body of a rejection.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// The bytes to write and, when accepted, the connection (open from `now`).
-    ///
-    /// # Errors
-    /// [`Error::Handshake`] when the decision cannot be carried out (a
-    /// subprotocol the client did not offer, a forbidden header field).
-    pub fn apply(
-        self,
-        request: &Request,
-        now: core::time::Duration,
-    ) -> Result<(Vec<u8>, Option<sockeye::Connection>), Error> {
-        match self.reject {
-            Some(status) => {
-                let headers: Vec<(&str, &str)> = self
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                Ok((request.reject(status, &headers, &self.body)?, None))
-            }
-            None => {
-                let mut accept = Accept::new(now);
-                if let Some(protocol) = &self.protocol {
-                    accept = accept.protocol(protocol);
-                }
-                for (name, value) in &self.headers {
-                    accept = accept.header(name, value);
-                }
-                let (response, conn) = request.accept(accept)?;
-                Ok((response, Some(conn)))
-            }
-        }
-    }
-
-    /// Carries the decision out on `endpoint`, whose request waits for its
-    /// answer ([`EndpointEvent::Request`](sockeye::EndpointEvent::Request)):
-    /// accepts at `now` (the `101` is queued and
-    /// [`Opened`] follows) or queues the rejection, which the transport
-    /// closes after. Returns the request, which the endpoint no longer holds.
-    ///
-    /// # Errors
-    /// [`Error::Handshake`] when the decision cannot be carried out (a
-    /// subprotocol the client did not offer, a forbidden header field, no
-    /// request waiting).
-    pub fn answer(self, endpoint: &mut Endpoint, now: Duration) -> Result<Request, Error> {
-        let answered = match self.reject {
-            Some(status) => {
-                let headers: Vec<(&str, &str)> = self
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                endpoint.reject(status, &headers, &self.body)
-            }
-            None => {
-                let mut accept = Accept::new(now);
-                if let Some(protocol) = &self.protocol {
-                    accept = accept.protocol(protocol);
-                }
-                for (name, value) in &self.headers {
-                    accept = accept.header(name, value);
-                }
-                endpoint.accept(accept)
-            }
-        };
-        Ok(answered?)
-    }
-
-    /// The subprotocol selected by an accepting decision.
-    pub fn selected_protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    /// The status of a rejection.
-    pub fn rejected_status(&self) -> Option<u16> {
-        self.reject
     }
 }

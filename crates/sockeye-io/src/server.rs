@@ -11,8 +11,11 @@
 //! * [`RateLimit`]: a token bucket fed with the time, no clock of its own;
 //! * [`ServerCore`] (feature `async`): one connection's life under the
 //!   policy over the driver's [`Transport`](crate::driver::Transport), and
-//!   graceful shutdown. `sockeye-tokio` and `sockeye-smol` wrap it in a
-//!   `Server` that only owns the listener and spawns tasks.
+//!   graceful shutdown;
+//! * [`Acceptor`] and [`ServerHandle`] (feature `async`): the accept loop
+//!   over any [`Runtime`](crate::Runtime)'s listener and the handle that
+//!   broadcasts and shuts down. `sockeye-tokio` and `sockeye-smol` only add
+//!   their runtime's `bind` and `spawn`.
 //!
 //! # Close codes and statuses the policy uses
 //! | event | answer |
@@ -27,12 +30,16 @@
 //! | graceful shutdown | close 1001 |
 
 mod clients;
+#[cfg(feature = "async")]
+mod listen;
 mod policy;
 mod rate;
 #[cfg(feature = "async")]
 mod serve;
 
 pub use clients::{ClientId, ClientSlot, Clients, Outgoing, Refusal};
+#[cfg(feature = "async")]
+pub use listen::{Acceptor, RuntimeClient, ServerHandle, Task};
 pub use policy::{
     DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUE_CAPACITY, RequestInfo,
     ServerPolicy,

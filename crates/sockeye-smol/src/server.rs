@@ -1,25 +1,15 @@
-//! A WebSocket server on an `async-net` listener: the accept loop; the
-//! policy itself is [`sockeye_io::server`]'s, and tasks are spawned by the
+//! A WebSocket server on an `async-net` listener: the accept loop and the
+//! policy are [`sockeye_io::server`]'s, and tasks are spawned by the
 //! caller's executor.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
 
-use async_net::{AsyncToSocketAddrs, TcpListener, TcpStream};
-use sockeye_io::driver::FuturesIo;
-use sockeye_io::server::{Clients, ServerClient, ServerCore, ServerPolicy, ShutdownReport};
+use async_net::{AsyncToSocketAddrs, TcpListener};
+use sockeye_io::server::{Acceptor, Task};
 
-use crate::AsyncIoClock;
-
-/// A client of a [`Server`], handed to its handler.
-pub type Client = ServerClient<FuturesIo<TcpStream>, AsyncIoClock>;
-
-/// A connection's task, for the executor to spawn.
-pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+use crate::{Client, ServerHandle, ServerPolicy, Smol};
 
 /// A WebSocket server: a TCP listener whose connections are accepted under
 /// a [`ServerPolicy`] and served, one task each, by a handler.
@@ -43,8 +33,7 @@ pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// # ; Ok::<(), std::io::Error>(())
 /// ```
 pub struct Server {
-    listener: TcpListener,
-    core: Arc<ServerCore>,
+    acceptor: Acceptor<Smol>,
 }
 
 impl Server {
@@ -53,30 +42,27 @@ impl Server {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(addr: impl AsyncToSocketAddrs, policy: ServerPolicy) -> io::Result<Self> {
-        Ok(Self::from_listener(TcpListener::bind(addr).await?, policy))
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self::from_listener(listener, policy))
     }
 
     /// Serve the connections of `listener` under `policy`.
     pub fn from_listener(listener: TcpListener, policy: ServerPolicy) -> Self {
-        Self {
-            listener,
-            core: Arc::new(ServerCore::new(policy)),
-        }
+        let acceptor = Acceptor::new(listener, policy);
+        Self { acceptor }
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on (as `TcpListener::local_addr`).
     ///
     /// # Errors
-    /// As `TcpListener::local_addr`.
+    /// When the operating system cannot tell.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.acceptor.local_addr()
     }
 
     /// A handle for broadcasting and shutting down while [`run`](Self::run) runs.
     pub fn handle(&self) -> ServerHandle {
-        ServerHandle {
-            core: self.core.clone(),
-        }
+        self.acceptor.handle()
     }
 
     /// Accept connections until [`ServerHandle::shutdown`], handing each
@@ -92,47 +78,6 @@ impl Server {
         F: Fn(Client) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        while let Some(accepted) = self.core.until_shutdown(self.listener.accept()).await {
-            let (tcp, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(_) => {
-                    // Often out of file descriptors: give others time to close.
-                    async_io::Timer::after(Duration::from_millis(20)).await;
-                    continue;
-                }
-            };
-            let _ = tcp.set_nodelay(true);
-            let core = self.core.clone();
-            let handler = handler.clone();
-            spawn(Box::pin(async move {
-                let io = FuturesIo(tcp);
-                let _ = core
-                    .serve(io, AsyncIoClock::new(), peer, |client| handler(client))
-                    .await;
-            }));
-        }
-        Ok(())
-    }
-}
-
-/// Broadcast to a [`Server`]'s clients and shut it down. Cloning gives
-/// another handle on the same server.
-#[derive(Clone, Debug)]
-pub struct ServerHandle {
-    core: Arc<ServerCore>,
-}
-
-impl ServerHandle {
-    /// The connected clients.
-    pub fn clients(&self) -> &Clients {
-        self.core.clients()
-    }
-
-    /// Stop accepting, send every client a close frame with 1001 (going
-    /// away), wait up to `deadline` for them to answer, then drop the rest
-    /// (see [`ServerCore::shutdown`]).
-    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
-        self.core.shutdown(AsyncIoClock::new(), deadline).await
+        self.acceptor.run(spawn, handler).await
     }
 }

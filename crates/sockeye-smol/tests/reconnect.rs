@@ -1,13 +1,16 @@
 //! The smol reconnecting client over loopback: a server that restarts and
 //! one that never comes.
 
+#[path = "../../sockeye-io/tests/support/receive.rs"]
+mod receive;
+
 use std::pin::pin;
 use std::time::Duration;
 
 use async_net::TcpListener;
 use futures_util::future::{Either, select};
 use sockeye_smol::reconnect::{Event, Jitter, ReconnectPolicy, Schedule};
-use sockeye_smol::{ClientOptions, CloseCode, Config, Message, ReadyState, reconnecting};
+use sockeye_smol::{ClientOptions, CloseCode, Config, ReadyState, reconnecting};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -32,15 +35,7 @@ fn policy() -> ReconnectPolicy {
 async fn receive_texts(listener: &TcpListener, count: usize) -> Vec<String> {
     let (tcp, _) = listener.accept().await.unwrap();
     let mut ws = sockeye_smol::accept(tcp).await.unwrap();
-    let mut texts = Vec::new();
-    while texts.len() < count {
-        match ws.recv().await {
-            Some(Ok(Message::Text(text))) => texts.push(text.to_string()),
-            Some(Ok(_)) => {}
-            other => panic!("{other:?}"),
-        }
-    }
-    texts
+    receive::texts(&mut ws, count).await
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! `wss://` against a TLS echo server with a self-signed certificate.
 #![cfg(feature = "rustls")]
 
+#[path = "../../sockeye-io/tests/support/self_signed.rs"]
+mod self_signed;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use futures_rustls::TlsAcceptor;
-use futures_rustls::rustls::{self, pki_types::PrivateKeyDer};
 use smol::net::TcpListener;
 use sockeye_smol::{ClientOptions, CloseCode, Config, Error, Message, TlsOptions};
 
@@ -17,20 +18,8 @@ struct Server {
 /// A TLS echo server on 127.0.0.1:0 for "localhost", its certificate
 /// written to a PEM file for the client to trust.
 async fn tls_echo_server(name: &str) -> Server {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let ca_file =
-        std::env::temp_dir().join(format!("sockeye-smol-{name}-{}.pem", std::process::id()));
-    std::fs::write(&ca_file, certified.cert.pem()).unwrap();
-    let key = PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![certified.cert.der().clone()], key)
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let (config, ca_file) = self_signed::localhost_config("sockeye-smol", name, None);
+    let acceptor = TlsAcceptor::from(config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     smol::spawn(async move {

@@ -48,7 +48,7 @@
 //! [`ReconnectingClient`] connects again when its connection is lost, with
 //! backoff and jitter, a bounded outbox for messages sent meanwhile, and
 //! events (connected, disconnected, gave up). Its policy and logic are
-//! [`sockeye_io::reconnect`]'s; only [`TokioConnector`] is tokio's.
+//! [`sockeye_io::reconnect`]'s, over the [`Tokio`] runtime.
 //!
 //! # Servers
 //! [`Server`] accepts on a listener under a [`ServerPolicy`] (path, a
@@ -59,44 +59,103 @@
 //! `sockeye-smol`.
 //!
 //! The same driver, written once in [`sockeye_io::driver`], serves
-//! `sockeye-smol`; only [`TokioIo`] and [`TokioClock`] are tokio's.
+//! `sockeye-smol`, and so do the connect sequence ([`sockeye_io::connect`])
+//! and the accept loop; this crate is [`Tokio`] (tokio as a
+//! [`sockeye_io::Runtime`]), [`TokioClock`] and the names with tokio's
+//! types.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod connect;
-mod reconnecting;
 mod runtime;
 mod server;
 
-pub use connect::{MaybeTlsStream, accept, accept_with, connect, connect_with};
+pub use runtime::{Tokio, TokioClock};
+pub use server::Server;
+pub use sockeye_io::driver::TokioIo;
 
-pub use reconnecting::{ReconnectingClient, TokioConnector, reconnecting};
-pub use runtime::{TokioClock, TokioIo};
-pub use server::{Client, Server, ServerHandle};
-#[cfg(feature = "deflate")]
-pub use sockeye_io::DeflateConfig;
-pub use sockeye_io::driver::{Close, ReadHalf, Recv, Send, WebSocket, WriteHalf};
-pub use sockeye_io::reconnect;
-pub use sockeye_io::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
-pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Request, Response,
-    Role, SharedConfig,
-};
-pub use sockeye_io::{HandshakeInfo, ReadyState};
-#[cfg(feature = "rustls")]
-pub use sockeye_io::{Roots, TlsOptions};
+/// The reconnecting client's name for [`Tokio`], which connects and waits
+/// for it.
+pub use runtime::Tokio as TokioConnector;
 
-/// A WebSocket over a tokio stream `S` (a `TcpStream`, a TLS stream, a duplex pipe).
-pub type WebSocketStream<S> = WebSocket<TokioIo<S>, TokioClock>;
-
-/// A WebSocket over `stream`, whose opening handshake was done elsewhere,
-/// playing `role` with `config`.
-pub fn from_raw<S>(stream: S, role: Role, config: impl Into<SharedConfig>) -> WebSocketStream<S>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let clock = TokioClock::new();
-    let now = sockeye_io::driver::Clock::now(&clock);
-    let conn = sockeye_io::sockeye::Connection::new(role, config, now);
-    WebSocket::new(conn, TokioIo(stream), clock)
+sockeye_io::runtime_api! {
+    name = "tokio", runtime = Tokio, clock = TokioClock,
+    tcp = tokio::net::TcpStream, listener = tokio::net::TcpListener, tls = tokio_rustls::client::TlsStream,
+    transport = TokioIo, stream = [tokio::io::AsyncRead, tokio::io::AsyncWrite];
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sockeye_tokio::Error> {
+    /// let (mut ws, _response) = sockeye_tokio::connect("ws://127.0.0.1:9001/chat").await?;
+    /// ws.send("hello").await?;
+    /// if let Some(reply) = ws.recv().await {
+    ///     println!("{:?}", reply?);
+    /// }
+    /// ws.close(sockeye_tokio::CloseCode::NORMAL, "").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn connect;
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+    /// loop {
+    ///     let (tcp, _) = listener.accept().await?;
+    ///     tokio::spawn(async move {
+    ///         let mut ws = sockeye_tokio::accept(tcp).await?;
+    ///         while let Some(message) = ws.recv().await {
+    ///             let message = message?;
+    ///             if message.is_data() {
+    ///                 ws.send(message).await?;
+    ///             }
+    ///         }
+    ///         Ok::<_, sockeye_tokio::Error>(())
+    ///     });
+    /// }
+    /// # }
+    /// ```
+    fn accept;
+    ///
+    /// ```no_run
+    /// use sockeye_tokio::{Config, Decision};
+    /// # async fn serve(tcp: tokio::net::TcpStream) -> Result<(), sockeye_tokio::Error> {
+    /// let (ws, request) = sockeye_tokio::accept_with(tcp, Config::default(), |request| {
+    ///     if request.path() != "/chat" {
+    ///         return Decision::reject(404);
+    ///     }
+    ///     Decision::accept_first_of(request, &["chat.v2", "chat.v1"])
+    /// })
+    /// .await?;
+    /// # let _ = (ws, request); Ok(()) }
+    /// ```
+    fn accept_with;
+    ///
+    /// ```no_run
+    /// use sockeye_tokio::reconnect::{Event, ReconnectPolicy};
+    /// use sockeye_tokio::{ClientOptions, Config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut client = sockeye_tokio::reconnecting(
+    ///     "ws://127.0.0.1:9001/feed",
+    ///     ClientOptions::new().header("Authorization", "Bearer abc"),
+    ///     Config::default(),
+    ///     ReconnectPolicy::default(),
+    /// );
+    /// client.send("subscribe").await.unwrap(); // queued until connected
+    /// while let Some(event) = client.recv().await {
+    ///     match event {
+    ///         Event::Connected { connection, .. } => println!("connected (#{connection})"),
+    ///         Event::Message(message) => println!("{message:?}"),
+    ///         Event::Disconnected { close, reconnect_in, .. } => {
+    ///             println!("closed {}: retry in {reconnect_in:?}", close.code)
+    ///         }
+    ///         Event::GaveUp { attempts } => println!("gave up after {attempts}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    fn reconnecting;
 }

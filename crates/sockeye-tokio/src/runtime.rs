@@ -1,53 +1,58 @@
-//! The two pieces of tokio the shared driver needs: a transport and a clock.
+//! Tokio as the shared layer's [`Runtime`], and its clock.
 
-use std::io::{self, IoSlice};
+use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use sockeye_io::driver::{Clock, Transport, clock_epoch};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use sockeye_io::driver::{Clock, clock_epoch};
+use sockeye_io::{Error, Runtime, TlsClient};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 
-/// A tokio `AsyncRead + AsyncWrite` as the driver's [`Transport`]: reads go
-/// straight into the engine's buffer, writes are vectored.
-#[derive(Debug)]
-pub struct TokioIo<S>(pub S);
+/// Tokio as a [`Runtime`]: `tokio::net` for TCP, `tokio-rustls` for TLS
+/// (feature `rustls`), `tokio::time` for timers. The reconnecting client
+/// connects through it too (as [`TokioConnector`](crate::TokioConnector)).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tokio;
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
-    fn poll_read_buf(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut BytesMut,
-    ) -> Poll<io::Result<usize>> {
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf)
+impl Runtime for Tokio {
+    async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host, port)).await?.collect())
     }
 
-    fn poll_read_slice(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut buf = ReadBuf::new(buf);
-        ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
-        Poll::Ready(Ok(buf.filled().len()))
+    fn connect_tcp(addr: SocketAddr) -> impl Future<Output = io::Result<TcpStream>> + Send {
+        TcpStream::connect(addr)
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    fn set_nodelay(tcp: &TcpStream) -> io::Result<()> {
+        tcp.set_nodelay(true)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+    #[cfg(feature = "rustls")]
+    async fn wrap_tls(tcp: TcpStream, tls: TlsClient<'_>) -> Result<Self::Tls, Error> {
+        let (name, config) = tls.settings()?;
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let handshake = connector.connect(name, tcp);
+        handshake.await.map_err(sockeye_io::tls::handshake_error)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+    #[cfg(not(feature = "rustls"))]
+    async fn wrap_tls(_tcp: TcpStream, _tls: TlsClient<'_>) -> Result<Self::Tls, Error> {
+        Err(TlsClient::unsupported("sockeye-tokio"))
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        listener.accept().await
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
     }
 }
 
@@ -104,5 +109,3 @@ impl Clock for TokioClock {
         self.timer = None;
     }
 }
-
-use std::future::Future as _;

@@ -1,19 +1,14 @@
-//! A WebSocket server on a tokio listener: the accept loop and task
-//! spawning; the policy itself is [`sockeye_io::server`]'s.
+//! A WebSocket server on a tokio listener: the accept loop and the policy
+//! are [`sockeye_io::server`]'s; binding and spawning are tokio's.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
-use sockeye_io::server::{Clients, ServerClient, ServerCore, ServerPolicy, ShutdownReport};
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use sockeye_io::server::Acceptor;
+use tokio::net::{TcpListener, ToSocketAddrs};
 
-use crate::{TokioClock, TokioIo};
-
-/// A client of a [`Server`], handed to its handler.
-pub type Client = ServerClient<TokioIo<TcpStream>, TokioClock>;
+use crate::{Client, ServerHandle, ServerPolicy, Tokio};
 
 /// A WebSocket server: a TCP listener whose connections are accepted under
 /// a [`ServerPolicy`] and served, one task each, by a handler.
@@ -36,10 +31,7 @@ pub type Client = ServerClient<TokioIo<TcpStream>, TokioClock>;
 ///     .await
 /// # }
 /// ```
-pub struct Server {
-    listener: TcpListener,
-    core: Arc<ServerCore>,
-}
+pub struct Server(Acceptor<Tokio>);
 
 impl Server {
     /// Listen on `addr` under `policy`.
@@ -52,10 +44,7 @@ impl Server {
 
     /// Serve the connections of `listener` under `policy`.
     pub fn from_listener(listener: TcpListener, policy: ServerPolicy) -> Self {
-        Self {
-            listener,
-            core: Arc::new(ServerCore::new(policy)),
-        }
+        Self(Acceptor::new(listener, policy))
     }
 
     /// The address the server listens on.
@@ -63,19 +52,18 @@ impl Server {
     /// # Errors
     /// As `TcpListener::local_addr`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.0.local_addr()
     }
 
     /// A handle for broadcasting and shutting down while [`run`](Self::run) runs.
     pub fn handle(&self) -> ServerHandle {
-        ServerHandle {
-            core: self.core.clone(),
-        }
+        self.0.handle()
     }
 
     /// Accept connections until [`ServerHandle::shutdown`], each in its own
-    /// task: the policy answers the request, then `handler` gets the client.
-    /// Returns when shutdown starts (the listener is closed then).
+    /// task (`tokio::spawn`): the policy answers the request, then `handler`
+    /// gets the client. Returns when shutdown starts (the listener is closed
+    /// then).
     ///
     /// # Errors
     /// Never for a failed `accept` (a client that gave up, a lack of file
@@ -85,48 +73,7 @@ impl Server {
         F: Fn(Client) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        while let Some(accepted) = self.core.until_shutdown(self.listener.accept()).await {
-            let (tcp, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(_) => {
-                    // Often out of file descriptors: give others time to close.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            };
-            // Frames are already coalesced; do not wait for more.
-            let _ = tcp.set_nodelay(true);
-            let core = self.core.clone();
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                let io = TokioIo(tcp);
-                let _ = core
-                    .serve(io, TokioClock::new(), peer, |client| handler(client))
-                    .await;
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Broadcast to a [`Server`]'s clients and shut it down. Cloning gives
-/// another handle on the same server.
-#[derive(Clone, Debug)]
-pub struct ServerHandle {
-    core: Arc<ServerCore>,
-}
-
-impl ServerHandle {
-    /// The connected clients.
-    pub fn clients(&self) -> &Clients {
-        self.core.clients()
-    }
-
-    /// Stop accepting, send every client a close frame with 1001 (going
-    /// away), wait up to `deadline` for them to answer, then drop the rest
-    /// (see [`ServerCore::shutdown`]).
-    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
-        self.core.shutdown(TokioClock::new(), deadline).await
+        let spawn = |task| drop(tokio::spawn(task));
+        self.0.run(spawn, handler).await
     }
 }

@@ -159,12 +159,12 @@ async fn send_queues_at_the_call_unless_it_must_wait_for_room() {
 #[test]
 fn the_futures_a_task_awaits_stay_small() {
     use std::mem::size_of;
-    type Send<'a> =
-        sockeye_tokio::Send<'a, sockeye_tokio::TokioIo<DuplexStream>, sockeye_tokio::TokioClock>;
+    type Sending<'a> =
+        sockeye_tokio::Sending<'a, sockeye_tokio::TokioIo<DuplexStream>, sockeye_tokio::TokioClock>;
     // What a connection's task keeps across its awaits: a `send` future of
     // three words, and an error that fits beside a message in the `Option`
     // that `recv` yields.
-    assert_eq!(size_of::<Send<'_>>(), 3 * size_of::<usize>());
+    assert_eq!(size_of::<Sending<'_>>(), 3 * size_of::<usize>());
     assert!(size_of::<Error>() <= 32, "{} B", size_of::<Error>());
     assert_eq!(
         size_of::<Option<Result<Message, Error>>>(),

@@ -1,6 +1,9 @@
 //! The reconnecting client over loopback: a server that restarts, one that
 //! never comes, one that says goodbye, and an application that closes.
 
+#[path = "../../sockeye-io/tests/support/receive.rs"]
+mod receive;
+
 use std::time::Duration;
 
 use sockeye_tokio::reconnect::{Event, Jitter, ReconnectPolicy, Schedule, SendError};
@@ -45,15 +48,7 @@ async fn until<T>(
 async fn receive_texts(listener: &TcpListener, count: usize) -> Vec<String> {
     let (tcp, _) = listener.accept().await.unwrap();
     let mut ws = sockeye_tokio::accept(tcp).await.unwrap();
-    let mut texts = Vec::new();
-    while texts.len() < count {
-        match ws.recv().await {
-            Some(Ok(Message::Text(text))) => texts.push(text.to_string()),
-            Some(Ok(_)) => {}
-            other => panic!("{other:?}"),
-        }
-    }
-    texts
+    receive::texts(&mut ws, count).await
 }
 
 #[tokio::test]

@@ -1,16 +1,15 @@
 //! `wss://` against a TLS echo server with a self-signed certificate.
 #![cfg(feature = "rustls")]
 
+#[path = "../../sockeye-io/tests/support/self_signed.rs"]
+mod self_signed;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use sockeye_tokio::{ClientOptions, CloseCode, Config, Error, Message, TlsOptions};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::{
-    self,
-    pki_types::{CertificateDer, PrivateKeyDer},
-};
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 struct Server {
     url: String,
@@ -26,33 +25,8 @@ async fn tls_echo_server(name: &str) -> Server {
 /// As [`tls_echo_server`]; with `client_ca`, the server requires a client
 /// certificate issued by it.
 async fn tls_echo_server_with(name: &str, client_ca: Option<CertificateDer<'static>>) -> Server {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let ca_file =
-        std::env::temp_dir().join(format!("sockeye-tokio-{name}-{}.pem", std::process::id()));
-    std::fs::write(&ca_file, certified.cert.pem()).unwrap();
-    let key = PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap();
-    let config = match client_ca {
-        None => config.with_no_client_auth(),
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(ca).unwrap();
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                Arc::new(rustls::crypto::ring::default_provider()),
-            )
-            .build()
-            .unwrap();
-            config.with_client_cert_verifier(verifier)
-        }
-    }
-    .with_single_cert(vec![certified.cert.der().clone()], key)
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let (config, ca_file) = self_signed::localhost_config("sockeye-tokio", name, client_ca);
+    let acceptor = TlsAcceptor::from(config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

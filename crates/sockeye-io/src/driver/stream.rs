@@ -122,12 +122,12 @@ impl<T, C> Slot<T, C> {
 }
 
 /// What a future polls: a whole WebSocket's driver, or one half's share.
-enum Target<'a, T, C> {
+enum DriverRef<'a, T, C> {
     Whole(&'a mut Driver<T, C>),
     Half(&'a Shared<T, C>),
 }
 
-impl<T: Transport, C: Clock> Target<'_, T, C> {
+impl<T: Transport, C: Clock> DriverRef<'_, T, C> {
     fn poll<R>(
         &mut self,
         side: Side,
@@ -135,8 +135,8 @@ impl<T: Transport, C: Clock> Target<'_, T, C> {
         f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
     ) -> R {
         match self {
-            Target::Whole(driver) => f(driver, cx),
-            Target::Half(shared) => shared.poll(side, cx, f),
+            DriverRef::Whole(driver) => f(driver, cx),
+            DriverRef::Half(shared) => shared.poll(side, cx, f),
         }
     }
 
@@ -154,13 +154,13 @@ impl<T: Transport, C: Clock> Target<'_, T, C> {
 
     fn start_send(&mut self, message: Message) -> Result<(), Error> {
         match self {
-            Target::Whole(driver) => driver.start_send(message),
-            Target::Half(shared) => shared.lock().start_send(message),
+            DriverRef::Whole(driver) => driver.start_send(message),
+            DriverRef::Half(shared) => shared.lock().start_send(message),
         }
     }
 
     /// Queue `message` now if there is room for it; otherwise (or when
-    /// queueing fails) what the first poll of its [`Send`] must deal with.
+    /// queueing fails) what the first poll of its [`Sending`] must deal with.
     fn queue_now(&mut self, message: Message) -> Option<Box<Unsent>> {
         let queue = |driver: &mut Driver<T, C>| {
             if driver.is_write_blocked() {
@@ -172,8 +172,8 @@ impl<T: Transport, C: Clock> Target<'_, T, C> {
                 .map(|error| Box::new(Unsent::Failed(error)))
         };
         match self {
-            Target::Whole(driver) => queue(driver),
-            Target::Half(shared) => queue(&mut shared.lock()),
+            DriverRef::Whole(driver) => queue(driver),
+            DriverRef::Half(shared) => queue(&mut shared.lock()),
         }
     }
 
@@ -328,8 +328,8 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
         info_of(&self.whole.info)
     }
 
-    fn target(&mut self) -> Target<'_, T, C> {
-        Target::Whole(self.whole.driver_mut())
+    fn polled(&mut self) -> DriverRef<'_, T, C> {
+        DriverRef::Whole(self.whole.driver_mut())
     }
 
     /// Record what the opening handshake settled, for [`url`](Self::url),
@@ -353,7 +353,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// future completes.
     pub fn recv(&mut self) -> Recv<'_, T, C> {
         Recv {
-            target: self.target(),
+            polled: self.polled(),
         }
     }
 
@@ -376,10 +376,10 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// # Cancel safety
     /// Cancel-safe: if the future is dropped while waiting for room, the
     /// message is not sent; once queued, it is written by the next operation.
-    pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
-        let mut target = self.target();
-        let unsent = target.queue_now(message.into());
-        Send { target, unsent }
+    pub fn send(&mut self, message: impl Into<Message>) -> Sending<'_, T, C> {
+        let mut polled = self.polled();
+        let unsent = polled.queue_now(message.into());
+        Sending { polled, unsent }
     }
 
     /// Write out everything queued.
@@ -390,7 +390,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// # Cancel safety
     /// Cancel-safe: what was not written stays queued.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.target().poll_flush(cx)).await
+        std::future::poll_fn(|cx| self.polled().poll_flush(cx)).await
     }
 
     /// Close the connection: send a close frame with `code` and `reason`,
@@ -407,7 +407,7 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
     /// next `close` or `recv`.
     pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
         Close {
-            target: self.target(),
+            polled: self.polled(),
             start: Some((code, reason)),
             wait_for_peer: true,
         }
@@ -458,8 +458,8 @@ macro_rules! half_access {
             info_of(&self.shared.info)
         }
 
-        fn target(&mut self) -> Target<'_, T, C> {
-            Target::Half(&self.shared)
+        fn polled(&mut self) -> DriverRef<'_, T, C> {
+            DriverRef::Half(&self.shared)
         }
     };
 }
@@ -475,7 +475,7 @@ impl<T: Transport, C: Clock> ReadHalf<T, C> {
     /// The next message; as [`WebSocket::recv`], also cancel-safe.
     pub fn recv(&mut self) -> Recv<'_, T, C> {
         Recv {
-            target: self.target(),
+            polled: self.polled(),
         }
     }
 
@@ -519,10 +519,10 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     half_access!();
 
     /// Send a message; as [`WebSocket::send`], also cancel-safe.
-    pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
-        let mut target = self.target();
-        let unsent = target.queue_now(message.into());
-        Send { target, unsent }
+    pub fn send(&mut self, message: impl Into<Message>) -> Sending<'_, T, C> {
+        let mut polled = self.polled();
+        let unsent = polled.queue_now(message.into());
+        Sending { polled, unsent }
     }
 
     /// Write out everything queued; cancel-safe.
@@ -530,7 +530,7 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     /// # Errors
     /// [`Error::Io`] when writing fails.
     pub async fn flush(&mut self) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.target().poll_flush(cx)).await
+        std::future::poll_fn(|cx| self.polled().poll_flush(cx)).await
     }
 
     /// Send a close frame and write it out. The receiving half sees the
@@ -543,7 +543,7 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     /// Cancel-safe: the close frame is queued on the first poll and stays queued.
     pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
         Close {
-            target: self.target(),
+            polled: self.polled(),
             start: Some((code, reason)),
             wait_for_peer: false,
         }
@@ -555,21 +555,21 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
 /// The future of `recv`.
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T, C> {
-    target: Target<'a, T, C>,
+    polled: DriverRef<'a, T, C>,
 }
 
 impl<T: Transport, C: Clock> Future for Recv<'_, T, C> {
     type Output = Option<Result<Message, Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.get_mut().target.poll_recv(cx)
+        self.get_mut().polled.poll_recv(cx)
     }
 }
 
 /// The future of `send`.
 #[must_use = "a queued message is written only when this future or a later operation is polled"]
-pub struct Send<'a, T, C> {
-    target: Target<'a, T, C>,
+pub struct Sending<'a, T, C> {
+    polled: DriverRef<'a, T, C>,
     unsent: Option<Box<Unsent>>,
 }
 
@@ -581,19 +581,19 @@ enum Unsent {
     Failed(Error),
 }
 
-impl<T: Transport, C: Clock> Future for Send<'_, T, C> {
+impl<T: Transport, C: Clock> Future for Sending<'_, T, C> {
     type Output = Result<(), Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        this.target.poll_send(cx, &mut this.unsent)
+        this.polled.poll_send(cx, &mut this.unsent)
     }
 }
 
 /// The future of `close`.
 #[must_use = "futures do nothing unless polled"]
 pub struct Close<'a, T, C> {
-    target: Target<'a, T, C>,
+    polled: DriverRef<'a, T, C>,
     start: Option<(CloseCode, &'a str)>,
     wait_for_peer: bool,
 }
@@ -604,10 +604,10 @@ impl<T: Transport, C: Clock> Future for Close<'_, T, C> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if this.start.is_some() || !this.wait_for_peer {
-            std::task::ready!(this.target.poll_close_frame(cx, &mut this.start))?;
+            std::task::ready!(this.polled.poll_close_frame(cx, &mut this.start))?;
         }
         if this.wait_for_peer {
-            this.target.poll_until_closed(cx)
+            this.polled.poll_until_closed(cx)
         } else {
             Poll::Ready(Ok(()))
         }
@@ -620,7 +620,7 @@ macro_rules! stream_impl {
             type Item = Result<Message, Error>;
 
             fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-                self.get_mut().target().poll_recv(cx)
+                self.get_mut().polled().poll_recv(cx)
             }
         }
     };
@@ -632,22 +632,22 @@ macro_rules! sink_impl {
             type Error = Error;
 
             fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.get_mut().target().poll_ready(cx)
+                self.get_mut().polled().poll_ready(cx)
             }
 
             fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-                self.get_mut().target().start_send(item)
+                self.get_mut().polled().start_send(item)
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.get_mut().target().poll_flush(cx)
+                self.get_mut().polled().poll_flush(cx)
             }
 
             /// Sends a normal close (1000) unless closing already started,
             /// and writes it out.
             fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
                 let mut start = Some((CloseCode::NORMAL, ""));
-                self.get_mut().target().poll_close_frame(cx, &mut start)
+                self.get_mut().polled().poll_close_frame(cx, &mut start)
             }
         }
     };

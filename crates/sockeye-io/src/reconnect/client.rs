@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::{Event, Outbox, ReconnectPolicy, Schedule, SendError, should_reconnect};
 use crate::driver::{Clock, Transport, WebSocket};
-use crate::{ClientOptions, CloseCode, CloseStatus, Config, Error, Message, ReadyState, Response};
+use crate::runtime::Runtime;
+use crate::{
+    ClientOptions, CloseCode, CloseStatus, Error, Message, ReadyState, Response, SharedConfig,
+};
 
 /// What a connection attempt of a [`Connector`] gives.
 pub type Connected<K> = Result<
@@ -32,10 +35,25 @@ pub trait Connector {
     /// Start connecting to `url` (the adapter's `connect_with`). The
     /// attempt owns its arguments: the client keeps it across cancelled
     /// `recv`s.
-    fn connect(&self, url: String, options: ClientOptions, config: Config) -> Attempt<Self>;
+    fn connect(&self, url: String, options: ClientOptions, config: SharedConfig) -> Attempt<Self>;
 
     /// Wait for `duration` (the runtime's sleep).
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+}
+
+/// Every runtime connects with the shared
+/// [`connect_with`](crate::connect::connect_with) and waits with its own sleep.
+impl<R: Runtime> Connector for R {
+    type Transport = R::ClientIo;
+    type Clock = R::Clock;
+
+    fn connect(&self, url: String, options: ClientOptions, config: SharedConfig) -> Attempt<Self> {
+        Box::pin(async move { crate::connect::connect_with::<R>(&url, options, config).await })
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        <R as Runtime>::sleep(duration)
+    }
 }
 
 /// Where the client is.
@@ -65,7 +83,8 @@ enum Phase<T, C> {
 /// [`send`](Self::send) sends on the open connection or queues.
 ///
 /// The runtime adapters provide it ready to use (`sockeye_tokio::ReconnectingClient`,
-/// `sockeye_smol::ReconnectingClient`); their [`Connector`] is the only
+/// `sockeye_smol::ReconnectingClient`); their [`Runtime`], a [`Connector`]
+/// through [`connect_with`](crate::connect::connect_with), is the only
 /// runtime-specific part.
 ///
 /// # Delivery
@@ -84,7 +103,7 @@ pub struct ReconnectingClient<K: Connector> {
     connector: K,
     url: String,
     options: ClientOptions,
-    config: Config,
+    config: SharedConfig,
     schedule: Schedule,
     outbox: Outbox,
     phase: Phase<K::Transport, K::Clock>,
@@ -107,14 +126,14 @@ impl<K: Connector> ReconnectingClient<K> {
         connector: K,
         url: &str,
         options: ClientOptions,
-        config: Config,
+        config: impl Into<SharedConfig>,
         policy: ReconnectPolicy,
     ) -> Self {
         ReconnectingClient {
             connector,
             url: url.to_owned(),
             options,
-            config,
+            config: config.into(),
             schedule: Schedule::new(&policy),
             outbox: Outbox::new(policy.outbox_capacity),
             phase: Phase::Connecting { not_before: None },

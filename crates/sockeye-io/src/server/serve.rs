@@ -11,7 +11,7 @@ use sockeye::CloseCode;
 use sockeye::handshake::Request;
 
 use super::{ClientId, ClientSlot, Clients, Outgoing, RateLimiter, RequestInfo, ServerPolicy};
-use crate::driver::{Clock, Close, Send, Transport, WebSocket, handshake};
+use crate::driver::{Clock, Close, Sending, Transport, WebSocket, handshake};
 use crate::{Error, Message};
 
 /// A server's shared state: its policy and its clients. The runtime
@@ -214,7 +214,7 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
     ///
     /// # Errors
     /// As [`WebSocket::send`].
-    pub fn send(&mut self, message: impl Into<Message>) -> Send<'_, T, C> {
+    pub fn send(&mut self, message: impl Into<Message>) -> Sending<'_, T, C> {
         self.ws.send(message)
     }
 
