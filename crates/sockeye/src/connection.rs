@@ -672,6 +672,7 @@ impl Connection {
 
     /// Send our close frame and wait for the peer's (RFC 6455 §7.1.2).
     fn start_closing(&mut self, now: Duration, frame: Option<&CloseFrame>) {
+        self.timers.advance_to(now);
         self.queue_close(frame);
         self.timers.stop_all();
         if let Some(timeout) = self.config.close_timeout {

@@ -139,6 +139,23 @@ fn client_waits_for_the_server_to_close_the_transport_up_to_the_close_timeout() 
 }
 
 #[test]
+fn a_client_waits_for_the_tcp_close_from_the_time_the_close_frame_arrived() {
+    let mut client =
+        sockeye::Connection::new(sockeye::Role::Client, Config::default(), Duration::ZERO);
+    // The server's close frame (1000) arrives at 3 s; no timer was handled
+    // before, so the time comes with the input itself.
+    client.receive(Duration::from_secs(3), &[0x88, 0x02, 0x03, 0xe8]);
+    assert!(matches!(client.poll_event(), Some(Event::Close(_))));
+    assert_eq!(client.state(), State::Closed);
+    take_output(&mut client); // the masked reply
+    assert_eq!(client.poll_timeout(), Some(Duration::from_secs(8)));
+    client.handle_timeout(Duration::from_millis(7_999));
+    assert!(!client.should_close_transport());
+    client.handle_timeout(Duration::from_secs(8));
+    assert!(client.should_close_transport());
+}
+
+#[test]
 fn client_closes_the_transport_when_the_server_already_did() {
     let mut pair = Pair::new();
     pair.server
