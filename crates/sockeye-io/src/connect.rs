@@ -1,12 +1,15 @@
 //! A client's way to a WebSocket, over any [`Runtime`]: parse the URL,
-//! resolve, connect over TCP, wrap TLS for `wss://` (all within the connect
-//! timeout), then run the opening handshake.
+//! resolve, connect over TCP (to the server, or to an HTTP proxy that opens
+//! a tunnel to it), wrap TLS for `wss://` (all within the connect timeout),
+//! then run the opening handshake.
 
-use std::io;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
 
-use crate::driver::{WebSocket, handshake, within};
+use crate::driver::{IntoStream, Transport, WebSocket, handshake, within};
 use crate::runtime::{Runtime, TlsClient};
-use crate::{ClientOptions, Error, MaybeTlsStream, Response, SharedConfig, Target};
+use crate::{ClientOptions, Error, MaybeTlsStream, Proxy, Response, SharedConfig, Target};
 
 /// Connect to `url` over runtime `R` with `options` and `config`: what the
 /// adapters' `connect_with` does.
@@ -42,15 +45,31 @@ pub async fn connect_with<R: Runtime>(
     ))
 }
 
-/// Resolve, connect over TCP to the first address that answers and, for
-/// `wss://`, run the TLS handshake.
+/// Reach the server, directly or through the proxy the options name, and
+/// for `wss://` run the TLS handshake with it.
 async fn reach<R: Runtime>(
     target: &Target,
     options: &ClientOptions,
 ) -> Result<MaybeTlsStream<R::Tcp, R::Tls>, Error> {
-    let addrs = R::resolve(&target.host, target.port)
-        .await
-        .map_err(Error::Resolve)?;
+    let tcp = match options.proxy_for(target)? {
+        None => tcp_to::<R>(&target.host, target.port).await?,
+        Some(proxy) => {
+            let tcp = tcp_to::<R>(proxy.host(), proxy.port())
+                .await
+                .map_err(|error| proxy.failure(into_io(error)))?;
+            tunnel::<R>(tcp, &proxy, target).await?
+        }
+    };
+    if !target.secure {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    }
+    let tls = R::wrap_tls(tcp, TlsClient::new(target, options)).await?;
+    Ok(MaybeTlsStream::Tls(Box::new(tls)))
+}
+
+/// Resolve `host` and connect over TCP to the first address that answers.
+async fn tcp_to<R: Runtime>(host: &str, port: u16) -> Result<R::Tcp, Error> {
+    let addrs = R::resolve(host, port).await.map_err(Error::Resolve)?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
     if addrs.is_empty() {
         return Err(Error::Resolve(last));
@@ -59,14 +78,64 @@ async fn reach<R: Runtime>(
         match R::connect_tcp(addr).await {
             Ok(tcp) => {
                 R::set_nodelay(&tcp).map_err(Error::Connect)?;
-                if !target.secure {
-                    return Ok(MaybeTlsStream::Plain(tcp));
-                }
-                let tls = R::wrap_tls(tcp, TlsClient::new(target, options)).await?;
-                return Ok(MaybeTlsStream::Tls(Box::new(tls)));
+                return Ok(tcp);
             }
             Err(error) => last = error,
         }
     }
     Err(Error::Connect(last))
+}
+
+/// The I/O error inside a resolve or connect failure, for a proxy's error.
+fn into_io(error: Error) -> io::Error {
+    match error {
+        Error::Resolve(error) | Error::Connect(error) => error,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+/// Ask `proxy`, reached over `tcp`, for a tunnel to `target`; the stream
+/// is the tunnel once the proxy said yes.
+async fn tunnel<R: Runtime>(tcp: R::Tcp, proxy: &Proxy, target: &Target) -> Result<R::Tcp, Error> {
+    let mut io = R::ServerIo::from(tcp);
+    let request = proxy.connect_request(target);
+    let mut written = 0;
+    while written < request.len() {
+        let slice = [IoSlice::new(&request[written..])];
+        let n = poll_fn(|cx| Pin::new(&mut io).poll_write_vectored(cx, &slice))
+            .await
+            .map_err(|error| proxy.failure(error))?;
+        if n == 0 {
+            return Err(proxy.failure(io::ErrorKind::WriteZero.into()));
+        }
+        written += n;
+    }
+    poll_fn(|cx| Pin::new(&mut io).poll_flush(cx))
+        .await
+        .map_err(|error| proxy.failure(error))?;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = poll_fn(|cx| Pin::new(&mut io).poll_read_slice(cx, &mut buf))
+            .await
+            .map_err(|error| proxy.failure(error))?;
+        if n == 0 {
+            return Err(proxy.failure(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "it closed the connection without answering CONNECT",
+            )));
+        }
+        received.extend_from_slice(&buf[..n]);
+        if let Some(head) = proxy.read_response(&received)? {
+            // The server speaks only once spoken to: anything more came
+            // from the proxy, which would corrupt the stream.
+            if head != received.len() {
+                return Err(proxy.failure(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "it sent bytes after its answer to CONNECT",
+                )));
+            }
+            return Ok(io.into_stream());
+        }
+    }
 }

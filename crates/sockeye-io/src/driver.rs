@@ -65,6 +65,16 @@ pub trait Transport: Unpin {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
+/// A transport that gives back the stream it wraps: the connect sequence
+/// speaks to an HTTP proxy over the TCP stream, then wraps TLS around it.
+pub trait IntoStream {
+    /// The stream inside.
+    type Stream;
+
+    /// The stream inside, as it was given.
+    fn into_stream(self) -> Self::Stream;
+}
+
 /// A runtime's clock and one timer, as the engine's timers need them.
 pub trait Clock: Unpin {
     /// Time since this clock was made: the engine's `now`.

@@ -64,6 +64,22 @@ pub enum Error {
     /// The application asked for something the connection cannot do (an
     /// over-long ping payload or close reason, a fragment out of order).
     Send(SendError),
+    /// The HTTP proxy the connection was to go through could not be
+    /// reached, or refused the tunnel (its status says how). Boxed to keep
+    /// the error small.
+    Proxy(Box<ProxyError>),
+}
+
+/// Why a connection through an HTTP proxy failed: the proxy (without its
+/// credentials), its status when it answered, and what went wrong.
+#[derive(Debug)]
+pub struct ProxyError {
+    /// The proxy, as `http://host:port`.
+    pub proxy: String,
+    /// The status the proxy answered `CONNECT` with, when it answered.
+    pub status: Option<u16>,
+    /// What went wrong: the refusal, or the connection's own error.
+    pub error: io::Error,
 }
 
 impl Error {
@@ -115,6 +131,14 @@ impl fmt::Display for Error {
             Error::Timeout => f.write_str("read or write timed out"),
             Error::Closed => f.write_str("the connection is closing or closed"),
             Error::Send(error) => write!(f, "cannot send: {error}"),
+            Error::Proxy(failure) => match failure.status {
+                Some(_) => write!(
+                    f,
+                    "proxy {} refused the tunnel: {}",
+                    failure.proxy, failure.error
+                ),
+                None => write!(f, "proxy {} failed: {}", failure.proxy, failure.error),
+            },
         }
     }
 }
@@ -127,6 +151,7 @@ impl std::error::Error for Error {
             Error::Handshake(error) => Some(error.as_ref()),
             Error::Protocol(error) => Some(error),
             Error::Send(error) => Some(error),
+            Error::Proxy(failure) => Some(&failure.error),
             _ => None,
         }
     }
@@ -166,6 +191,10 @@ impl From<Error> for io::Error {
             Error::Timeout | Error::HandshakeTimeout => io::ErrorKind::TimedOut,
             Error::Closed => io::ErrorKind::NotConnected,
             Error::Rejected { .. } => io::ErrorKind::ConnectionRefused,
+            Error::Proxy(failure) => match failure.status {
+                Some(_) => io::ErrorKind::ConnectionRefused,
+                None => failure.error.kind(),
+            },
             Error::Protocol(ProtocolError::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
             Error::Protocol(_) | Error::Handshake(_) | Error::Tls(_) => io::ErrorKind::InvalidData,
         };

@@ -41,6 +41,7 @@ pub mod info;
 mod maybe_tls;
 mod message;
 mod options;
+mod proxy;
 pub mod reconnect;
 mod response;
 #[cfg(feature = "async")]
@@ -51,12 +52,13 @@ mod target;
 pub mod tls;
 
 pub use decision::Decision;
-pub use error::Error;
+pub use error::{Error, ProxyError};
 pub use info::{HandshakeInfo, ReadyState};
 #[cfg(feature = "async")]
 pub use maybe_tls::{MaybeTlsStream, NoTls};
 pub use message::Message;
 pub use options::ClientOptions;
+pub use proxy::{MAX_PROXY_RESPONSE, Proxy};
 pub use response::Response;
 #[cfg(feature = "async")]
 pub use runtime::{Runtime, RuntimeTypes, TlsClient};

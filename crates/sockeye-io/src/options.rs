@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use sockeye::handshake::ClientRequest;
 
-use crate::{Error, Target};
+use crate::{Error, Proxy, Target};
 
 /// Options of a client's connection: subprotocols, `Origin`, extra header
 /// fields, the connect timeout, and (feature `rustls`) TLS settings.
@@ -34,8 +34,21 @@ pub struct ClientOptions {
     origin: Option<String>,
     headers: Vec<(String, String)>,
     connect_timeout: Option<Duration>,
+    proxy: ProxyChoice,
     #[cfg(feature = "rustls")]
     tls: crate::TlsOptions,
+}
+
+/// Which HTTP proxy a client goes through.
+#[derive(Clone, Debug, Default)]
+enum ProxyChoice {
+    /// Straight to the server (the default).
+    #[default]
+    Direct,
+    /// What the environment says for each URL ([`Proxy::from_env`]).
+    FromEnv,
+    /// This one, for every URL.
+    Through(Proxy),
 }
 
 impl ClientOptions {
@@ -77,6 +90,37 @@ impl ClientOptions {
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
+    }
+
+    /// Go through the HTTP proxy `proxy` (a tunnel opened with `CONNECT`,
+    /// RFC 9110 §9.3.6), for `ws://` and `wss://` alike; TLS runs end to
+    /// end inside the tunnel. Reaching the proxy and its answer count
+    /// against the [connect timeout](Self::connect_timeout).
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = ProxyChoice::Through(proxy);
+        self
+    }
+
+    /// Go through the proxy the conventional environment variables name
+    /// for each URL (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`;
+    /// see [`Proxy::from_env`]). Without this or [`proxy`](Self::proxy), a
+    /// client connects directly whatever the environment says.
+    pub fn proxy_from_env(mut self) -> Self {
+        self.proxy = ProxyChoice::FromEnv;
+        self
+    }
+
+    /// The proxy a connection to `target` goes through, if any.
+    ///
+    /// # Errors
+    /// [`Error::Url`] when the environment names a proxy that is not a
+    /// usable URL.
+    pub fn proxy_for(&self, target: &Target) -> Result<Option<Proxy>, Error> {
+        match &self.proxy {
+            ProxyChoice::Direct => Ok(None),
+            ProxyChoice::FromEnv => Proxy::from_env(target),
+            ProxyChoice::Through(proxy) => Ok(Some(proxy.clone())),
+        }
     }
 
     /// The [connect timeout](Self::connect_timeout), if one is set.

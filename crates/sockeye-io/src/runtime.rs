@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::driver::{Clock, Transport};
+use crate::driver::{Clock, IntoStream, Transport};
 use crate::{ClientOptions, Error, MaybeTlsStream, Target};
 
 /// The things of an async runtime the shared client and server handle: its
@@ -28,8 +28,9 @@ pub trait RuntimeTypes {
     type Clock: Clock + Default + Send + 'static;
     /// A client connection as the driver reads and writes it.
     type ClientIo: Transport + From<MaybeTlsStream<Self::Tcp, Self::Tls>> + Send + 'static;
-    /// An accepted connection as the driver reads and writes it.
-    type ServerIo: Transport + From<Self::Tcp> + Send + 'static;
+    /// A TCP stream as the driver reads and writes it: an accepted
+    /// connection, or a client's way to an HTTP proxy before TLS.
+    type ServerIo: Transport + From<Self::Tcp> + IntoStream<Stream = Self::Tcp> + Send + 'static;
 }
 
 /// An async runtime as the shared client and server need it: what it does

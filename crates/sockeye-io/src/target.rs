@@ -91,14 +91,23 @@ impl Target {
     /// # Errors
     /// [`Error::Resolve`] when resolution fails or yields no address.
     pub fn resolve(&self) -> Result<Vec<SocketAddr>, Error> {
-        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+        Self::resolve_host(&self.host, self.port)
+    }
+
+    /// Resolve `host` at `port` with the system resolver (blocking): the
+    /// server's host, or a proxy's.
+    ///
+    /// # Errors
+    /// [`Error::Resolve`] when resolution fails or yields no address.
+    pub fn resolve_host(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+        let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map_err(Error::Resolve)?
             .collect();
         if addrs.is_empty() {
             return Err(Error::Resolve(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                format!("{} has no address", self.host),
+                format!("{host} has no address"),
             )));
         }
         Ok(addrs)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sockeye_io::sockeye::endpoint::Opened;
 use sockeye_io::sockeye::{Connection, Endpoint, EndpointEvent, State, Transmit};
 use sockeye_io::{
-    ClientOptions, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo, Message,
+    ClientOptions, CloseStatus, Config, Decision, Error, Extension, HandshakeInfo, Message, Proxy,
     ReadyState, Request, Response, Role, SharedConfig, Target,
 };
 
@@ -368,35 +368,22 @@ pub fn connect_with(
 ) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
     let target = Target::parse(url)?;
     let request = options.request(&target)?;
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-    let mut tcp = None;
     let connect_deadline = options
         .connect_time_limit()
         .map(|limit| Instant::now() + limit);
-    for addr in target.resolve()? {
-        let attempt = match connect_deadline {
-            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => TcpStream::connect_timeout(&addr, left),
-                _ => return Err(ClientOptions::connect_timed_out()),
-            },
-            None => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(stream) => {
-                tcp = Some(stream);
-                break;
-            }
-            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
-                last = error;
-                if connect_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                    return Err(ClientOptions::connect_timed_out());
-                }
-            }
-            Err(error) => last = error,
+    let tcp = match options.proxy_for(&target)? {
+        None => tcp_to(&target.host, target.port, connect_deadline)?,
+        Some(proxy) => {
+            let tcp =
+                tcp_to(proxy.host(), proxy.port(), connect_deadline).map_err(
+                    |error| match error {
+                        Error::Resolve(error) | Error::Connect(error) => proxy.failure(error),
+                        other => other,
+                    },
+                )?;
+            tunnel(tcp, &proxy, &target, connect_deadline)?
         }
-    }
-    let tcp = tcp.ok_or(Error::Connect(last))?;
-    tcp.set_nodelay(true).map_err(Error::Connect)?;
+    };
     let start = Instant::now();
     let mut tcp = if target.secure {
         #[cfg(feature = "rustls")]
@@ -419,6 +406,92 @@ pub fn connect_with(
     let mut ws = WebSocket::with_connection(tcp, conn, start);
     ws.info = response.handshake_info(url);
     Ok((ws, response))
+}
+
+/// Resolve `host` and connect to the first of its addresses that answers
+/// before `deadline`, with Nagle's algorithm off.
+fn tcp_to(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream, Error> {
+    let addrs = Target::resolve_host(host, port)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    for addr in addrs {
+        let attempt = match deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => TcpStream::connect_timeout(&addr, left),
+                _ => return Err(ClientOptions::connect_timed_out()),
+            },
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(tcp) => {
+                tcp.set_nodelay(true).map_err(Error::Connect)?;
+                return Ok(tcp);
+            }
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                last = error;
+                if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                    return Err(ClientOptions::connect_timed_out());
+                }
+            }
+            Err(error) => last = error,
+        }
+    }
+    Err(Error::Connect(last))
+}
+
+/// Ask `proxy`, reached over `tcp`, for a tunnel to `target`, waiting for
+/// its answer until `deadline`; the stream is the tunnel once it said yes.
+fn tunnel(
+    mut tcp: TcpStream,
+    proxy: &Proxy,
+    target: &Target,
+    deadline: Option<Instant>,
+) -> Result<TcpStream, Error> {
+    let failure = |error: io::Error| proxy.failure(error);
+    tcp.write_all(&proxy.connect_request(target))
+        .map_err(failure)?;
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ClientOptions::connect_timed_out());
+            }
+            tcp.set_read_timeout(Some(left)).map_err(failure)?;
+        }
+        let n = match tcp.read(&mut buf) {
+            Ok(0) => {
+                return Err(failure(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "it closed the connection without answering CONNECT",
+                )));
+            }
+            Ok(n) => n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(ClientOptions::connect_timed_out());
+            }
+            Err(error) => return Err(failure(error)),
+        };
+        received.extend_from_slice(&buf[..n]);
+        if let Some(head) = proxy.read_response(&received)? {
+            // The server speaks only once spoken to: anything more came
+            // from the proxy, which would corrupt the stream.
+            if head != received.len() {
+                return Err(failure(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "it sent bytes after its answer to CONNECT",
+                )));
+            }
+            tcp.set_read_timeout(None).map_err(failure)?;
+            return Ok(tcp);
+        }
+    }
 }
 
 /// Accept a WebSocket client on `stream` with the default config.

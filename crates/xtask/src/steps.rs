@@ -62,6 +62,7 @@ pub fn test() -> Result {
     // `--all-features` so the optional `rustls` (wss://) code is tested too.
     cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"]))?;
     no_tls()?;
+    proxy()?;
     cmd::run_tests(cmd::cargo().args([
         "test",
         "--release",
@@ -89,6 +90,23 @@ fn no_tls() -> Result {
     }
     command.args(["--test", "no_tls"]);
     cmd::run_named_tests(&mut command, NO_TLS_ADAPTERS.len()).map(drop)
+}
+
+/// The clients whose `tests/proxy.rs` go through a real HTTP proxy.
+const PROXY_CLIENTS: &[&str] = &["sockeye-tokio", "sockeye-std"];
+
+/// The clients' proxy tests against Debian's tinyproxy (installed when
+/// missing); they are `#[ignore]`d in a plain `cargo test`, which has no
+/// proxy, and the step fails if one of the test binaries ran nothing.
+fn proxy() -> Result {
+    ensure_apt(&["tinyproxy"])?;
+    let mut command = cmd::cargo();
+    command.args(["test", "--all-features"]);
+    for client in PROXY_CLIENTS {
+        command.args(["-p", client]);
+    }
+    command.args(["--test", "proxy", "--", "--ignored"]);
+    cmd::run_named_tests(&mut command, PROXY_CLIENTS.len()).map(drop)
 }
 
 /// The engine builds for a bare-metal target and for wasm without `std`,

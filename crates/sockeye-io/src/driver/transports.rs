@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 
-use super::Transport;
+use super::{IntoStream, Transport};
 
 /// The write side is the same call in both I/O trait families; only the
 /// name of closing the write side differs (`poll_close`, `poll_shutdown`).
@@ -42,6 +42,14 @@ pub struct FuturesIo<S>(pub S);
 impl<S> From<S> for FuturesIo<S> {
     fn from(stream: S) -> Self {
         Self(stream)
+    }
+}
+
+impl<S> IntoStream for FuturesIo<S> {
+    type Stream = S;
+
+    fn into_stream(self) -> S {
+        self.0
     }
 }
 
@@ -86,6 +94,15 @@ pub struct TokioIo<S>(pub S);
 impl<S> From<S> for TokioIo<S> {
     fn from(stream: S) -> Self {
         Self(stream)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<S> IntoStream for TokioIo<S> {
+    type Stream = S;
+
+    fn into_stream(self) -> S {
+        self.0
     }
 }
 
