@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p sockeye-cli -p sockeye-benches --bins
-//! target/release/pipe [--lines 1000000] [--repeat 3] [--sockeye PATH] [--server PATH]
+//! target/release/pipe [--lines 1000000] [--repeat 3] [--sockeye PATH] [--server PATH] [--websocat PATH]
 //! ```
 //!
 //! The clock runs from starting `sockeye connect` until the last echoed
@@ -14,7 +14,10 @@
 //! closing handshake), which is reported beside it as the time to exit.
 //! `--sockeye` measures another build of the client (an older one, say)
 //! against the same server, `--server` (default: the client binary) names
-//! the binary whose `echo` subcommand serves.
+//! the binary whose `echo` subcommand serves. `--websocat` measures
+//! websocat (`websocat URL`: a text message per line, a line per message,
+//! the same contract) in the same run, the rounds alternating between the
+//! two clients.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -30,6 +33,7 @@ struct Options {
     repeat: usize,
     sockeye: PathBuf,
     server: Option<PathBuf>,
+    websocat: Option<PathBuf>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -39,6 +43,7 @@ fn parse_options() -> Result<Options, String> {
         repeat: 3,
         sockeye: exe.with_file_name("sockeye"),
         server: None,
+        websocat: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,9 +53,10 @@ fn parse_options() -> Result<Options, String> {
             "--repeat" => options.repeat = value()?.parse().map_err(|_| "--repeat: a number")?,
             "--sockeye" => options.sockeye = value()?.into(),
             "--server" => options.server = Some(value()?.into()),
+            "--websocat" => options.websocat = Some(value()?.into()),
             _ => {
                 return Err(format!(
-                    "usage: pipe [--lines N] [--repeat N] [--sockeye PATH] [--server PATH] (not `{arg}`)"
+                    "usage: pipe [--lines N] [--repeat N] [--sockeye PATH] [--server PATH] [--websocat PATH] (not `{arg}`)"
                 ));
             }
         }
@@ -119,16 +125,24 @@ struct Run {
     to_exit: Duration,
 }
 
-fn run_once(client: &PathBuf, url: &str, input: &[u8]) -> Result<Run, String> {
+/// A client under test: the program and the arguments before the URL.
+struct Client {
+    name: String,
+    program: PathBuf,
+    args: &'static [&'static str],
+}
+
+fn run_once(client: &Client, url: &str, input: &[u8]) -> Result<Run, String> {
     let start = Instant::now();
-    let mut child = Command::new(client)
-        .args(["connect", url])
+    let mut child = Command::new(&client.program)
+        .args(client.args)
+        .arg(url)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|error| format!("cannot start {}: {error}", client.display()))?;
+        .map_err(|error| format!("cannot start {}: {error}", client.program.display()))?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     let data = input.to_vec();
     std::thread::spawn(move || {
@@ -204,34 +218,53 @@ fn main() -> ExitCode {
         }
     };
     let input = generate(options.lines);
+    let mut clients = vec![Client {
+        name: format!("{} connect", options.sockeye.display()),
+        program: options.sockeye.clone(),
+        args: &["connect"],
+    }];
+    if let Some(websocat) = &options.websocat {
+        clients.push(Client {
+            name: websocat.display().to_string(),
+            program: websocat.clone(),
+            args: &[],
+        });
+    }
     println!(
-        "{} lines ({} bytes) through {} connect, against {} echo",
+        "{} lines ({} bytes) against {} echo",
         options.lines,
         input.len(),
-        options.sockeye.display(),
         server.display()
     );
-    let mut rates = Vec::new();
+    let mut rates = vec![Vec::new(); clients.len()];
     for round in 1..=options.repeat {
-        match run_once(&options.sockeye, &echo.url, &input) {
-            Ok(run) => {
-                let rate = options.lines as f64 / run.to_last_echo.as_secs_f64();
-                println!(
-                    "run {round}: {rate:.0} lines/s (last echo after {:.3} s, exit after {:.3} s), output identical",
-                    run.to_last_echo.as_secs_f64(),
-                    run.to_exit.as_secs_f64()
-                );
-                rates.push(rate);
-            }
-            Err(message) => {
-                eprintln!("pipe: run {round}: {message}");
-                return ExitCode::FAILURE;
+        for (client, rates) in clients.iter().zip(&mut rates) {
+            match run_once(client, &echo.url, &input) {
+                Ok(run) => {
+                    let rate = options.lines as f64 / run.to_last_echo.as_secs_f64();
+                    println!(
+                        "{}, run {round}: {rate:.0} lines/s (last echo after {:.3} s, exit after {:.3} s), output identical",
+                        client.name,
+                        run.to_last_echo.as_secs_f64(),
+                        run.to_exit.as_secs_f64()
+                    );
+                    rates.push(rate);
+                }
+                Err(message) => {
+                    eprintln!("pipe: {}, run {round}: {message}", client.name);
+                    return ExitCode::FAILURE;
+                }
             }
         }
     }
-    rates.sort_by(f64::total_cmp);
-    if let Some(median) = rates.get(rates.len() / 2) {
-        println!("median: {median:.0} lines/s in each direction");
+    for (client, rates) in clients.iter().zip(&mut rates) {
+        rates.sort_by(f64::total_cmp);
+        if let Some(median) = rates.get(rates.len() / 2) {
+            println!(
+                "{}: median {median:.0} lines/s in each direction",
+                client.name
+            );
+        }
     }
     drop(echo);
     ExitCode::SUCCESS
