@@ -134,11 +134,20 @@ fn connect_closes_cleanly_at_ctrl_c_while_stdin_is_open() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"typed\n").unwrap();
-    // The echo proves the session is up before the interrupt.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line, "typed\n");
+    // The echo, printed while stdin stays open, proves the session is up
+    // before the interrupt.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(common::WAIT);
+    if line.is_err() {
+        let _ = child.kill();
+    }
+    assert_eq!(line.as_deref(), Ok("typed\n"));
     let started = Instant::now();
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

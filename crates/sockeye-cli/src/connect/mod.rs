@@ -211,6 +211,21 @@ enum EndOfInput {
     Wait { quiet: Duration, max: Duration },
 }
 
+impl EndOfInput {
+    /// When to close after stdin ended `since` and the last message
+    /// arrived at `last_received`: once the server has been quiet for
+    /// `quiet`, and `max` after the end of stdin at the latest; `None` to
+    /// close at once.
+    fn deadline(self, since: Instant, last_received: Instant) -> Option<Instant> {
+        match self {
+            EndOfInput::CloseAtOnce => None,
+            EndOfInput::Wait { quiet, max } => {
+                Some((since.max(last_received) + quiet).min(since + max))
+            }
+        }
+    }
+}
+
 /// Where the session is.
 enum Phase {
     /// Stdin is being sent by the sender task.
@@ -271,9 +286,9 @@ impl Session {
                 sent = wait_sender(&mut phase) => {
                     let write = sent?;
                     let since = Instant::now();
-                    phase = match end {
-                        EndOfInput::Wait { quiet, max } if !interrupted => {
-                            close_timer.as_mut().reset(close_deadline(since, last_received, quiet, max));
+                    phase = match end.deadline(since, last_received) {
+                        Some(deadline) if !interrupted => {
+                            close_timer.as_mut().reset(deadline);
                             Phase::Draining { write, since }
                         }
                         _ => {
@@ -283,13 +298,20 @@ impl Session {
                     };
                 }
                 () = &mut close_timer, if matches!(phase, Phase::Draining { .. }) => {
-                    let Phase::Draining { since, .. } = phase else { unreachable!() };
-                    let EndOfInput::Wait { quiet, max } = end else { unreachable!() };
-                    let deadline = close_deadline(since, last_received, quiet, max);
-                    if Instant::now() < deadline {
-                        close_timer.as_mut().reset(deadline);
-                    } else if let Some(write) = phase.end_draining() {
-                        self.start_close(write)?;
+                    // Messages since the timer was set have moved the deadline.
+                    let deadline = match phase {
+                        Phase::Draining { since, .. } => end.deadline(since, last_received),
+                        _ => None,
+                    };
+                    match deadline {
+                        Some(deadline) if Instant::now() < deadline => {
+                            close_timer.as_mut().reset(deadline);
+                        }
+                        _ => {
+                            if let Some(write) = phase.end_draining() {
+                                self.start_close(write)?;
+                            }
+                        }
                     }
                 }
                 // Ctrl-C ends the session like the end of stdin, without the
@@ -394,17 +416,6 @@ impl Session {
     }
 }
 
-/// When to close after stdin ended `since`: once the server has been quiet
-/// for `quiet`, and `max` after the end of stdin at the latest.
-fn close_deadline(
-    since: Instant,
-    last_received: Instant,
-    quiet: Duration,
-    max: Duration,
-) -> Instant {
-    (since.max(last_received) + quiet).min(since + max)
-}
-
 /// The sender task's result once stdin has ended; never ready in any other
 /// phase.
 async fn wait_sender(phase: &mut Phase) -> Result<WriteHalf, String> {
@@ -432,7 +443,26 @@ pub fn describe(error: Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_header;
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::{EndOfInput, parse_header};
+
+    #[test]
+    fn closes_a_quiet_time_after_the_later_of_eof_and_the_last_message_capped_by_max() {
+        let secs = Duration::from_secs_f64;
+        let before = Instant::now();
+        let eof = before + secs(5.0);
+        let wait = EndOfInput::Wait {
+            quiet: secs(1.0),
+            max: secs(10.0),
+        };
+        assert_eq!(wait.deadline(eof, before), Some(eof + secs(1.0)));
+        assert_eq!(wait.deadline(eof, eof + secs(3.0)), Some(eof + secs(4.0)));
+        assert_eq!(wait.deadline(eof, eof + secs(9.5)), Some(eof + secs(10.0)));
+        assert_eq!(EndOfInput::CloseAtOnce.deadline(eof, eof), None);
+    }
 
     #[test]
     fn parses_name_colon_value_headers() {
