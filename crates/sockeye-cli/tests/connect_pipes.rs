@@ -175,7 +175,7 @@ fn connect_closes_cleanly_at_ctrl_c_while_stdin_is_open() {
 }
 
 /// How long the late server takes to answer each message.
-const LATE_BY: Duration = Duration::from_millis(300);
+const LATE_BY: Duration = Duration::from_millis(600);
 
 /// A server that answers each message `LATE_BY` after it arrived, and
 /// sends nothing more once it has the client's close frame, as RFC 6455
@@ -238,7 +238,7 @@ fn connect_waits_for_late_replies_after_the_end_of_input() {
     let output = run_with_input(command, b"one\ntwo\n");
     assert_clean_exit(&output);
     assert_eq!(String::from_utf8_lossy(&output.stdout), "one\ntwo\n");
-    // The replies came after 300 ms, then one quiet second (the default).
+    // The replies came after 600 ms, then one quiet second (the default).
     assert!(started.elapsed() >= LATE_BY + Duration::from_secs(1));
 
     let mut command = sockeye();
@@ -248,7 +248,7 @@ fn connect_waits_for_late_replies_after_the_end_of_input() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "",
-        "the reply comes 300 ms late, after 100 ms of quiet"
+        "the reply comes 600 ms late, after 100 ms of quiet"
     );
 }
 
