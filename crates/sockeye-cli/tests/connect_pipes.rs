@@ -19,6 +19,23 @@ fn assert_clean_exit(output: &Output) {
     assert_eq!(stderr, "", "nothing on stderr");
 }
 
+/// A clean exit with exactly `input` on stdout.
+fn assert_echoed(output: &Output, input: &[u8]) {
+    assert_clean_exit(output);
+    assert!(
+        output.stdout == input,
+        "{} bytes came back for {}, first difference at byte {}",
+        output.stdout.len(),
+        input.len(),
+        output
+            .stdout
+            .iter()
+            .zip(input)
+            .take_while(|(a, b)| a == b)
+            .count()
+    );
+}
+
 /// 1,000 lines: empty ones, unicode, a 100 KiB one, all distinct.
 fn mixed_lines() -> Vec<u8> {
     let mut input = Vec::new();
@@ -43,8 +60,7 @@ fn connect_returns_mixed_lines_exactly_against_echo() {
     let mut command = sockeye();
     command.args(["connect", &echo.url("/")]);
     let output = run_with_input(command, &input);
-    assert_clean_exit(&output);
-    assert!(output.stdout == input, "the echoed lines differ");
+    assert_echoed(&output, &input);
 }
 
 #[test]
@@ -77,13 +93,7 @@ fn connect_binary_raw_round_trips_random_bytes() {
     let mut command = sockeye();
     command.args(["connect", "--binary-raw", &echo.url("/")]);
     let output = run_with_input(command, &input);
-    assert_clean_exit(&output);
-    assert!(
-        output.stdout == input,
-        "{} bytes came back for {}",
-        output.stdout.len(),
-        input.len()
-    );
+    assert_echoed(&output, &input);
 }
 
 #[test]
@@ -353,12 +363,6 @@ fn connect_gets_the_reply_to_a_long_line_from_python_websockets() {
     let mut command = sockeye();
     command.args(["connect", &format!("ws://127.0.0.1:{port}/")]);
     let output = run_with_input(command, &input);
-    assert_clean_exit(&output);
-    assert!(
-        output.stdout == input,
-        "{} bytes came back for {}",
-        output.stdout.len(),
-        input.len()
-    );
+    assert_echoed(&output, &input);
     drop(server);
 }
