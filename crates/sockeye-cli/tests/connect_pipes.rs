@@ -327,7 +327,7 @@ impl Drop for Python {
 }
 
 #[test]
-#[ignore = "needs Python websockets: SOCKEYE_PYTHON=target/venv/bin/python cargo test -p sockeye-cli --test connect_pipes -- --ignored"]
+#[ignore = "needs Python websockets: run by cargo xtask autobahn, or SOCKEYE_PYTHON=target/venv/bin/python cargo test -p sockeye-cli --test connect_pipes -- --ignored"]
 fn connect_gets_the_reply_to_a_long_line_from_python_websockets() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
