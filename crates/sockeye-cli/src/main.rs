@@ -5,8 +5,8 @@
 
 mod chat;
 mod connect;
+mod duration;
 mod echo;
-mod hex;
 mod load;
 mod upgrade;
 

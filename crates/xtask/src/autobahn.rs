@@ -532,6 +532,28 @@ pub fn deflate_interop() -> Result {
 /// against the Python server, the Python client against our server.
 const DEFLATE_INTEROP_TESTS: usize = 2;
 
+/// `sockeye connect` against a Python `websockets` server, which stops
+/// sending once it has the client's close: sockeye-cli's ignored
+/// `connect_pipes` test, run with the virtualenv's Python.
+pub fn connect_interop() -> Result {
+    let bin = ensure_venv(&["kosoku", "websockets"])?;
+    cmd::run_named_tests(
+        cmd::cargo()
+            .args([
+                "test",
+                "-p",
+                "sockeye-cli",
+                "--test",
+                "connect_pipes",
+                "--",
+                "--ignored",
+            ])
+            .env("SOCKEYE_PYTHON", bin.join("python")),
+        1,
+    )
+    .map(drop)
+}
+
 /// Builds `example` of `package` in release mode with `features`; its path.
 fn build_example(example: &str, package: &str, features: &[&str]) -> Result<PathBuf> {
     let mut build = cmd::cargo();
@@ -574,6 +596,10 @@ pub fn step() -> Result {
     if let Err(error) = deflate_interop() {
         eprintln!("{error}");
         failures.push("deflate-interop");
+    }
+    if let Err(error) = connect_interop() {
+        eprintln!("{error}");
+        failures.push("connect-interop");
     }
     let selection: Vec<String> = DEFLATE_CASES
         .iter()

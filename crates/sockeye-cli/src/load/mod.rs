@@ -20,6 +20,7 @@ use sockeye_io::driver::Clock;
 use sockeye_tokio::TokioClock;
 use tokio::net::TcpStream;
 
+use crate::duration::parse_duration;
 use crate::upgrade;
 use report::Summary;
 
@@ -121,27 +122,6 @@ fn parse_size(raw: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(factor))
         .ok_or_else(|| format!("`{raw}` is not a size like 64, 16k or 1m"))
-}
-
-fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let raw = raw.trim();
-    let (number, unit) = if let Some(n) = raw.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = raw.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = raw.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (raw, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{raw}` is not a duration like 10, 10s, 500ms or 1m"))?;
-    if !(value.is_finite() && value > 0.0) {
-        return Err(format!("`{raw}` is not a positive duration"));
-    }
-    Ok(Duration::from_secs_f64(value * unit))
 }
 
 /// Counters shared by every connection, read by the progress line. Each
@@ -286,14 +266,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_sizes_and_durations() {
+    fn parses_sizes() {
         assert_eq!(parse_size("64"), Ok(64));
         assert_eq!(parse_size("16k"), Ok(16 << 10));
         assert_eq!(parse_size("1M"), Ok(1 << 20));
         assert!(parse_size("x").is_err());
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("0").is_err());
     }
 }
