@@ -92,7 +92,9 @@ impl Proxy {
     /// lower case too), then `ALL_PROXY`; none when `NO_PROXY` covers the
     /// host (a comma-separated list of names, each matching the host and
     /// its subdomains, a leading dot allowed; IP addresses matched exactly;
-    /// `*` for every host) or when no variable is set.
+    /// `*` for every host), when the host is a loopback address or
+    /// `localhost` (a proxy elsewhere cannot reach this machine's loopback),
+    /// or when no variable is set.
     ///
     /// # Errors
     /// [`Error::Url`] when the variable holds no usable proxy URL.
@@ -110,6 +112,9 @@ impl Proxy {
                 .or_else(|| var(&upper.to_ascii_lowercase()))
                 .filter(|value| !value.trim().is_empty())
         };
+        if is_loopback(&target.host) {
+            return Ok(None);
+        }
         if let Some(no_proxy) = get("NO_PROXY")
             && bypasses(&no_proxy, &target.host)
         {
@@ -211,6 +216,15 @@ fn authority(host: &str, port: u16) -> String {
     }
 }
 
+/// Whether `host` names this machine's loopback interface.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Whether a `NO_PROXY` list covers `host`.
 fn bypasses(no_proxy: &str, host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -308,6 +322,9 @@ mod tests {
         );
         assert_eq!(via("ws://deep.in.corp/"), None);
         assert_eq!(via("ws://10.1.2.3/"), None);
+        for local in ["ws://127.0.0.1:9/", "ws://localhost/", "wss://[::1]/"] {
+            assert_eq!(via(local), None, "{local}");
+        }
         let all = vars(&[("ALL_PROXY", "http://all:3"), ("no_proxy", "*")]);
         assert_eq!(Proxy::from_vars(&target("ws://a/"), all).unwrap(), None);
         let all = vars(&[("all_proxy", "http://all:3")]);

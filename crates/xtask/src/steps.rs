@@ -93,7 +93,7 @@ fn no_tls() -> Result {
 }
 
 /// The clients whose `tests/proxy.rs` go through a real HTTP proxy.
-const PROXY_CLIENTS: &[&str] = &["sockeye-tokio", "sockeye-std"];
+const PROXY_CLIENTS: &[&str] = &["sockeye-tokio", "sockeye-std", "sockeye-cli"];
 
 /// The clients' proxy tests against Debian's tinyproxy (installed when
 /// missing); they are `#[ignore]`d in a plain `cargo test`, which has no

@@ -65,6 +65,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 
+    /// Connect through this HTTP proxy (a CONNECT tunnel, for ws:// and
+    /// wss://): http://[user:password@]host:port. Without it, the proxy
+    /// comes from HTTPS_PROXY (wss://) or HTTP_PROXY (ws://), then
+    /// ALL_PROXY, unless NO_PROXY lists the host.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+
+    /// Connect directly, whatever the proxy environment variables say.
+    #[arg(long)]
+    pub no_proxy: bool,
+
     /// For wss://: do not verify the server's certificate. For testing
     /// only: anyone on the path can then read and change the traffic.
     #[arg(long)]
@@ -174,6 +185,11 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     for (name, value) in &args.headers {
         options = options.header(name, value);
     }
+    options = match &args.proxy {
+        Some(url) => options.proxy(sockeye_io::Proxy::new(url).map_err(describe)?),
+        None if args.no_proxy => options,
+        None => options.proxy_from_env(),
+    };
     let mut config = Config::default();
     if args.deflate {
         config.deflate = Some(sockeye_tokio::DeflateConfig::default());

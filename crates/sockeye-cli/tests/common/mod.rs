@@ -13,6 +13,13 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub fn sockeye() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sockeye"));
     command.env_remove("RUST_LOG");
+    // The tests talk to loopback servers; a proxy set in the environment
+    // that runs them must not take part unless a test sets one.
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
+        command
+            .env_remove(name)
+            .env_remove(name.to_ascii_lowercase());
+    }
     command
 }
 
