@@ -49,6 +49,7 @@ impl Connection {
     /// assert_eq!(server.poll_event(), None);
     /// assert!(server.reads_in_place());
     /// ```
+    #[inline]
     pub fn reads_in_place(&self) -> bool {
         self.has_partial_frame() || self.read_size_hint() > Self::MIN_READ_SIZE
     }
@@ -59,6 +60,7 @@ impl Connection {
     /// releases its buffers, so that an idle connection costs only its fixed
     /// state whatever the largest message it has seen; a busy one keeps them
     /// for the next read. Never loses a byte received or queued.
+    #[inline]
     pub fn read_blocked(&mut self) {
         if self.outgoing.len() == 0 && !self.has_buffered_event() {
             self.release_idle_buffers();
@@ -75,6 +77,7 @@ impl Connection {
     /// or binary message the application most likely replies, and that
     /// send (or the next read) writes the batch's output together with the
     /// reply in one write instead of two.
+    #[inline]
     pub fn should_flush_after(&self, event: &Event) -> bool {
         match event {
             Event::Close(_) | Event::Failed(_) => true,
@@ -87,6 +90,7 @@ impl Connection {
     /// current receive batch instead of being written at once: received
     /// events are still waiting (whose replies can share the write) and the
     /// queue is below [`Config::write_high_water_mark`].
+    #[inline]
     pub fn can_defer_write(&self) -> bool {
         self.has_buffered_event() && !self.is_write_blocked()
     }

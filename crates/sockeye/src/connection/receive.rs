@@ -295,6 +295,7 @@ impl Connection {
     /// and validated in one pass each, and handed out as one slice of the
     /// receive buffer. The rules were judged by [`Self::judge`], as for
     /// every other frame.
+    #[inline]
     pub(super) fn whole_message_at_once(
         &mut self,
         header: &FrameHeader,
