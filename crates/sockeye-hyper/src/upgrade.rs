@@ -270,9 +270,16 @@ impl Refusal {
 
     fn from_error(error: HandshakeError, form: Form) -> Self {
         match error.response_head(form) {
-            Some((head, body)) => Self {
+            Some((mut head, body)) => Self {
                 status: StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_REQUEST),
-                headers: head.headers,
+                headers: {
+                    // RFC 9110 §7.8: `Upgrade` sent in a response is listed
+                    // in `Connection`, which the engine leaves to hyper.
+                    if head.headers.iter().any(|(name, _)| name == "Upgrade") {
+                        head.headers.push(("Connection".into(), "upgrade".into()));
+                    }
+                    head.headers
+                },
                 body: Bytes::from(body),
                 error: Some(Box::new(error)),
             },

@@ -72,6 +72,11 @@ async fn a_plain_request_gets_426_and_a_wrong_version_426_naming_13() {
             .to_ascii_lowercase()
             .contains("upgrade: websocket\r\n")
     );
+    assert!(
+        plain
+            .to_ascii_lowercase()
+            .contains("connection: upgrade\r\n")
+    );
     let wrong = common::raw_http1(
         addr,
         "GET /echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
