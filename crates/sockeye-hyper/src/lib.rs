@@ -34,8 +34,8 @@ pub use sockeye_io::sockeye::handshake::Upgrade as HandshakeForm;
 #[cfg(feature = "deflate")]
 pub use sockeye_tokio::DeflateConfig;
 pub use sockeye_tokio::{
-    CloseCode, CloseFrame, Config, Decision, Error, Message, ReadHalf, Request, SharedConfig,
-    WriteHalf,
+    CloseCode, CloseFrame, Config, Decision, Error, Message, ReadHalf, Request, ServerPolicy,
+    SharedConfig, WriteHalf,
 };
 
 /// hyper's upgraded connection (an HTTP/1.1 connection after its `101`, or

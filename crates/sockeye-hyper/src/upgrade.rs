@@ -2,6 +2,7 @@
 //! WebSocket once hyper hands over the connection.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode, Version};
 use hyper::upgrade::OnUpgrade;
 use sockeye_io::driver::Clock;
+use sockeye_io::server::{RequestInfo, ServerPolicy};
 use sockeye_io::sockeye::endpoint::{Endpoint, EndpointEvent};
 use sockeye_io::sockeye::handshake::{HandshakeError, Headers, Request, Upgrade as Form};
 use sockeye_io::{Config, Decision, Error, HandshakeInfo, SharedConfig};
@@ -130,6 +132,26 @@ impl Upgrade {
     pub fn config(mut self, config: Config) -> Self {
         self.config = Some(config);
         self
+    }
+
+    /// Answers as `policy` decides (its path, verify hook, subprotocols
+    /// and extra fields; [`ServerPolicy::decide`]) for a client at `peer`.
+    /// Judge the request with the policy's configuration
+    /// (`Upgrade::new(request, policy.shared_config().clone())`) so that
+    /// its connections share it.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept): the policy's refusal (404 for another
+    /// path, the hook's own), or 500 for a decision that cannot be carried
+    /// out.
+    pub fn accept_with_policy<B: From<Bytes>>(
+        self,
+        policy: &ServerPolicy,
+        peer: SocketAddr,
+    ) -> Result<(http::Response<B>, Connecting), Refusal> {
+        let decision = policy.decide(&RequestInfo::new(&self.request, peer));
+        self.accept(decision)
     }
 
     /// Carries out `decision`: the response for hyper to send (`101` or
