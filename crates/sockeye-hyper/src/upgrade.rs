@@ -189,21 +189,14 @@ impl Upgrade {
         endpoint
             .accept(accept)
             .map_err(|error| Refusal::misuse(&error))?;
+        // An endpoint made by `server_for` opens with the response for the
+        // HTTP layer once `accept` succeeded; anything else is a bug.
         let Some(EndpointEvent::Opened(opened)) = endpoint.poll_event() else {
-            return Err(Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the endpoint did not open\n",
-            ));
+            return Err(Refusal::not_opened());
         };
-        let Ok(connection) = endpoint.into_connection() else {
-            return Err(Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the endpoint did not open\n",
-            ));
+        let (Some(head), Ok(connection)) = (opened.response, endpoint.into_connection()) else {
+            return Err(Refusal::not_opened());
         };
-        let head = opened
-            .response
-            .unwrap_or_else(|| unreachable!("server_for answers through the HTTP layer"));
         let mut response = http::Response::new(B::from(Bytes::new()));
         *response.status_mut() =
             StatusCode::from_u16(head.status).unwrap_or(StatusCode::SWITCHING_PROTOCOLS);
@@ -322,6 +315,13 @@ impl Refusal {
             body: Bytes::copy_from_slice(decision.rejected_body()),
             error: None,
         }
+    }
+
+    fn not_opened() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the WebSocket endpoint did not open\n",
+        )
     }
 
     /// The server's own mistake (a decision the engine cannot carry out).
