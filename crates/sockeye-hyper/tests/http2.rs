@@ -84,6 +84,31 @@ async fn text_binary_a_1_mib_message_and_close_1000_over_one_stream() {
 }
 
 #[tokio::test]
+async fn a_ping_gets_its_pong_and_a_close_code_comes_back_over_a_stream() {
+    let addr = common::serve(common::app()).await;
+    tokio::time::timeout(LIMIT, async {
+        let mut sender = connect(addr).await;
+        let mut ws = open(&mut sender, addr, "/echo").await;
+        ws.send(Message::Ping(Bytes::from_static(b"are you there")))
+            .await
+            .unwrap();
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::Pong(Bytes::from_static(b"are you there"))
+        );
+        ws.close(CloseCode::try_from(4001).unwrap(), "bye")
+            .await
+            .unwrap();
+        while let Some(Ok(_)) = ws.recv().await {}
+        let status = ws.close_status().unwrap();
+        assert_eq!(status.code, 4001);
+        assert!(status.was_clean);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn several_websockets_share_one_connection() {
     let addr = common::serve(common::app()).await;
     tokio::time::timeout(LIMIT, async {
