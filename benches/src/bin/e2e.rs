@@ -25,13 +25,15 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// The servers, `src/bin/echo-NAME.rs`, in table order.
-const SERVERS: [&str; 6] = [
+const SERVERS: [&str; 8] = [
     "sockeye-tokio",
     "sockeye-smol",
     "sockeye-std",
     "tungstenite",
     "fastwebsockets",
     "tokio-websockets",
+    "axum-sockeye",
+    "axum-tungstenite",
 ];
 
 /// The server every other is compared with.
@@ -110,7 +112,8 @@ struct Options {
 fn usage() -> &'static str {
     "usage: e2e [--duration 3s] [--repeat 3] [--servers NAME,...] [--cells NAME,...] \
      [--no-memory] [--output FILE] [--bin-dir DIR]\n\
-     servers: sockeye-tokio sockeye-smol sockeye-std tungstenite fastwebsockets tokio-websockets,\n\
+     servers: sockeye-tokio sockeye-smol sockeye-std tungstenite fastwebsockets tokio-websockets\n\
+     axum-sockeye axum-tungstenite,\n\
      uws (uWebSockets, from ../shared/peers/uws-echo when present),\n\
      or NAME for any echo-NAME in the binary directory\n\
      cells: latency small many text64k binary64k binary1m handshakes"
@@ -546,6 +549,7 @@ fn versions() -> String {
         "fastwebsockets",
         "hyper",
         "tokio-websockets",
+        "axum",
     ];
     let mut found: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut name = None;

@@ -144,6 +144,21 @@ impl Decision {
             .collect()
     }
 
+    /// The extra response fields, in order: of the accepting response, or
+    /// of the refusal. An HTTP layer that writes its responses itself
+    /// (hyper) sends them with [`rejected_status`](Self::rejected_status)
+    /// and [`rejected_body`](Self::rejected_body).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
+    /// The body of a refusal (empty when accepting).
+    pub fn rejected_body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The subprotocol selected by an accepting decision.
     pub fn selected_protocol(&self) -> Option<&str> {
         self.protocol.as_deref()

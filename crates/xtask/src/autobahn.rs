@@ -68,45 +68,61 @@ pub enum Kind {
     Client,
 }
 
-/// The suites the `autobahn` step runs: name, kind, cargo example, package.
-/// Each example is built with `cargo build --release --example NAME -p
-/// PACKAGE` and run from `target/release/examples/NAME`.
-pub const AUTOBAHN_SUITES: &[(&str, Kind, &str, &str)] = &[
+/// The suites the `autobahn` step runs: name, kind, cargo example, package,
+/// features. Each example is built with `cargo build --release --example
+/// NAME -p PACKAGE --features FEATURES` and run from
+/// `target/release/examples/NAME`.
+pub const AUTOBAHN_SUITES: &[(&str, Kind, &str, &str, &[&str])] = &[
     (
         "tokio-echo-server",
         Kind::Server,
         "tokio-echo-server",
         "sockeye-tokio",
+        &[],
     ),
     (
         "smol-echo-server",
         Kind::Server,
         "smol-echo-server",
         "sockeye-smol",
+        &[],
     ),
     (
         "std-echo-server",
         Kind::Server,
         "std-echo-server",
         "sockeye-std",
+        &[],
     ),
     (
         "tokio-autobahn-client",
         Kind::Client,
         "tokio-autobahn-client",
         "sockeye-tokio",
+        &[],
     ),
     (
         "smol-autobahn-client",
         Kind::Client,
         "smol-autobahn-client",
         "sockeye-smol",
+        &[],
     ),
     (
         "std-autobahn-client",
         Kind::Client,
         "std-autobahn-client",
         "sockeye-std",
+        &[],
+    ),
+    // An axum server upgrading through hyper (HTTP/1.1 here: kosoku has no
+    // HTTP/2).
+    (
+        "axum-echo",
+        Kind::Server,
+        "axum-echo",
+        "sockeye-hyper",
+        &["axum"],
     ),
 ];
 
@@ -586,8 +602,8 @@ pub fn step() -> Result {
         return Ok(());
     }
     let mut failures = Vec::new();
-    for &(name, kind, example, package) in AUTOBAHN_SUITES {
-        let command = Command::new(build_example(example, package, &[])?);
+    for &(name, kind, example, package, features) in AUTOBAHN_SUITES {
+        let command = Command::new(build_example(example, package, features)?);
         if let Err(error) = run_suite(name, kind, command, &[]) {
             eprintln!("{error}");
             failures.push(name);

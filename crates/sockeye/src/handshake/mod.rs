@@ -199,36 +199,77 @@ impl HandshakeError {
     /// The response carries `Connection: close`, a `Content-Length` and a
     /// short plain-text body.
     pub fn response(&self) -> Option<Vec<u8>> {
+        let (head, body) = self.response_head(Upgrade::Http1)?;
+        // RFC 9110 §7.8 wants `upgrade` in `Connection` whenever `Upgrade` is sent.
+        let connection = if head.headers.iter().any(|(name, _)| name == "Upgrade") {
+            "Upgrade, close"
+        } else {
+            "close"
+        };
+        let headers: Vec<(&str, &str)> = head
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        Some(write_response(head.status, &headers, connection, &body))
+    }
+
+    /// The answer of [`response`](Self::response) as status, fields and
+    /// body, for an HTTP layer that writes its responses itself (hyper),
+    /// for a request that came in the form `upgrade`. The fields leave out
+    /// `Connection` and `Content-Length`, which belong to that layer.
+    ///
+    /// Over HTTP/2 ([`Upgrade::ExtendedConnect`]) there is no `Upgrade`
+    /// field (RFC 9113 §8.6), so a request that is not an extended CONNECT
+    /// for `websocket` gets 400 instead of 426, and a wrong version 426
+    /// with `Sec-WebSocket-Version: 13` alone (RFC 6455 §4.4).
+    ///
+    /// ```
+    /// use sockeye::handshake::{HandshakeError, Upgrade};
+    ///
+    /// let (head, _body) = HandshakeError::UnsupportedVersion
+    ///     .response_head(Upgrade::ExtendedConnect)
+    ///     .unwrap();
+    /// assert_eq!(head.status, 426);
+    /// assert_eq!(head.headers[0], ("Sec-WebSocket-Version".into(), "13".into()));
+    /// ```
+    pub fn response_head(&self, upgrade: Upgrade) -> Option<(ResponseHead, Vec<u8>)> {
         let mut text = alloc::string::ToString::to_string(self);
         text.push('\n');
-        let (status, extra, connection): (u16, &[(&str, &str)], &str) = match self {
-            HandshakeError::TooLarge | HandshakeError::TooManyHeaders => (431, &[], "close"),
+        let http1 = upgrade == Upgrade::Http1;
+        let (status, extra): (u16, &[(&str, &str)]) = match self {
+            HandshakeError::TooLarge | HandshakeError::TooManyHeaders => (431, &[]),
             HandshakeError::Malformed(_)
             | HandshakeError::MalformedHeader(_)
             | HandshakeError::MissingHost
-            | HandshakeError::InvalidKey => (400, &[], "close"),
-            HandshakeError::MethodNotAllowed => (405, &[("Allow", "GET")], "close"),
-            HandshakeError::UnsupportedHttpVersion => (505, &[], "close"),
-            // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to, and
-            // RFC 9110 §7.8 wants `upgrade` in `Connection` whenever `Upgrade` is sent.
-            HandshakeError::NotWebSocket(_) | HandshakeError::UnsupportedVersion => (
+            | HandshakeError::InvalidKey => (400, &[]),
+            HandshakeError::MethodNotAllowed => (405, &[("Allow", "GET")]),
+            HandshakeError::UnsupportedHttpVersion => (505, &[]),
+            // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to.
+            HandshakeError::NotWebSocket(_) | HandshakeError::UnsupportedVersion if http1 => (
                 426,
                 &[
                     ("Upgrade", "websocket"),
                     ("Sec-WebSocket-Version", WEBSOCKET_VERSION),
                 ],
-                "Upgrade, close",
             ),
+            // RFC 8441 §4: over HTTP/2 a WebSocket is only ever an extended
+            // CONNECT, and there is nothing to upgrade to.
+            HandshakeError::NotWebSocket(_) => (400, &[]),
+            HandshakeError::UnsupportedVersion => {
+                (426, &[("Sec-WebSocket-Version", WEBSOCKET_VERSION)])
+            }
             _ => return None,
         };
-        let mut headers: Vec<(&str, &str)> = extra.to_vec();
-        headers.push(("Content-Type", "text/plain; charset=utf-8"));
-        Some(write_response(
-            status,
-            &headers,
-            connection,
-            text.as_bytes(),
-        ))
+        let mut headers: Vec<(String, String)> = extra
+            .iter()
+            .map(|(name, value)| (String::from(*name), String::from(*value)))
+            .collect();
+        headers.push((
+            String::from("Content-Type"),
+            String::from("text/plain; charset=utf-8"),
+        ));
+        Some((ResponseHead { status, headers }, text.into_bytes()))
     }
 }
 

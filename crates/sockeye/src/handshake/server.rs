@@ -287,6 +287,50 @@ impl Request {
         request.validate_offers()
     }
 
+    /// Any HTTP/2 request that another HTTP layer read (RFC 8441 §4): an
+    /// extended CONNECT is judged as by
+    /// [`from_extended_connect`](Self::from_extended_connect); any other
+    /// request (another method, no `:protocol`) is a plain one, in
+    /// [`HandshakeError::NotWebSocket`], whose default answer over HTTP/2 is
+    /// 400 ([`HandshakeError::response_head`]).
+    ///
+    /// ```
+    /// use sockeye::Config;
+    /// use sockeye::handshake::{HandshakeError, Headers, Request, Upgrade};
+    ///
+    /// let plain = Request::from_http2("GET", None, "/", "example.com", Headers::new(), Config::default());
+    /// let Err(error @ HandshakeError::NotWebSocket(_)) = plain else { panic!() };
+    /// assert_eq!(error.response_head(Upgrade::ExtendedConnect).unwrap().0.status, 400);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`from_extended_connect`](Self::from_extended_connect), and
+    /// [`HandshakeError::NotWebSocket`] for a request that is not a CONNECT
+    /// with a `:protocol`.
+    pub fn from_http2(
+        method: &str,
+        protocol: Option<&str>,
+        path: &str,
+        authority: &str,
+        headers: Headers,
+        config: impl Into<SharedConfig>,
+    ) -> Result<Request, HandshakeError> {
+        let protocol = match protocol {
+            Some(protocol) if method == "CONNECT" => protocol,
+            _ => "",
+        };
+        Request::from_extended_connect(protocol, path, authority, headers, config).map_err(
+            |error| match error {
+                HandshakeError::NotWebSocket(mut request) => {
+                    request.method = String::from(method);
+                    HandshakeError::NotWebSocket(request)
+                }
+                error => error,
+            },
+        )
+    }
+
     fn parsed(
         method: &str,
         target: &str,

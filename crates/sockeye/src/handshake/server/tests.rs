@@ -113,6 +113,65 @@ fn accepts_firefox_request_with_keep_alive_in_connection() {
 
 /// Replaces the first field named `name` in the RFC example (or removes it
 /// when `value` is `None`), and the request line when `name` is empty.
+#[test]
+fn http2_requests_other_than_an_extended_connect_are_plain_and_answered_400() {
+    let mut version = Headers::new();
+    version.append("Sec-WebSocket-Version", "13");
+    for (method, protocol) in [("GET", None), ("CONNECT", None), ("GET", Some("websocket"))] {
+        let result = Request::from_http2(
+            method,
+            protocol,
+            "/",
+            "h",
+            version.clone(),
+            Config::default(),
+        );
+        let Err(error @ HandshakeError::NotWebSocket(_)) = result else {
+            panic!("{method} {protocol:?} must be plain");
+        };
+        let HandshakeError::NotWebSocket(request) = &error else {
+            unreachable!()
+        };
+        assert_eq!(request.method(), method);
+        let (head, _) = error.response_head(Upgrade::ExtendedConnect).unwrap();
+        assert_eq!(head.status, 400);
+        assert!(head.headers.iter().all(|(name, _)| name != "Upgrade"));
+    }
+    let request = Request::from_http2(
+        "CONNECT",
+        Some("websocket"),
+        "/ws",
+        "h",
+        version,
+        Config::default(),
+    );
+    assert_eq!(request.unwrap().upgrade(), Upgrade::ExtendedConnect);
+}
+
+#[test]
+fn response_head_is_the_response_without_connection_fields() {
+    let (head, body) = HandshakeError::UnsupportedVersion
+        .response_head(Upgrade::Http1)
+        .unwrap();
+    assert_eq!(head.status, 426);
+    assert!(
+        head.headers
+            .contains(&("Upgrade".into(), "websocket".into()))
+    );
+    assert!(head.headers.iter().all(|(name, _)| name != "Connection"));
+    let bytes = HandshakeError::UnsupportedVersion.response().unwrap();
+    assert!(bytes.ends_with(&body));
+    assert!(contains(&bytes, b"\r\nConnection: Upgrade, close\r\n"));
+    let (head, _) = HandshakeError::UnsupportedVersion
+        .response_head(Upgrade::ExtendedConnect)
+        .unwrap();
+    assert_eq!(
+        head.headers[0],
+        ("Sec-WebSocket-Version".into(), "13".into())
+    );
+    assert!(head.headers.iter().all(|(name, _)| name != "Upgrade"));
+}
+
 fn rfc_request_with(name: &str, value: Option<&str>) -> Vec<u8> {
     let text = core::str::from_utf8(RFC_REQUEST).unwrap();
     let mut out = String::new();

@@ -1,0 +1,91 @@
+//! An axum app served the way the `axum-echo` example serves it: hyper-util's
+//! auto builder, HTTP/1.1 and HTTP/2 (prior knowledge) on one plain port,
+//! extended CONNECT enabled.
+
+#![allow(dead_code, reason = "each test file uses part of it")]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::response::Response;
+use axum::routing::any;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use sockeye_hyper::{HandshakeForm, WebSocketUpgrade};
+
+/// Echoes every data message; `/form` first sends which form the request
+/// came in (`http1` or `http2`).
+pub fn app() -> Router {
+    Router::new()
+        .route("/form", any(report_form))
+        .route("/chat", any(chat))
+        .fallback(any(echo))
+}
+
+async fn echo(ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(4 << 20).on_upgrade(echo_loop)
+}
+
+async fn chat(ws: WebSocketUpgrade) -> Response {
+    ws.protocols(["chat.v2", "chat.v1"]).on_upgrade(echo_loop)
+}
+
+async fn report_form(ws: WebSocketUpgrade) -> Response {
+    let form = match ws.request().upgrade() {
+        HandshakeForm::Http1 => "http1",
+        _ => "http2",
+    };
+    ws.on_upgrade(move |mut ws| async move {
+        if ws.send(form).await.is_ok() {
+            echo_loop(ws).await;
+        }
+    })
+}
+
+async fn echo_loop(mut ws: sockeye_hyper::WebSocketStream) {
+    while let Some(Ok(message)) = ws.recv().await {
+        if message.is_data() && ws.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Serves `app` on a free port of 127.0.0.1 until the test's runtime ends.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http2().enable_connect_protocol();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let service = TowerToHyperService::new(app.clone());
+            let builder = builder.clone();
+            tokio::spawn(async move {
+                let _ = builder
+                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends `request` as raw HTTP/1.1 and returns the response head.
+pub async fn raw_http1(addr: SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+        if tcp.read(&mut byte).await.unwrap() == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
