@@ -7,6 +7,7 @@ mod chat;
 mod connect;
 mod duration;
 mod echo;
+mod listen;
 mod load;
 mod upgrade;
 
@@ -36,6 +37,7 @@ enum Command {
     Echo(echo::Args),
     Chat(chat::Args),
     Load(load::Args),
+    Listen(listen::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
             Command::Echo(args) => echo::run(args).await,
             Command::Chat(args) => chat::run(args).await,
             Command::Load(args) => load::run(args).await,
+            Command::Listen(args) => listen::run(args).await,
         }
     });
     // Tasks still parked on stdin or sockets must not hold the exit up.

@@ -1,8 +1,8 @@
 //! `sockeye connect`: stdin lines out as messages, received messages to stdout.
 
 mod hex;
-mod input;
-mod output;
+pub(crate) mod input;
+pub(crate) mod output;
 
 use std::path::PathBuf;
 use std::pin::pin;
