@@ -109,12 +109,22 @@ impl Entry {
     /// over `budget` bytes. An empty queue takes any message, so that a
     /// message larger than the budget still reaches the clients that keep
     /// up.
-    fn push(&mut self, message: Message, budget: usize) -> bool {
+    fn push(&mut self, id: u64, message: Message, budget: usize) -> bool {
         if self.closing.is_some() {
             return false;
         }
         let len = message.payload_len();
         if !self.queue.is_empty() && self.queued_bytes.saturating_add(len) > budget {
+            info_event!(
+                client = %ClientId(id),
+                peer = %self.ip,
+                queued_bytes = self.queued_bytes,
+                budget,
+                code = 1008,
+                "slow client: its socket does not take what is queued, closing"
+            );
+            #[cfg(not(feature = "tracing"))]
+            let _ = id;
             self.close(TOO_SLOW);
             return false;
         }
@@ -318,7 +328,7 @@ impl Clients {
             .entries
             .iter_mut()
             .filter(|(id, _)| wanted(ClientId(**id)))
-            .map(|(_, entry)| entry.push(message.clone(), budget))
+            .map(|(id, entry)| entry.push(*id, message.clone(), budget))
             .filter(|&queued| queued)
             .count()
     }
@@ -331,7 +341,7 @@ impl Clients {
         registry
             .entries
             .get_mut(&id.0)
-            .is_some_and(|entry| entry.push(message, budget))
+            .is_some_and(|entry| entry.push(id.0, message, budget))
     }
 
     /// Tell client `id` to close with `code` and `reason` (dropping what is

@@ -93,7 +93,15 @@ impl ServerCore {
                     protocol = decision.selected_protocol().map(str::to_owned);
                     decision
                 }
-                Err(refusal) => refusal.decision(),
+                Err(refusal) => {
+                    info_event!(
+                        peer = %peer,
+                        refusal = ?refusal,
+                        status = 503,
+                        "connection limit reached, refused"
+                    );
+                    refusal.decision()
+                }
             }
         };
         let http = |request: &Request| self.policy.answer_http(&RequestInfo::new(request, peer));
@@ -337,6 +345,11 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
                         if let Some(limiter) = rate.as_mut()
                             && !limiter.allow(driver.now())
                         {
+                            info_event!(
+                                client = %slot.id(),
+                                code = 1008,
+                                "rate limit exceeded, closing"
+                            );
                             let _ = driver.start_close(CloseCode::POLICY_VIOLATION, "rate limit");
                             *rate_limited = true;
                             continue;
