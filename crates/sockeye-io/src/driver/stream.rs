@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
@@ -463,19 +463,21 @@ pub struct ReadHalf<T, C> {
 
 /// A third handle on a split WebSocket's driver, for a server to write
 /// queued broadcasts out while the connection's handler is busy elsewhere.
+/// Weak, so that the connection ends when the halves are dropped, as it
+/// would without a pump.
 pub(crate) struct Pump<T, C> {
-    shared: Arc<Shared<T, C>>,
+    shared: Weak<Shared<T, C>>,
 }
 
 impl<T: Transport, C: Clock> Pump<T, C> {
     /// Run `f` on the driver, registering `cx` to be woken by the
-    /// transport and the timer.
+    /// transport and the timer; `None` once the halves are gone.
     pub(crate) fn poll<R>(
         &self,
         cx: &mut Context<'_>,
         f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
-    ) -> R {
-        self.shared.poll(Side::Pump, cx, f)
+    ) -> Option<R> {
+        Some(self.shared.upgrade()?.poll(Side::Pump, cx, f))
     }
 }
 
@@ -495,7 +497,7 @@ impl<T: Transport, C: Clock> ReadHalf<T, C> {
     /// Another handle on the driver, for a server's pump.
     pub(crate) fn pump(&self) -> Pump<T, C> {
         Pump {
-            shared: self.shared.clone(),
+            shared: Arc::downgrade(&self.shared),
         }
     }
 
