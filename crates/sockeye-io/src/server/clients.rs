@@ -237,6 +237,17 @@ impl Clients {
     /// # Errors
     /// The [`Refusal`] when a limit is reached or the server is shutting down.
     pub fn admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
+        self.try_admit(ip).inspect_err(|_refusal| {
+            info_event!(
+                peer = %ip,
+                refusal = ?_refusal,
+                status = 503,
+                "connection limit reached, refused"
+            );
+        })
+    }
+
+    fn try_admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
         let mut registry = self.lock();
         if registry.shutting_down {
             return Err(Refusal::ShuttingDown);

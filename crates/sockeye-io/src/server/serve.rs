@@ -93,15 +93,7 @@ impl ServerCore {
                     protocol = decision.selected_protocol().map(str::to_owned);
                     decision
                 }
-                Err(refusal) => {
-                    info_event!(
-                        peer = %peer,
-                        refusal = ?refusal,
-                        status = 503,
-                        "connection limit reached, refused"
-                    );
-                    refusal.decision()
-                }
+                Err(refusal) => refusal.decision(),
             }
         };
         let http = |request: &Request| self.policy.answer_http(&RequestInfo::new(request, peer));
