@@ -105,3 +105,35 @@ async fn a_protocol_violation_is_one_event_with_its_close_code() {
         "{events:#?}"
     );
 }
+
+#[test]
+fn a_slow_client_and_a_refusal_are_one_event_each() {
+    use sockeye_tokio::{Clients, Message, ServerPolicy};
+    let capture = Capture::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let policy = ServerPolicy::new()
+        .queue_budget(10)
+        .max_connections_per_ip(1);
+    let clients = Clients::new(&policy);
+    let ip = "127.0.0.1".parse().unwrap();
+    let _slot = clients.admit(ip).unwrap();
+    assert!(clients.admit(ip).is_err());
+    // Nobody takes the messages: the third goes over the budget.
+    for _ in 0..5 {
+        clients.broadcast(Message::text("12345"));
+    }
+
+    let events = capture.0.lock().unwrap();
+    let slow: Vec<_> = events
+        .iter()
+        .filter(|event| event.message.starts_with("slow client"))
+        .collect();
+    assert_eq!(slow.len(), 1, "{events:#?}");
+    assert_eq!(slow[0].code, Some(1008));
+    let refused = events
+        .iter()
+        .filter(|event| event.message.starts_with("connection limit"))
+        .count();
+    assert_eq!(refused, 1, "{events:#?}");
+}

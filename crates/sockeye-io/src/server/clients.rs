@@ -120,7 +120,7 @@ impl Entry {
                 peer = %self.ip,
                 queued_bytes = self.queued_bytes,
                 budget,
-                code = 1008,
+                code = TOO_SLOW.0.get(),
                 "slow client: its socket does not take what is queued, closing"
             );
             #[cfg(not(feature = "tracing"))]
@@ -241,7 +241,7 @@ impl Clients {
             info_event!(
                 peer = %ip,
                 refusal = ?_refusal,
-                status = 503,
+                status = 503_u16,
                 "connection limit reached, refused"
             );
         })

@@ -339,7 +339,7 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
                         {
                             info_event!(
                                 client = %slot.id(),
-                                code = 1008,
+                                code = CloseCode::POLICY_VIOLATION.get(),
                                 "rate limit exceeded, closing"
                             );
                             let _ = driver.start_close(CloseCode::POLICY_VIOLATION, "rate limit");
