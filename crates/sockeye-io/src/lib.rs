@@ -28,6 +28,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod trace;
+pub use trace::events;
+
 #[cfg(feature = "async")]
 pub mod api;
 #[cfg(feature = "async")]

@@ -63,6 +63,17 @@ impl Message {
         )
     }
 
+    /// The bytes of its payload (a close frame's code and reason): what
+    /// it costs in a queue, before framing.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Message::Text(text) => text.len(),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+            Message::Close(frame) => frame.as_ref().map_or(0, |frame| 2 + frame.reason.len()),
+            Message::Fragment(fragment) => fragment.payload.len(),
+        }
+    }
+
     /// The message an engine event becomes; a failure becomes an error.
     pub fn from_event(event: Event) -> Result<Self, Error> {
         Ok(match event {

@@ -23,7 +23,7 @@
 //! | upgrade request for another path | HTTP 404 |
 //! | plain HTTP request (no upgrade) | HTTP 426 with `Upgrade: websocket`, unless [`ServerPolicy::http`] answers |
 //! | [`ServerPolicy::max_connections`] or [`ServerPolicy::max_connections_per_ip`] reached, or shutting down | HTTP 503 with `Retry-After` |
-//! | a client's outgoing queue overflows (it reads slower than the server broadcasts) | close 1008, reason `"too slow"` |
+//! | a client's queued bytes would exceed [`ServerPolicy::queue_budget`] (its socket does not take what is broadcast) | close 1008, reason `"too slow"` |
 //! | more messages than [`ServerPolicy::rate_limit`] allows | close 1008, reason `"rate limit"` |
 //! | a message above [`ServerPolicy::max_message_size`] | close 1009 (the engine's limit) |
 //! | no answer to a heartbeat ping | connection dropped (1006 locally) |
@@ -41,7 +41,7 @@ pub use clients::{ClientId, ClientSlot, Clients, Outgoing, Refusal};
 #[cfg(feature = "async")]
 pub use listen::{Acceptor, RuntimeClient, ServerHandle, Task};
 pub use policy::{
-    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUE_CAPACITY, RequestInfo,
+    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUE_BUDGET, RequestInfo,
     ServerPolicy,
 };
 pub use rate::{RateLimit, RateLimiter};

@@ -22,6 +22,16 @@
 //! })
 //! # }
 //! ```
+//!
+//! # Logging
+//! With the `tracing` feature (on by default) connections and the server
+//! policy emit [`tracing`](https://docs.rs/tracing) events under the target
+//! `sockeye`: handshakes accepted or rejected, protocol failures with their
+//! close code, closes with their outcome and duration, and the policy's
+//! verdicts. Install a subscriber with an `EnvFilter` and run with
+//! `RUST_LOG=sockeye=debug` to see them; without a subscriber they cost
+//! nothing worth measuring. The list is in `docs/architecture.md`
+//! ("Observability").
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -17,6 +17,16 @@
 //! shared behind a mutex, and the receiving half blocks in `read` on its own
 //! handle to the socket without holding it.
 //!
+//! # Logging
+//! With the `tracing` feature (on by default) connections and the server
+//! policy emit [`tracing`](https://docs.rs/tracing) events under the target
+//! `sockeye`: handshakes accepted or rejected, protocol failures with their
+//! close code, closes with their outcome and duration, and the policy's
+//! verdicts. Install a subscriber with an `EnvFilter` and run with
+//! `RUST_LOG=sockeye=debug` to see them; without a subscriber they cost
+//! nothing worth measuring. The list is in `docs/architecture.md`
+//! ("Observability").
+//!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
 //! `wss://` through rustls' `StreamOwned` (settings in

@@ -34,6 +34,10 @@ pub struct WebSocket<S> {
     /// end of the connection shuts it down, and the client's wait for the
     /// server's close is bounded through its read timeout.
     tcp_of: fn(&S) -> Option<&TcpStream>,
+    /// When the closing handshake began (our close, the peer's close frame
+    /// or a failure), for the close event's duration.
+    #[cfg(feature = "tracing")]
+    close_started: Option<Duration>,
 }
 
 /// What [`WebSocket::recv`] does next, decided without reading.
@@ -64,6 +68,8 @@ impl<S: Read + Write + 'static> WebSocket<S> {
             failure: None,
             info: HandshakeInfo::default(),
             tcp_of: tcp_of::<S>,
+            #[cfg(feature = "tracing")]
+            close_started: None,
         }
     }
 }
@@ -114,7 +120,11 @@ impl<S: Read + Write> WebSocket<S> {
             {
                 return Next::Item(Some(Err(error)));
             }
-            return Next::Item(Some(Message::from_event(event)));
+            let item = Message::from_event(event);
+            if sockeye_io::events::received(&item) {
+                self.mark_closing();
+            }
+            return Next::Item(Some(item));
         }
         if self.conn.state() == State::Closed {
             self.teardown();
@@ -123,6 +133,7 @@ impl<S: Read + Write> WebSocket<S> {
         if let Err(error) = self.flush() {
             self.finished = true;
             self.failure = Some(error.to_string());
+            sockeye_io::events::transport_failed(&error);
             return Next::Item(Some(Err(error)));
         }
         Next::Read
@@ -150,6 +161,7 @@ impl<S: Read + Write> WebSocket<S> {
         {
             self.finished = true;
             self.failure = Some(error.to_string());
+            sockeye_io::events::transport_failed(error);
         }
         outcome
     }
@@ -200,8 +212,18 @@ impl<S: Read + Write> WebSocket<S> {
     ) -> Result<(), Error> {
         if !self.finished && self.conn.state() == State::Open {
             self.conn.close(self.start.elapsed(), code, reason)?;
+            self.mark_closing();
         }
         Ok(())
+    }
+
+    /// The connection's end began now: the close event's duration counts
+    /// from here.
+    fn mark_closing(&mut self) {
+        #[cfg(feature = "tracing")]
+        if self.close_started.is_none() {
+            self.close_started = Some(self.start.elapsed());
+        }
     }
 
     /// Close: send a close frame with `code` and `reason`, receive (and
@@ -331,6 +353,12 @@ impl<S: Read + Write> WebSocket<S> {
             let _ = tcp.shutdown(std::net::Shutdown::Both);
         }
         self.finished = true;
+        #[cfg(feature = "tracing")]
+        sockeye_io::events::closed(
+            || self.close_status(),
+            self.close_started
+                .map(|started| self.start.elapsed().saturating_sub(started)),
+        );
     }
 }
 
@@ -400,7 +428,9 @@ pub fn connect_with(
         MaybeTlsStream::Plain(tcp)
     };
     let endpoint = Endpoint::client(request, config, Duration::ZERO);
-    let (opened, conn) = run_handshake(&mut tcp, endpoint, start, |_| Ok(()))?;
+    let (opened, conn) = run_handshake(&mut tcp, endpoint, start, |_| Ok(()))
+        .inspect_err(|error| sockeye_io::events::handshake_rejected(Role::Client, error))?;
+    sockeye_io::events::handshake_accepted(Role::Client, None, opened.protocol.as_deref());
     tcp.set_read_timeout(None).map_err(Error::Io)?;
     let response = Response::opened(opened);
     let mut ws = WebSocket::with_connection(tcp, conn, start);
@@ -541,8 +571,10 @@ pub fn accept_with<S: Read + Write + 'static>(
     if let Some(socket) = tcp_under(&stream) {
         socket.set_read_timeout(None).map_err(Error::Io)?;
     }
-    let (_, conn) = handshake?;
+    let (_, conn) = handshake
+        .inspect_err(|error| sockeye_io::events::handshake_rejected(Role::Server, error))?;
     let request = answered.ok_or(Error::Closed)?;
+    sockeye_io::events::handshake_accepted(Role::Server, Some(request.path()), None);
     Ok((WebSocket::with_connection(stream, conn, start), request))
 }
 

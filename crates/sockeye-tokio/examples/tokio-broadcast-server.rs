@@ -17,7 +17,7 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:9001".into());
     let policy = ServerPolicy::new()
         .path("/ws")
-        .queue_capacity(64)
+        .queue_budget(256 << 10)
         .max_message_size(4 << 10)
         .http(|request| match request.path() {
             "/" => Decision::respond(200)

@@ -36,6 +36,16 @@
 //! (`tokio::spawn(serve(tcp))`) and its future is at most 152 B; `send`'s
 //! future is three words and the error type 32 B for that reason.
 //!
+//! # Logging
+//! With the `tracing` feature (on by default) connections and the server
+//! policy emit [`tracing`](https://docs.rs/tracing) events under the target
+//! `sockeye`: handshakes accepted or rejected, protocol failures with their
+//! close code, closes with their outcome and duration, and the policy's
+//! verdicts. Install a subscriber with an `EnvFilter` and run with
+//! `RUST_LOG=sockeye=debug` to see them; without a subscriber they cost
+//! nothing worth measuring. The list is in `docs/architecture.md`
+//! ("Observability").
+//!
 //! # TLS
 //! With the `rustls` feature, [`connect`] and [`connect_with`] speak
 //! `wss://` (settings in [`ClientOptions::tls`], including a client

@@ -252,7 +252,7 @@ async fn broadcast_reaches_everyone_but_the_sender() {
 async fn a_slow_client_is_closed_with_1008_and_the_others_are_unaffected() {
     let mut config = ServerPolicy::new().engine_config();
     config.write_high_water_mark = 16 << 10;
-    let policy = ServerPolicy::new().config(config).queue_capacity(64);
+    let policy = ServerPolicy::new().config(config).queue_budget(64 << 10);
     let server = start(policy, relay).await;
     let (mut slow, _) = sockeye_tokio::connect(&server.url).await.unwrap();
     let (mut fast, _) = sockeye_tokio::connect(&server.url).await.unwrap();

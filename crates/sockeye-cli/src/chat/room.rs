@@ -17,8 +17,9 @@ use sockeye_io::server::{ClientId, ClientSlot, Clients, ServerPolicy};
 
 use super::protocol::{Outbound, now_millis};
 
-/// Outgoing messages a member may have waiting before it counts as too slow.
-pub const QUEUE_CAPACITY: usize = 256;
+/// Payload bytes a member may have waiting before it counts as too slow:
+/// chat lines are small, so this is hundreds of them.
+pub const QUEUE_BUDGET: usize = 64 << 10;
 
 /// A member's handle, held by its connection task; dropping it frees the
 /// member's queue.
@@ -47,7 +48,7 @@ pub struct Room {
 impl Default for Room {
     fn default() -> Self {
         Self {
-            clients: Clients::new(&ServerPolicy::new().queue_capacity(QUEUE_CAPACITY)),
+            clients: Clients::new(&ServerPolicy::new().queue_budget(QUEUE_BUDGET)),
             names: Arc::default(),
         }
     }
@@ -245,7 +246,8 @@ mod tests {
         let room = Room::default();
         let slow = room.join(Some("slow".into()));
         let fast = room.join(Some("fast".into()));
-        for n in 0..QUEUE_CAPACITY * 2 {
+        // Every line is over 16 bytes, so this is well past the budget.
+        for n in 0..QUEUE_BUDGET / 16 {
             room.say("fast", &n.to_string());
             drain(&fast);
         }

@@ -57,6 +57,12 @@ pub struct Driver<T, C> {
     /// the end, and every connection carries the field.
     #[allow(clippy::box_collection)] // One word instead of three; see above.
     failure: Option<Box<String>>,
+    /// When the closing handshake began (our close, the peer's close frame
+    /// or a failure), in milliseconds on the clock's scale, for the close
+    /// event's duration; `u32::MAX` before. Four bytes that fit beside the
+    /// flags, so the connection is no larger for it.
+    #[cfg(feature = "tracing")]
+    close_started_ms: u32,
 }
 
 impl<T: Transport, C: Clock> Driver<T, C> {
@@ -70,6 +76,8 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             finished: false,
             mid_batch: false,
             failure: None,
+            #[cfg(feature = "tracing")]
+            close_started_ms: u32::MAX,
         }
     }
 
@@ -131,6 +139,8 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                     let _ = self.poll_write_out(cx);
                 }
                 let item = Message::from_event(event);
+                #[cfg(feature = "tracing")]
+                self.trace_item(&item);
                 self.mid_batch = true;
                 return Poll::Ready(Some(item));
             }
@@ -146,6 +156,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             {
                 self.finished = true;
                 self.failure = Some(Box::new(error.to_string()));
+                crate::events::transport_failed(&error);
                 return Poll::Ready(Some(Err(error)));
             }
             match self.poll_read(cx) {
@@ -156,6 +167,7 @@ impl<T: Transport, C: Clock> Driver<T, C> {
                 Poll::Ready(Err(error)) => {
                     self.finished = true;
                     self.failure = Some(Box::new(error.to_string()));
+                    crate::events::transport_failed(&error);
                     return Poll::Ready(Some(Err(Error::Io(error))));
                 }
                 Poll::Pending => {}
@@ -232,7 +244,10 @@ impl<T: Transport, C: Clock> Driver<T, C> {
             return Ok(());
         }
         let now = self.clock.now();
-        self.conn.close(now, code, reason).map_err(Error::from)
+        self.conn.close(now, code, reason).map_err(Error::from)?;
+        #[cfg(feature = "tracing")]
+        self.mark_closing();
+        Ok(())
     }
 
     /// Write every queued byte, then flush the transport.
@@ -336,7 +351,43 @@ impl<T: Transport, C: Clock> Driver<T, C> {
         // A failed shutdown changes nothing: the connection is over either way.
         let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
         self.finished = true;
+        #[cfg(feature = "tracing")]
+        self.trace_closed();
         Poll::Ready(())
+    }
+
+    /// The clock's time in milliseconds, as [`Self::close_started_ms`] keeps it.
+    #[cfg(feature = "tracing")]
+    fn now_ms(&self) -> u32 {
+        u32::try_from(self.clock.now().as_millis()).unwrap_or(u32::MAX - 1)
+    }
+
+    #[cfg(feature = "tracing")]
+    fn mark_closing(&mut self) {
+        if self.close_started_ms == u32::MAX {
+            self.close_started_ms = self.now_ms();
+        }
+    }
+
+    /// The events of what `poll_recv` is about to return; a failure or the
+    /// peer's close frame starts the close's clock.
+    #[cfg(feature = "tracing")]
+    fn trace_item(&mut self, item: &Result<Message, Error>) {
+        if crate::events::received(item) {
+            self.mark_closing();
+        }
+    }
+
+    /// The close event: how the connection ended and how long its closing
+    /// handshake took.
+    #[cfg(feature = "tracing")]
+    fn trace_closed(&self) {
+        let took = (self.close_started_ms != u32::MAX).then(|| {
+            Duration::from_millis(u64::from(
+                self.now_ms().saturating_sub(self.close_started_ms),
+            ))
+        });
+        crate::events::closed(|| self.close_status(), took);
     }
 }
 

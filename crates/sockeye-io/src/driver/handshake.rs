@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::core::{WRITE_BATCH, with_scratch};
 use super::stream::Slot;
 use super::{Clock, Transport, WebSocket};
-use crate::{Decision, Error, Response};
+use crate::{Decision, Error, Response, Role};
 
 /// Bytes read at a time while waiting for the header block, when the
 /// thread's scratch buffer is taken.
@@ -79,7 +79,10 @@ async fn run_client<T: Transport, C: Clock>(
 ) -> Result<(WebSocket<T, C>, Response), Error> {
     let mut endpoint = Endpoint::client(request, config, clock.now());
     let ended = run_handshake(&mut io, &mut clock, &mut endpoint, |_, _| Ok(())).await;
-    let opened = ended?;
+    let opened = ended.inspect_err(|error| {
+        crate::events::handshake_rejected(Role::Client, error);
+    })?;
+    crate::events::handshake_accepted(Role::Client, None, opened.protocol.as_deref());
     let conn = opened_connection(endpoint)?;
     clock.disarm();
     Ok((
@@ -188,6 +191,7 @@ where
     })
     .await;
     if let Err(error) = ended {
+        crate::events::handshake_rejected(Role::Server, &error);
         // The answer, if any, is written: close (best effort, the client
         // may already be gone).
         let _ = poll_fn(|cx| Pin::new(&mut io).poll_shutdown(cx)).await;
@@ -196,6 +200,7 @@ where
     let conn = opened_connection(endpoint)?;
     clock.disarm();
     let request = answered.ok_or(Error::Closed)?;
+    crate::events::handshake_accepted(Role::Server, Some(request.path()), None);
     Ok((WebSocket::in_slot(slot, conn, io, clock), request))
 }
 

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
@@ -12,11 +12,13 @@ use sockeye::{CloseCode, Connection, State};
 use super::{Clock, Driver, Transport};
 use crate::{CloseStatus, Error, HandshakeInfo, Message, ReadyState};
 
-/// Which task a poll comes from: the receiving side or the sending side.
+/// Which task a poll comes from: the receiving side, the sending side, or
+/// a server's pump (which writes broadcasts while the handler is busy).
 #[derive(Clone, Copy)]
 enum Side {
     Receiving = 0,
     Sending = 1,
+    Pump = 2,
 }
 
 /// The wakers of both sides. The transport and the timer are polled with a
@@ -24,7 +26,7 @@ enum Side {
 /// (the receiving side writes queued pongs; the sending side waits for
 /// writability), and a transport keeps only one waker per direction.
 #[derive(Default)]
-struct Wakers([AtomicWaker; 2]);
+struct Wakers([AtomicWaker; 3]);
 
 impl Wake for Wakers {
     fn wake(self: Arc<Self>) {
@@ -433,16 +435,6 @@ impl<T: Transport, C: Clock> WebSocket<T, C> {
         )
     }
 
-    /// Run `f` on the driver from the receiving side's task (for the
-    /// server's policy loop, which receives and sends in one task).
-    pub(crate) fn poll_driver<R>(
-        &mut self,
-        cx: &mut Context<'_>,
-        f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
-    ) -> R {
-        f(self.whole.driver_mut(), cx)
-    }
-
     common_getters!();
 }
 
@@ -469,8 +461,45 @@ pub struct ReadHalf<T, C> {
     shared: Arc<Shared<T, C>>,
 }
 
+/// A third handle on a split WebSocket's driver, for a server to write
+/// queued broadcasts out while the connection's handler is busy elsewhere.
+/// Weak, so that the connection ends when the halves are dropped, as it
+/// would without a pump.
+pub(crate) struct Pump<T, C> {
+    shared: Weak<Shared<T, C>>,
+}
+
+impl<T: Transport, C: Clock> Pump<T, C> {
+    /// Run `f` on the driver, registering `cx` to be woken by the
+    /// transport and the timer; `None` once the halves are gone.
+    pub(crate) fn poll<R>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
+    ) -> Option<R> {
+        Some(self.shared.upgrade()?.poll(Side::Pump, cx, f))
+    }
+}
+
 impl<T: Transport, C: Clock> ReadHalf<T, C> {
     half_access!();
+
+    /// Run `f` on the driver from the receiving side's task (for the
+    /// server's policy loop, which receives and sends in one task).
+    pub(crate) fn poll_driver<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Driver<T, C>, &mut Context<'_>) -> R,
+    ) -> R {
+        self.shared.poll(Side::Receiving, cx, f)
+    }
+
+    /// Another handle on the driver, for a server's pump.
+    pub(crate) fn pump(&self) -> Pump<T, C> {
+        Pump {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
 
     /// The next message; as [`WebSocket::recv`], also cancel-safe.
     pub fn recv(&mut self) -> Recv<'_, T, C> {
@@ -531,6 +560,21 @@ impl<T: Transport, C: Clock> WriteHalf<T, C> {
     /// [`Error::Io`] when writing fails.
     pub async fn flush(&mut self) -> Result<(), Error> {
         std::future::poll_fn(|cx| self.polled().poll_flush(cx)).await
+    }
+
+    /// Send a close frame, then receive (and drop) messages until the
+    /// peer's close frame and close the transport, as [`WebSocket::close`]
+    /// (for a server client, whose one task does both).
+    pub(crate) fn close_and_wait<'a>(
+        &'a mut self,
+        code: CloseCode,
+        reason: &'a str,
+    ) -> Close<'a, T, C> {
+        Close {
+            polled: self.polled(),
+            start: Some((code, reason)),
+            wait_for_peer: true,
+        }
     }
 
     /// Send a close frame and write it out. The receiving half sees the

@@ -167,6 +167,11 @@ impl<K: Connector> ReconnectingClient<K> {
                                 continue;
                             }
                         }
+                        debug_event!(
+                            url = %self.url,
+                            failures = self.schedule.failures(),
+                            "reconnect: connecting"
+                        );
                         self.attempt = Some(self.connector.connect(
                             self.url.clone(),
                             self.options.clone(),
@@ -331,6 +336,12 @@ impl<K: Connector> ReconnectingClient<K> {
     fn attempt_failed(&mut self, error: Error) -> Event {
         let retry_in = self.schedule.failed();
         let attempt = self.schedule.failures();
+        info_event!(
+            attempt,
+            error = %error,
+            retry_in_ms = retry_in.map(|delay| delay.as_millis() as u64),
+            "reconnect: attempt failed"
+        );
         match retry_in {
             Some(delay) => {
                 self.phase = Phase::Connecting {
@@ -361,6 +372,11 @@ impl<K: Connector> ReconnectingClient<K> {
             self.phase = Phase::Done;
             None
         };
+        info_event!(
+            code = close.code,
+            reconnect_in_ms = reconnect_in.map(|delay| delay.as_millis() as u64),
+            "reconnect: connection lost"
+        );
         Event::Disconnected {
             close,
             error: self.ending.take(),

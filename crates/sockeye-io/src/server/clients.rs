@@ -69,7 +69,7 @@ pub enum Outgoing {
     Close(CloseCode, &'static str),
 }
 
-/// The close a client gets when its outgoing queue overflows.
+/// The close a client gets when its queued bytes exceed the budget.
 const TOO_SLOW: (CloseCode, &str) = (CloseCode::POLICY_VIOLATION, "too slow");
 
 /// The close every client gets at shutdown.
@@ -78,6 +78,8 @@ const GOING_AWAY: (CloseCode, &str) = (CloseCode::GOING_AWAY, "server shutting d
 struct Entry {
     ip: IpAddr,
     queue: VecDeque<Message>,
+    /// The payload bytes in `queue`.
+    queued_bytes: usize,
     /// The connection's task, waiting for output or a close order.
     waker: Option<Waker>,
     closing: Option<(CloseCode, &'static str)>,
@@ -97,23 +99,49 @@ impl Entry {
             return false;
         }
         self.closing = Some(order);
-        self.queue.clear();
+        self.queue = VecDeque::new();
+        self.queued_bytes = 0;
         self.wake();
         true
     }
 
-    /// Queue `message`, or close the client if its queue is full.
-    fn push(&mut self, message: Message, capacity: usize) -> bool {
+    /// Queue `message`, or close the client if that would take its queue
+    /// over `budget` bytes. An empty queue takes any message, so that a
+    /// message larger than the budget still reaches the clients that keep
+    /// up.
+    fn push(&mut self, id: u64, message: Message, budget: usize) -> bool {
         if self.closing.is_some() {
             return false;
         }
-        if self.queue.len() >= capacity {
+        let len = message.payload_len();
+        if !self.queue.is_empty() && self.queued_bytes.saturating_add(len) > budget {
+            info_event!(
+                client = %ClientId(id),
+                peer = %self.ip,
+                queued_bytes = self.queued_bytes,
+                budget,
+                code = TOO_SLOW.0.get(),
+                "slow client: its socket does not take what is queued, closing"
+            );
+            #[cfg(not(feature = "tracing"))]
+            let _ = id;
             self.close(TOO_SLOW);
             return false;
         }
+        self.queued_bytes += len;
         self.queue.push_back(message);
         self.wake();
         true
+    }
+
+    fn pop(&mut self) -> Option<Message> {
+        let message = self.queue.pop_front()?;
+        self.queued_bytes -= message.payload_len();
+        if self.queue.is_empty() {
+            // A burst's worth of capacity is not kept by an idle client.
+            self.queue = VecDeque::new();
+        }
+        Some(message)
     }
 }
 
@@ -124,7 +152,7 @@ struct Registry {
     next_id: u64,
     max_total: Option<usize>,
     max_per_ip: Option<usize>,
-    queue_capacity: usize,
+    queue_budget: usize,
     shutting_down: bool,
     /// Tasks waiting for the registry to change (a client left, shutdown).
     watchers: Vec<Waker>,
@@ -148,12 +176,14 @@ impl Registry {
 /// limits, ids, and a bounded outgoing queue per client for broadcasting.
 ///
 /// Broadcasting never waits: a message is put into each client's queue and
-/// the client's own task writes it out. A client whose queue already holds
-/// [`ServerPolicy::queue_capacity`] messages when another one arrives has
-/// fallen behind: its queue is dropped and it is closed with 1008 (policy
-/// violation, reason `"too slow"`), so memory stays bounded and the others
-/// are unaffected. 1008 rather than 1013 (try again later) because
-/// reconnecting at once would not make the client faster.
+/// the client's connection writes it out as its socket takes the bytes,
+/// whatever its handler is doing. A client whose queued payload bytes
+/// would exceed [`ServerPolicy::queue_budget`] with another message has
+/// fallen behind (its socket and its engine's queue are full): its queue is
+/// dropped and it is closed with 1008 (policy violation, reason
+/// `"too slow"`), so memory stays bounded and the others are unaffected.
+/// 1008 rather than 1013 (try again later) because reconnecting at once
+/// would not make the client faster.
 ///
 /// Cloning gives another handle on the same clients.
 ///
@@ -183,14 +213,14 @@ impl fmt::Debug for Clients {
 }
 
 impl Clients {
-    /// No clients yet, under `policy`'s connection limits and queue capacity.
+    /// No clients yet, under `policy`'s connection limits and queue budget.
     pub fn new(policy: &ServerPolicy) -> Self {
         let (max_total, max_per_ip) = policy.connection_limits();
         Self {
             inner: Arc::new(Mutex::new(Registry {
                 max_total,
                 max_per_ip,
-                queue_capacity: policy.outgoing_queue_capacity(),
+                queue_budget: policy.outgoing_queue_budget(),
                 ..Registry::default()
             })),
         }
@@ -207,6 +237,17 @@ impl Clients {
     /// # Errors
     /// The [`Refusal`] when a limit is reached or the server is shutting down.
     pub fn admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
+        self.try_admit(ip).inspect_err(|_refusal| {
+            info_event!(
+                peer = %ip,
+                refusal = ?_refusal,
+                status = 503_u16,
+                "connection limit reached, refused"
+            );
+        })
+    }
+
+    fn try_admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
         let mut registry = self.lock();
         if registry.shutting_down {
             return Err(Refusal::ShuttingDown);
@@ -229,6 +270,7 @@ impl Clients {
             Entry {
                 ip,
                 queue: VecDeque::new(),
+                queued_bytes: 0,
                 waker: None,
                 closing: None,
                 aborted: false,
@@ -255,6 +297,25 @@ impl Clients {
         self.lock().entries.keys().map(|&id| ClientId(id)).collect()
     }
 
+    /// Payload bytes queued for all clients and not yet taken by their
+    /// connections; at most [`ServerPolicy::queue_budget`] per client
+    /// (or one larger message).
+    pub fn queued_bytes(&self) -> usize {
+        self.lock()
+            .entries
+            .values()
+            .map(|entry| entry.queued_bytes)
+            .sum()
+    }
+
+    /// Payload bytes queued for client `id` (0 once it is gone).
+    pub fn queued_bytes_of(&self, id: ClientId) -> usize {
+        self.lock()
+            .entries
+            .get(&id.0)
+            .map_or(0, |entry| entry.queued_bytes)
+    }
+
     /// How many clients are connected from `ip`.
     pub fn connections_from(&self, ip: IpAddr) -> usize {
         self.lock().per_ip.get(&ip).copied().unwrap_or(0)
@@ -273,12 +334,12 @@ impl Clients {
 
     fn broadcast_where(&self, message: Message, wanted: impl Fn(ClientId) -> bool) -> usize {
         let mut registry = self.lock();
-        let capacity = registry.queue_capacity;
+        let budget = registry.queue_budget;
         registry
             .entries
             .iter_mut()
             .filter(|(id, _)| wanted(ClientId(**id)))
-            .map(|(_, entry)| entry.push(message.clone(), capacity))
+            .map(|(id, entry)| entry.push(*id, message.clone(), budget))
             .filter(|&queued| queued)
             .count()
     }
@@ -287,11 +348,11 @@ impl Clients {
     /// was just closed for falling behind.
     pub fn send_to(&self, id: ClientId, message: Message) -> bool {
         let mut registry = self.lock();
-        let capacity = registry.queue_capacity;
+        let budget = registry.queue_budget;
         registry
             .entries
             .get_mut(&id.0)
-            .is_some_and(|entry| entry.push(message, capacity))
+            .is_some_and(|entry| entry.push(id.0, message, budget))
     }
 
     /// Tell client `id` to close with `code` and `reason` (dropping what is
@@ -395,25 +456,49 @@ impl ClientSlot {
     /// The next thing to do: a close order first, then queued messages;
     /// pending (waking `cx` on news) when there is neither.
     pub fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
-        let mut registry = self.clients.lock();
-        let Some(entry) = registry.entries.get_mut(&self.id.0) else {
+        self.clients.poll_outgoing(self.id, cx)
+    }
+
+    /// Ready with the close order once there is one (without taking
+    /// queued messages); otherwise wakes `cx` on news.
+    pub fn poll_close_order(&self, cx: &mut Context<'_>) -> Poll<(CloseCode, &'static str)> {
+        self.clients.poll_close_order(self.id, cx)
+    }
+
+    /// Ready once the connection must be dropped at once.
+    pub fn poll_aborted(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.clients.poll_aborted(self.id, cx)
+    }
+}
+
+impl Clients {
+    /// Client `id`'s next thing to do: a close order first, then queued
+    /// messages; pending (waking `cx` on news) when there is neither, and
+    /// for a client that is gone.
+    pub fn poll_outgoing(&self, id: ClientId, cx: &mut Context<'_>) -> Poll<Outgoing> {
+        let mut registry = self.lock();
+        let Some(entry) = registry.entries.get_mut(&id.0) else {
             return Poll::Pending;
         };
         if let Some((code, reason)) = entry.closing {
             return Poll::Ready(Outgoing::Close(code, reason));
         }
-        if let Some(message) = entry.queue.pop_front() {
+        if let Some(message) = entry.pop() {
             return Poll::Ready(Outgoing::Message(message));
         }
         entry.waker = Some(cx.waker().clone());
         Poll::Pending
     }
 
-    /// Ready with the close order once there is one (without taking
-    /// queued messages); otherwise wakes `cx` on news.
-    pub fn poll_close_order(&self, cx: &mut Context<'_>) -> Poll<(CloseCode, &'static str)> {
-        let mut registry = self.clients.lock();
-        let Some(entry) = registry.entries.get_mut(&self.id.0) else {
+    /// Ready with client `id`'s close order once there is one (without
+    /// taking queued messages); otherwise wakes `cx` on news.
+    pub fn poll_close_order(
+        &self,
+        id: ClientId,
+        cx: &mut Context<'_>,
+    ) -> Poll<(CloseCode, &'static str)> {
+        let mut registry = self.lock();
+        let Some(entry) = registry.entries.get_mut(&id.0) else {
             return Poll::Pending;
         };
         match entry.closing {
@@ -425,13 +510,6 @@ impl ClientSlot {
         }
     }
 
-    /// Ready once the connection must be dropped at once.
-    pub fn poll_aborted(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.clients.poll_aborted(self.id, cx)
-    }
-}
-
-impl Clients {
     /// Ready once client `id` must be dropped at once; pending (forever) for
     /// a client that is gone.
     pub fn poll_aborted(&self, id: ClientId, cx: &mut Context<'_>) -> Poll<()> {
@@ -542,8 +620,8 @@ mod tests {
     }
 
     #[test]
-    fn a_full_queue_closes_that_client_with_1008_and_spares_the_others() {
-        let clients = Clients::new(&ServerPolicy::new().queue_capacity(3));
+    fn a_queue_over_its_byte_budget_closes_that_client_with_1008_and_spares_the_others() {
+        let clients = Clients::new(&ServerPolicy::new().queue_budget(3));
         let slow = clients.admit(ip("10.0.0.1")).unwrap();
         let fast = clients.admit(ip("10.0.0.2")).unwrap();
         for n in 0..10 {
@@ -562,6 +640,28 @@ mod tests {
         // Nothing more is queued for it; it stays registered until it is gone.
         assert_eq!(clients.broadcast(Message::text("after")), 1);
         assert_eq!(clients.len(), 2);
+    }
+
+    #[test]
+    fn queued_bytes_are_counted_and_an_empty_queue_takes_a_message_over_the_budget() {
+        let clients = Clients::new(&ServerPolicy::new().queue_budget(10));
+        let a = clients.admit(ip("10.0.0.1")).unwrap();
+        assert!(clients.send_to(a.id(), Message::binary(vec![0u8; 25])));
+        assert_eq!(clients.queued_bytes_of(a.id()), 25);
+        assert_eq!(
+            next(&a),
+            Some(Outgoing::Message(Message::binary(vec![0u8; 25])))
+        );
+        assert_eq!(clients.queued_bytes(), 0);
+        assert!(clients.send_to(a.id(), Message::text("12345")));
+        assert!(clients.send_to(a.id(), Message::text("12345")));
+        assert_eq!(clients.queued_bytes(), 10);
+        assert!(!clients.send_to(a.id(), Message::text("1")));
+        assert_eq!(
+            clients.close_order(a.id()),
+            Some((CloseCode::POLICY_VIOLATION, "too slow"))
+        );
+        assert_eq!(clients.queued_bytes(), 0);
     }
 
     #[test]

@@ -19,9 +19,14 @@ pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 /// before dropping the client.
 pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Messages a client's outgoing queue holds by default before the client
-/// counts as too slow.
-pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
+/// Payload bytes a client's outgoing queue holds by default before the
+/// client counts as too slow: 1 MiB. With the engine's own queue (its
+/// [`write_high_water_mark`](sockeye::Config::write_high_water_mark), also
+/// 1 MiB by default) and the kernel's socket buffers in front of it, a client
+/// is closed only once it has left megabytes unread, which a reader that
+/// keeps up never does, while 1,000 stalled clients cost at most about
+/// 2 GiB, not an unbounded amount.
+pub const DEFAULT_QUEUE_BUDGET: usize = 1 << 20;
 
 /// A request as the policy sees it: the upgrade (or plain HTTP) request and
 /// the peer's address.
@@ -131,7 +136,7 @@ pub struct ServerPolicy {
     max_connections: Option<usize>,
     max_connections_per_ip: Option<usize>,
     rate_limit: Option<RateLimit>,
-    queue_capacity: usize,
+    queue_budget: usize,
     /// Shared by every connection the server accepts.
     config: SharedConfig,
 }
@@ -153,7 +158,7 @@ impl fmt::Debug for ServerPolicy {
             .field("max_connections", &self.max_connections)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("rate_limit", &self.rate_limit)
-            .field("queue_capacity", &self.queue_capacity)
+            .field("queue_budget", &self.queue_budget)
             .field("config", &self.config)
             .finish()
     }
@@ -177,7 +182,7 @@ impl ServerPolicy {
             max_connections: None,
             max_connections_per_ip: None,
             rate_limit: None,
-            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            queue_budget: DEFAULT_QUEUE_BUDGET,
             config: config.into(),
         }
     }
@@ -279,11 +284,14 @@ impl ServerPolicy {
         self
     }
 
-    /// Messages a client's outgoing queue holds (default
-    /// [`DEFAULT_QUEUE_CAPACITY`]); a client whose queue is full when
-    /// another message is broadcast is closed with 1008.
-    pub fn queue_capacity(mut self, messages: usize) -> Self {
-        self.queue_capacity = messages.max(1);
+    /// Payload bytes each client's outgoing queue ([`Clients`](super::Clients))
+    /// may hold (default [`DEFAULT_QUEUE_BUDGET`]). The queue drains into
+    /// the connection's engine as its socket takes bytes, whatever the
+    /// handler is doing; a client whose queue would exceed the budget with
+    /// another message is closed with 1008 (`"too slow"`). An empty queue
+    /// takes a message larger than the budget.
+    pub fn queue_budget(mut self, bytes: usize) -> Self {
+        self.queue_budget = bytes;
         self
     }
 
@@ -315,9 +323,9 @@ impl ServerPolicy {
         (self.max_connections, self.max_connections_per_ip)
     }
 
-    /// The capacity of each client's outgoing queue.
-    pub fn outgoing_queue_capacity(&self) -> usize {
-        self.queue_capacity
+    /// The byte budget of each client's outgoing queue.
+    pub fn outgoing_queue_budget(&self) -> usize {
+        self.queue_budget
     }
 
     /// The answer to an upgrade request, apart from the connection limits.

@@ -7,12 +7,12 @@ use std::pin::pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use sockeye::CloseCode;
 use sockeye::handshake::Request;
+use sockeye::{CloseCode, Connection, State};
 
 use super::{ClientId, ClientSlot, Clients, Outgoing, RateLimiter, RequestInfo, ServerPolicy};
-use crate::driver::{Clock, Close, Sending, Transport, WebSocket, handshake};
-use crate::{Error, Message};
+use crate::driver::{Clock, Close, Driver, ReadHalf, Sending, Transport, WriteHalf, handshake};
+use crate::{CloseStatus, Error, Message, ReadyState};
 
 /// A server's shared state: its policy and its clients. The runtime
 /// adapters own the listener and spawn one task per connection running
@@ -57,6 +57,13 @@ impl ServerCore {
     /// its status), register the client, and run `handler` on it until it
     /// returns, or until [`shutdown`](Self::shutdown)'s deadline drops it.
     ///
+    /// While the handler runs, whenever this task is woken (a broadcast
+    /// arrived, the socket became writable) and the handler is busy with
+    /// something else, what was queued for the client is moved into its
+    /// engine and written out: a handler need not be in
+    /// [`ServerClient::recv`] for its client to keep up. Keep the
+    /// [`ServerClient`] in this task (the handler's), where that happens.
+    ///
     /// # Errors
     /// The handshake's error ([`Error::Rejected`] for a request the policy
     /// refused, [`Error::Handshake`] for an invalid or plain request).
@@ -96,14 +103,16 @@ impl ServerCore {
             return Err(Error::Closed);
         };
         let id = slot.id();
+        let (read, write) = ws.split();
+        let pump = read.pump();
         let client = ServerClient {
-            ws,
+            read,
+            write,
             slot,
             request,
             peer,
             protocol,
             rate: self.policy.message_rate_limit().map(|limit| limit.start()),
-            closing: false,
             rate_limited: false,
         };
         let mut running = pin!(handler(client));
@@ -111,7 +120,11 @@ impl ServerCore {
             if self.clients.poll_aborted(id, cx).is_ready() {
                 return Poll::Ready(());
             }
-            running.as_mut().poll(cx)
+            if running.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            pump.poll(cx, |driver, cx| write_queued(driver, &self.clients, id, cx));
+            Poll::Pending
         })
         .await;
         Ok(())
@@ -150,22 +163,72 @@ impl ServerCore {
     }
 }
 
+/// Move what is queued for client `id` into the engine while the engine is
+/// below its high-water mark, carry out a close order, and write out what
+/// the engine holds. Nothing moves once our close frame is queued.
+fn feed<T: Transport, C: Clock>(
+    driver: &mut Driver<T, C>,
+    clients: &Clients,
+    id: ClientId,
+    cx: &mut Context<'_>,
+) {
+    let open = |driver: &Driver<T, C>| driver.connection().state() == State::Open;
+    if !open(driver) {
+        return;
+    }
+    if let Poll::Ready((code, reason)) = clients.poll_close_order(id, cx) {
+        // A failed close means closing already started.
+        let _ = driver.start_close(code, reason);
+        return;
+    }
+    // Past the engine's high-water mark the rest waits in the budgeted queue.
+    while open(driver) && matches!(driver.poll_ready(cx), Poll::Ready(Ok(()))) {
+        match clients.poll_outgoing(id, cx) {
+            Poll::Ready(Outgoing::Message(message)) => {
+                // Fails only once the connection is closing.
+                let _ = driver.start_send(message);
+            }
+            Poll::Ready(Outgoing::Close(code, reason)) => {
+                let _ = driver.start_close(code, reason);
+            }
+            Poll::Pending => break,
+        }
+    }
+}
+
+/// [`feed`], then write out what the engine holds (the pump's half of the
+/// work; `recv` leaves writing to the driver's batching).
+fn write_queued<T: Transport, C: Clock>(
+    driver: &mut Driver<T, C>,
+    clients: &Clients,
+    id: ClientId,
+    cx: &mut Context<'_>,
+) {
+    feed(driver, clients, id, cx);
+    if driver.connection().buffered_amount() > 0 {
+        // A failed write ends the connection, which `recv` then reports.
+        let _ = driver.poll_flush(cx);
+    }
+}
+
 /// A client accepted by a [`ServerCore`]: its WebSocket plus its id, the
 /// request it came with, and its outgoing queue.
 ///
-/// [`recv`](Self::recv) does the policy's work while it waits: it sends
-/// what was broadcast to this client, carries out close orders (1008 for a
-/// client that fell behind, 1001 at shutdown), and closes with 1008 when the
-/// client exceeds the rate limit. Keep calling it until it returns `None`.
+/// What is broadcast to this client is written out by its connection as
+/// the socket takes it, whether or not the handler is in
+/// [`recv`](Self::recv) (see [`ServerCore::serve`]); close orders (1008 for
+/// a client whose socket does not take its bytes, 1001 at shutdown) are
+/// carried out the same way. [`recv`](Self::recv) also closes with 1008
+/// when the client exceeds the rate limit. Keep calling it until it returns
+/// `None`.
 pub struct ServerClient<T, C> {
-    ws: WebSocket<T, C>,
+    read: ReadHalf<T, C>,
+    write: WriteHalf<T, C>,
     slot: ClientSlot,
     request: Request,
     peer: SocketAddr,
     protocol: Option<String>,
     rate: Option<RateLimiter>,
-    /// Our close frame is queued; nothing more goes out.
-    closing: bool,
     /// Closed for sending too fast; its further data is dropped.
     rate_limited: bool,
 }
@@ -196,16 +259,38 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
         self.protocol.as_deref()
     }
 
-    /// The WebSocket itself (its messages bypass the outgoing queue).
-    pub fn websocket(&mut self) -> &mut WebSocket<T, C> {
-        &mut self.ws
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        self.write.state()
+    }
+
+    /// The browser's `readyState` (see [`crate::driver::WebSocket::ready_state`]).
+    pub fn ready_state(&self) -> ReadyState {
+        self.write.ready_state()
+    }
+
+    /// How the connection ended; `None` while it lives.
+    pub fn close_status(&self) -> Option<CloseStatus> {
+        self.write.close_status()
+    }
+
+    /// Bytes queued in the engine and not yet written (the broadcast queue
+    /// in [`Clients`] is counted by [`Clients::queued_bytes_of`]).
+    pub fn buffered_amount(&self) -> usize {
+        self.write.buffered_amount()
+    }
+
+    /// Run `f` on the engine (for its getters and settings).
+    pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        self.write.with_connection(f)
     }
 
     /// The next message from the client; `None` once the connection has
-    /// ended. Cancel-safe, like [`WebSocket::recv`].
+    /// ended. Cancel-safe, like
+    /// [`WebSocket::recv`](crate::driver::WebSocket::recv).
     ///
     /// # Errors
-    /// As [`WebSocket::recv`].
+    /// As [`WebSocket::recv`](crate::driver::WebSocket::recv).
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -213,48 +298,37 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
     /// Send `message` now, ahead of the outgoing queue.
     ///
     /// # Errors
-    /// As [`WebSocket::send`].
+    /// As [`WebSocket::send`](crate::driver::WebSocket::send).
     pub fn send(&mut self, message: impl Into<Message>) -> Sending<'_, T, C> {
-        self.ws.send(message)
+        self.write.send(message)
     }
 
-    /// Close with `code` and `reason`; as [`WebSocket::close`].
+    /// Write out everything queued in the engine.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when writing fails.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.write.flush().await
+    }
+
+    /// Close with `code` and `reason`; as
+    /// [`WebSocket::close`](crate::driver::WebSocket::close).
     pub fn close<'a>(&'a mut self, code: CloseCode, reason: &'a str) -> Close<'a, T, C> {
-        self.ws.close(code, reason)
+        self.write.close_and_wait(code, reason)
     }
 
     /// Poll for the next message (see [`recv`](Self::recv)).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         let Self {
-            ws,
+            read,
             slot,
             rate,
-            closing,
             rate_limited,
             ..
         } = self;
-        ws.poll_driver(cx, |driver, cx| {
+        read.poll_driver(cx, |driver, cx| {
             loop {
-                if !*closing && let Poll::Ready((code, reason)) = slot.poll_close_order(cx) {
-                    // A failed close means closing already started.
-                    let _ = driver.start_close(code, reason);
-                    *closing = true;
-                }
-                // Move queued messages into the engine while it has room;
-                // past its high-water mark they wait in the bounded queue.
-                while !*closing && matches!(driver.poll_ready(cx), Poll::Ready(Ok(()))) {
-                    match slot.poll_outgoing(cx) {
-                        Poll::Ready(Outgoing::Message(message)) => {
-                            // Fails only once the connection is closing.
-                            let _ = driver.start_send(message);
-                        }
-                        Poll::Ready(Outgoing::Close(code, reason)) => {
-                            let _ = driver.start_close(code, reason);
-                            *closing = true;
-                        }
-                        Poll::Pending => break,
-                    }
-                }
+                feed(driver, slot.clients(), slot.id(), cx);
                 match driver.poll_recv(cx) {
                     Poll::Ready(Some(Ok(message))) if message.is_data() => {
                         if *rate_limited {
@@ -263,8 +337,12 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
                         if let Some(limiter) = rate.as_mut()
                             && !limiter.allow(driver.now())
                         {
+                            info_event!(
+                                client = %slot.id(),
+                                code = CloseCode::POLICY_VIOLATION.get(),
+                                "rate limit exceeded, closing"
+                            );
                             let _ = driver.start_close(CloseCode::POLICY_VIOLATION, "rate limit");
-                            *closing = true;
                             *rate_limited = true;
                             continue;
                         }
