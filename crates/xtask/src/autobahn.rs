@@ -570,6 +570,30 @@ pub fn connect_interop() -> Result {
     .map(drop)
 }
 
+/// Python `websockets` as a client of the axum extractor over HTTP/1.1:
+/// sockeye-hyper's ignored `python_interop` test, run with the
+/// virtualenv's Python.
+pub fn axum_interop() -> Result {
+    let bin = ensure_venv(&["kosoku", "websockets"])?;
+    cmd::run_named_tests(
+        cmd::cargo()
+            .args([
+                "test",
+                "-p",
+                "sockeye-hyper",
+                "--features",
+                "axum",
+                "--test",
+                "python_interop",
+                "--",
+                "--ignored",
+            ])
+            .env("SOCKEYE_PYTHON", bin.join("python")),
+        1,
+    )
+    .map(drop)
+}
+
 /// Builds `example` of `package` in release mode with `features`; its path.
 fn build_example(example: &str, package: &str, features: &[&str]) -> Result<PathBuf> {
     let mut build = cmd::cargo();
@@ -616,6 +640,10 @@ pub fn step() -> Result {
     if let Err(error) = connect_interop() {
         eprintln!("{error}");
         failures.push("connect-interop");
+    }
+    if let Err(error) = axum_interop() {
+        eprintln!("{error}");
+        failures.push("axum-interop");
     }
     let selection: Vec<String> = DEFLATE_CASES
         .iter()
