@@ -9,8 +9,8 @@ pub use crate::driver::{Close, ReadHalf, Recv, Sending, WebSocket, WriteHalf};
 pub use crate::reconnect;
 pub use crate::server::{ClientId, Clients, RateLimit, ServerPolicy, ShutdownReport};
 pub use crate::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, HandshakeInfo, Message, Proxy,
-    ProxyError, ReadyState, Request, Response, Role, SharedConfig,
+    ClientOptions, CloseCode, CloseFrame, Config, DataKind, Decision, Error, Fragment,
+    HandshakeInfo, Message, Proxy, ProxyError, ReadyState, Request, Response, Role, SharedConfig,
 };
 #[cfg(feature = "rustls")]
 pub use crate::{Roots, TlsOptions};

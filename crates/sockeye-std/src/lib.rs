@@ -64,8 +64,8 @@ pub use socket::{WebSocket, accept, accept_with, connect, connect_with};
 #[cfg(feature = "deflate")]
 pub use sockeye_io::DeflateConfig;
 pub use sockeye_io::{
-    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, Proxy, ProxyError,
-    Request, Response, Role, SharedConfig,
+    ClientOptions, CloseCode, CloseFrame, Config, DataKind, Decision, Error, Fragment, Message,
+    Proxy, ProxyError, Request, Response, Role, SharedConfig,
 };
 pub use sockeye_io::{HandshakeInfo, ReadyState};
 #[cfg(feature = "rustls")]

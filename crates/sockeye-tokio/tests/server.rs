@@ -440,3 +440,49 @@ async fn a_message_over_the_size_limit_closes_with_1009() {
     ws.send(vec![0u8; 2048]).await.unwrap();
     assert_eq!(close_code(&mut ws).await, 1009);
 }
+
+/// The handler sees the real connection: the peer's address and port as
+/// the client's socket has them, and the request's path, query, header
+/// fields and origin as they were sent.
+#[tokio::test]
+async fn the_handler_sees_the_peers_address_and_the_request_it_sent() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as TMessage;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let running = start(ServerPolicy::new(), |mut client: Client| async move {
+        let request = client.request();
+        let report = format!(
+            "{} {} {} {:?} {:?} {:?}",
+            client.peer_addr(),
+            request.method(),
+            request.path(),
+            request.query("room").as_deref(),
+            request.headers().get("X-Trace"),
+            request.origin(),
+        );
+        let _ = client.send(Message::text(report)).await;
+        while let Some(Ok(_)) = client.recv().await {}
+    })
+    .await;
+    let tcp = TcpStream::connect(running.addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    let mut request = format!("{}/chat/lobby?room=blue%20sky&x=1", running.url)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("X-Trace", "trace-4711".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("Origin", "https://app.example".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+    let report = timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(
+        report,
+        TMessage::text(format!(
+            "{local} GET /chat/lobby Some(\"blue sky\") Some(\"trace-4711\") Some(\"https://app.example\")"
+        ))
+    );
+    ws.close(None).await.unwrap();
+}
