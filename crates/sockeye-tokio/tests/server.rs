@@ -446,7 +446,7 @@ async fn a_message_over_the_size_limit_closes_with_1009() {
 /// fields and origin as they were sent.
 #[tokio::test]
 async fn the_handler_sees_the_peers_address_and_the_request_it_sent() {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message as TMessage;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
