@@ -56,7 +56,7 @@ async fn reach<R: Runtime>(
         Some(proxy) => {
             let tcp = tcp_to::<R>(proxy.host(), proxy.port())
                 .await
-                .map_err(|error| proxy.failure(into_io(error)))?;
+                .map_err(|error| proxy.unreachable(error))?;
             tunnel::<R>(tcp, &proxy, target).await?
         }
     };
@@ -86,14 +86,6 @@ async fn tcp_to<R: Runtime>(host: &str, port: u16) -> Result<R::Tcp, Error> {
     Err(Error::Connect(last))
 }
 
-/// The I/O error inside a resolve or connect failure, for a proxy's error.
-fn into_io(error: Error) -> io::Error {
-    match error {
-        Error::Resolve(error) | Error::Connect(error) => error,
-        other => io::Error::other(other.to_string()),
-    }
-}
-
 /// Ask `proxy`, reached over `tcp`, for a tunnel to `target`; the stream
 /// is the tunnel once the proxy said yes.
 async fn tunnel<R: Runtime>(tcp: R::Tcp, proxy: &Proxy, target: &Target) -> Result<R::Tcp, Error> {
@@ -120,21 +112,10 @@ async fn tunnel<R: Runtime>(tcp: R::Tcp, proxy: &Proxy, target: &Target) -> Resu
             .await
             .map_err(|error| proxy.failure(error))?;
         if n == 0 {
-            return Err(proxy.failure(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "it closed the connection without answering CONNECT",
-            )));
+            return Err(proxy.closed_before_answering());
         }
         received.extend_from_slice(&buf[..n]);
-        if let Some(head) = proxy.read_response(&received)? {
-            // The server speaks only once spoken to: anything more came
-            // from the proxy, which would corrupt the stream.
-            if head != received.len() {
-                return Err(proxy.failure(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "it sent bytes after its answer to CONNECT",
-                )));
-            }
+        if proxy.read_response(&received)? {
             return Ok(io.into_stream());
         }
     }

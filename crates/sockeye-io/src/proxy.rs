@@ -154,17 +154,17 @@ impl Proxy {
         request.into_bytes()
     }
 
-    /// Reads the proxy's answer from the bytes received so far: `Ok(None)`
-    /// while its head is incomplete, `Ok(Some(len))` once a `2xx` head of
-    /// `len` bytes has arrived (the tunnel is open). Bytes after the head
-    /// would belong to the server, which has not been spoken to yet, so
-    /// the caller treats any as an error.
+    /// Reads the proxy's answer from the bytes received so far: `Ok(false)`
+    /// while its head is incomplete, `Ok(true)` once a `2xx` head has
+    /// arrived and nothing after it (the tunnel is open).
     ///
     /// # Errors
     /// [`Error::Proxy`] when the proxy refuses (any other status, naming it
-    /// and its reason), answers with something that is not HTTP, or sends
-    /// more than [`MAX_PROXY_RESPONSE`] bytes of head.
-    pub fn read_response(&self, received: &[u8]) -> Result<Option<usize>, Error> {
+    /// and its reason), answers with something that is not HTTP, sends more
+    /// than [`MAX_PROXY_RESPONSE`] bytes of head, or sends bytes after its
+    /// answer: they cannot be the server's, which has not been spoken to
+    /// yet, and would corrupt the stream.
+    pub fn read_response(&self, received: &[u8]) -> Result<bool, Error> {
         let mut fields = [httparse::EMPTY_HEADER; 32];
         let mut response = httparse::Response::new(&mut fields);
         match response.parse(received) {
@@ -175,12 +175,18 @@ impl Proxy {
                         format!("its answer is longer than {MAX_PROXY_RESPONSE} bytes"),
                     )));
                 }
-                Ok(None)
+                Ok(false)
             }
             Ok(httparse::Status::Complete(len)) => {
                 let status = response.code.unwrap_or(0);
                 if (200..300).contains(&status) {
-                    return Ok(Some(len));
+                    if len != received.len() {
+                        return Err(self.failure(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "it sent bytes after its answer to CONNECT",
+                        )));
+                    }
+                    return Ok(true);
                 }
                 let reason = response.reason.unwrap_or("").to_owned();
                 Err(Error::Proxy(Box::new(ProxyError {
@@ -193,6 +199,25 @@ impl Proxy {
                 io::ErrorKind::InvalidData,
                 format!("its answer is not HTTP ({error})"),
             ))),
+        }
+    }
+
+    /// The error of a proxy that closed the connection before its answer
+    /// to `CONNECT` was complete.
+    pub fn closed_before_answering(&self) -> Error {
+        self.failure(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "it closed the connection without answering CONNECT",
+        ))
+    }
+
+    /// The error of a proxy that could not be reached: a failure to
+    /// resolve or connect to it becomes [`Error::Proxy`] naming it; any
+    /// other error (the connect timeout) is left as it is.
+    pub fn unreachable(&self, error: Error) -> Error {
+        match error {
+            Error::Resolve(error) | Error::Connect(error) => self.failure(error),
+            other => other,
         }
     }
 
@@ -341,9 +366,15 @@ mod tests {
         let proxy = Proxy::new("http://p:1").unwrap();
         let ok = b"HTTP/1.1 200 Connection established\r\n\r\n";
         for cut in 0..ok.len() {
-            assert_eq!(proxy.read_response(&ok[..cut]).unwrap(), None, "cut {cut}");
+            assert!(!proxy.read_response(&ok[..cut]).unwrap(), "cut {cut}");
         }
-        assert_eq!(proxy.read_response(ok).unwrap(), Some(ok.len()));
+        assert!(proxy.read_response(ok).unwrap());
+        let mut trailing = ok.to_vec();
+        trailing.push(0x16);
+        assert!(matches!(
+            proxy.read_response(&trailing),
+            Err(Error::Proxy(failure)) if failure.status.is_none()
+        ));
         let refused = proxy
             .read_response(
                 b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",

@@ -402,13 +402,8 @@ pub fn connect_with(
     let tcp = match options.proxy_for(&target)? {
         None => tcp_to(&target.host, target.port, connect_deadline)?,
         Some(proxy) => {
-            let tcp =
-                tcp_to(proxy.host(), proxy.port(), connect_deadline).map_err(
-                    |error| match error {
-                        Error::Resolve(error) | Error::Connect(error) => proxy.failure(error),
-                        other => other,
-                    },
-                )?;
+            let tcp = tcp_to(proxy.host(), proxy.port(), connect_deadline)
+                .map_err(|error| proxy.unreachable(error))?;
             tunnel(tcp, &proxy, &target, connect_deadline)?
         }
     };
@@ -490,12 +485,7 @@ fn tunnel(
             tcp.set_read_timeout(Some(left)).map_err(failure)?;
         }
         let n = match tcp.read(&mut buf) {
-            Ok(0) => {
-                return Err(failure(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "it closed the connection without answering CONNECT",
-                )));
-            }
+            Ok(0) => return Err(proxy.closed_before_answering()),
             Ok(n) => n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error)
@@ -509,15 +499,7 @@ fn tunnel(
             Err(error) => return Err(failure(error)),
         };
         received.extend_from_slice(&buf[..n]);
-        if let Some(head) = proxy.read_response(&received)? {
-            // The server speaks only once spoken to: anything more came
-            // from the proxy, which would corrupt the stream.
-            if head != received.len() {
-                return Err(failure(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "it sent bytes after its answer to CONNECT",
-                )));
-            }
+        if proxy.read_response(&received)? {
             tcp.set_read_timeout(None).map_err(failure)?;
             return Ok(tcp);
         }
