@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use smol::net::TcpListener;
-use sockeye_smol::{CloseCode, Config, DataKind, Decision, Fragment, Message};
+use sockeye_smol::{CloseCode, Config, Decision, Message};
+use streamed::Tally;
+
+#[path = "../../sockeye-io/tests/support/streamed.rs"]
+mod streamed;
 
 const LIMIT: Duration = Duration::from_secs(30);
-const MESSAGE: usize = 32 << 20;
-const PIECE: usize = 64 << 10;
-/// The largest piece the server may hand out: one read's worth (64 KiB and
-/// a frame header), never the message.
-const LARGEST_PIECE: usize = (64 << 10) + 14;
 
 /// `future`, or a panic once [`LIMIT`] has passed.
 async fn timeout<T>(
@@ -42,57 +41,31 @@ async fn run() {
         let (mut ws, _) = sockeye_smol::accept_with(tcp, config, |_| Decision::accept())
             .await
             .unwrap();
-        let (mut total, mut pieces, mut largest, mut checksum) = (0usize, 0usize, 0usize, 0u64);
+        let mut tally = Tally::default();
         while let Some(Ok(message)) = ws.recv().await {
-            let Message::Fragment(piece) = message else {
-                continue;
-            };
-            assert_eq!(piece.kind, DataKind::Binary);
-            largest = largest.max(piece.payload.len());
-            for &byte in piece.payload.iter() {
-                checksum = checksum.wrapping_mul(31).wrapping_add(u64::from(byte));
-            }
-            total += piece.payload.len();
-            pieces += 1;
-            if piece.is_last {
+            if let Message::Fragment(piece) = message
+                && tally.add(&piece)
+            {
                 break;
             }
         }
         ws.close(CloseCode::NORMAL, "").await.unwrap();
-        (total, pieces, largest, checksum)
+        tally
     });
 
     let (mut ws, _) = timeout(LIMIT, sockeye_smol::connect(&url))
         .await
         .unwrap()
         .unwrap();
-    let mut expected = 0u64;
-    for index in 0..MESSAGE / PIECE {
-        let payload: Vec<u8> = (0..PIECE).map(|i| (i * 7 + index) as u8).collect();
-        for &byte in &payload {
-            expected = expected.wrapping_mul(31).wrapping_add(u64::from(byte));
-        }
-        let piece = Fragment {
-            kind: DataKind::Binary,
-            payload: payload.into(),
-            is_first: index == 0,
-            is_last: index + 1 == MESSAGE / PIECE,
-        };
+    for piece in streamed::pieces() {
         timeout(LIMIT, ws.send(Message::Fragment(piece)))
             .await
             .unwrap()
             .unwrap();
     }
     while let Some(Ok(_)) = timeout(LIMIT, ws.recv()).await.unwrap() {}
-    let (total, pieces, largest, checksum) = timeout(LIMIT, server).await.unwrap();
-    assert_eq!(total, MESSAGE);
-    assert_eq!(
-        checksum, expected,
-        "the pieces arrived altered or out of order"
-    );
-    assert!(
-        largest <= LARGEST_PIECE,
-        "a piece of {largest} B: assembled"
-    );
-    assert!(pieces >= MESSAGE / LARGEST_PIECE, "{pieces} pieces");
+    timeout(LIMIT, server)
+        .await
+        .unwrap()
+        .check(streamed::expected_checksum());
 }
