@@ -24,18 +24,24 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "client")]
+mod client;
 mod upgrade;
 
 #[cfg(feature = "axum")]
 pub use axum::WebSocketUpgrade;
+#[cfg(feature = "client")]
+pub use client::{ClientStream, ClientWebSocket, Http2Client, Http2Settings};
+#[cfg(feature = "client")]
+pub use sockeye_tokio::{Response, TlsOptions};
 pub use upgrade::{Connecting, Refusal, Upgrade};
 
 pub use sockeye_io::sockeye::handshake::Upgrade as HandshakeForm;
 #[cfg(feature = "deflate")]
 pub use sockeye_tokio::DeflateConfig;
 pub use sockeye_tokio::{
-    CloseCode, CloseFrame, Config, Decision, Error, Message, ReadHalf, Request, ServerPolicy,
-    SharedConfig, WriteHalf,
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, ReadHalf, Request,
+    ServerPolicy, SharedConfig, WriteHalf,
 };
 
 /// hyper's upgraded connection (an HTTP/1.1 connection after its `101`, or

@@ -1,6 +1,6 @@
 //! HTTP/2 WebSockets over TLS: the server offers ALPN `h2` and `http/1.1`
-//! (as `axum-echo --tls` does), the client asks for `h2` and opens an
-//! extended CONNECT stream on the TLS connection.
+//! (as `axum-echo --tls` does), hyper's own client asks for `h2` and opens
+//! an extended CONNECT stream on the TLS connection.
 
 mod common;
 
@@ -8,58 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::TestCertificate;
 use http_body_util::Empty;
 use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::ServerName;
 use sockeye_hyper::{Config, Message};
 use sockeye_tokio::Role;
-use tokio_rustls::rustls;
 
 #[tokio::test]
 async fn a_websocket_opens_over_http2_negotiated_by_alpn() {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let certificate: CertificateDer<'static> = certified.cert.der().clone();
-    let key = PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-
-    let mut server_config = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![certificate.clone()], key)
-        .unwrap();
-    server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut builder = Builder::new(TokioExecutor::new());
-        builder.http2().enable_connect_protocol();
-        while let Ok((tcp, _)) = listener.accept().await {
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                continue;
-            };
-            let service = TowerToHyperService::new(common::app());
-            let builder = builder.clone();
-            tokio::spawn(async move {
-                let _ = builder
-                    .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
+    let certificate = TestCertificate::new(&[b"h2", b"http/1.1"]);
+    let (addr, _) = common::serve_tls(common::app(), &certificate, true).await;
 
     tokio::time::timeout(Duration::from_secs(10), async {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(certificate).unwrap();
-        let mut client_config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let mut client_config = (*certificate.client).clone();
         client_config.alpn_protocols = vec![b"h2".to_vec()];
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();

@@ -51,20 +51,37 @@ async fn reach<R: Runtime>(
     target: &Target,
     options: &ClientOptions,
 ) -> Result<MaybeTlsStream<R::Tcp, R::Tls>, Error> {
-    let tcp = match options.proxy_for(target)? {
-        None => tcp_to::<R>(&target.host, target.port).await?,
-        Some(proxy) => {
-            let tcp = tcp_to::<R>(proxy.host(), proxy.port())
-                .await
-                .map_err(|error| proxy.unreachable(error))?;
-            tunnel::<R>(tcp, &proxy, target).await?
-        }
-    };
+    let tcp = tcp_for::<R>(target, options).await?;
     if !target.secure {
         return Ok(MaybeTlsStream::Plain(tcp));
     }
     let tls = R::wrap_tls(tcp, TlsClient::new(target, options)).await?;
     Ok(MaybeTlsStream::Tls(Box::new(tls)))
+}
+
+/// The TCP stream on the way to `target`, before any TLS: straight to the
+/// server, or a tunnel through the HTTP proxy that `options` name. It is
+/// the first part of [`connect_with`]; an HTTP layer that runs its own TLS
+/// (the HTTP/2 client of `sockeye-hyper`, which offers ALPN `h2`) starts
+/// from it. The caller bounds it with the connect timeout.
+///
+/// # Errors
+/// [`Error::Resolve`], [`Error::Connect`], [`Error::Proxy`], as
+/// [`connect_with`] reports them; [`Error::Url`] for a proxy named by the
+/// environment that is not a usable URL.
+pub async fn tcp_for<R: Runtime>(
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<R::Tcp, Error> {
+    match options.proxy_for(target)? {
+        None => tcp_to::<R>(&target.host, target.port).await,
+        Some(proxy) => {
+            let tcp = tcp_to::<R>(proxy.host(), proxy.port())
+                .await
+                .map_err(|error| proxy.unreachable(error))?;
+            tunnel::<R>(tcp, &proxy, target).await
+        }
+    }
 }
 
 /// Resolve `host` and connect over TCP to the first address that answers.

@@ -5,6 +5,8 @@
 #![allow(dead_code, reason = "each test file uses part of it")]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::response::Response;
@@ -12,7 +14,9 @@ use axum::routing::any;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sockeye_hyper::{HandshakeForm, WebSocketUpgrade};
+use tokio_rustls::rustls;
 
 /// Echoes every data message; `/form` first sends which form the request
 /// came in (`http1` or `http2`).
@@ -72,6 +76,78 @@ pub async fn serve(app: Router) -> SocketAddr {
         }
     });
     addr
+}
+
+/// A server certificate for `localhost`, and a rustls client configuration
+/// that trusts it.
+pub struct TestCertificate {
+    pub server: Arc<rustls::ServerConfig>,
+    pub client: Arc<rustls::ClientConfig>,
+}
+
+impl TestCertificate {
+    /// A fresh self-signed certificate; the server offers `alpn`.
+    pub fn new(alpn: &[&[u8]]) -> Self {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let certificate: CertificateDer<'static> = certified.cert.der().clone();
+        let key = PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.clone()], key)
+            .unwrap();
+        server.alpn_protocols = alpn.iter().map(|name| name.to_vec()).collect();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(certificate).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Self {
+            server: Arc::new(server),
+            client: Arc::new(client),
+        }
+    }
+}
+
+/// A TLS server of `app` on a free port of 127.0.0.1, as `axum-echo --tls`
+/// serves it (HTTP/1.1 and HTTP/2 by ALPN), extended CONNECT advertised
+/// only with `extended_connect`. Returns its address and the number of TCP
+/// connections it has accepted so far.
+pub async fn serve_tls(
+    app: Router,
+    certificate: &TestCertificate,
+    extended_connect: bool,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(certificate.server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut builder = Builder::new(TokioExecutor::new());
+        if extended_connect {
+            builder.http2().enable_connect_protocol();
+        }
+        while let Ok((tcp, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            let service = TowerToHyperService::new(app.clone());
+            let builder = builder.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = builder
+                    .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (addr, accepted)
 }
 
 /// Sends `request` as raw HTTP/1.1 and returns the response head.
