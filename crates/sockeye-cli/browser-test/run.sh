@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Browser test of the chat page: installs what is missing (Debian's chromium,
-# playwright-core from the lockfile), builds the sockeye binary and runs
-# `node --test chat.test.mjs`. Writes docs/chat.png at the workspace root
-# (or SOCKEYE_SCREENSHOT, for a run that should leave the tree untouched).
+# Browser tests: the chat page, and a WebSocket over HTTP/2 to
+# sockeye-hyper's axum-echo. Installs what is missing (Debian's chromium,
+# playwright-core from the lockfile), builds the sockeye binary and the
+# axum-echo example and runs `node --test chat.test.mjs http2.test.mjs`.
+# Writes docs/chat.png at the workspace root (or SOCKEYE_SCREENSHOT, for a
+# run that should leave the tree untouched).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,5 +38,8 @@ fi
 if [ -z "${SOCKEYE_BIN:-}" ]; then
     (cd "$root" && cargo build -p sockeye-cli)
 fi
+if [ -z "${AXUM_ECHO_BIN:-}" ]; then
+    (cd "$root" && cargo build -p sockeye-hyper --features axum --example axum-echo)
+fi
 
-exec node --test chat.test.mjs
+exec node --test chat.test.mjs http2.test.mjs

@@ -317,7 +317,8 @@ fn script(relative: &str) -> std::process::Command {
     command
 }
 
-/// The chat page of `sockeye chat` in Debian's headless Chromium driven by
+/// The chat page of `sockeye chat`, and a WebSocket over HTTP/2 to
+/// sockeye-hyper's `axum-echo`, in Debian's headless Chromium driven by
 /// playwright-core (`crates/sockeye-cli/browser-test/run.sh`, which installs
 /// Chromium, Node.js and the npm lockfile when missing). The screenshot goes
 /// under `target/` so that CI leaves `docs/chat.png` as committed.
