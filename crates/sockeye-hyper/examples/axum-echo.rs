@@ -21,7 +21,7 @@
 use axum::Router;
 use axum::response::{Html, IntoResponse};
 use axum::routing::any;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use sockeye_hyper::{Config, HandshakeForm, Refusal, WebSocketUpgrade};
@@ -87,6 +87,14 @@ async fn main() -> std::io::Result<()> {
     // RFC 8441: advertise SETTINGS_ENABLE_CONNECT_PROTOCOL so that HTTP/2
     // clients may open WebSockets as extended CONNECT streams.
     builder.http2().enable_connect_protocol();
+    // The request head is hyper's to read: bound how long it may take
+    // (slowloris) and how much of it hyper buffers (an endless header
+    // block gets 431), as the engine bounds its own handshake.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .max_buf_size(64 << 10);
     loop {
         let (tcp, _) = listener.accept().await?;
         let _ = tcp.set_nodelay(true);

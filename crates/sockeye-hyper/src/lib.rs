@@ -19,6 +19,19 @@
 //! HTTP/2, many on one connection; it stays off unless the server asks for
 //! it. Each WebSocket is one stream under HTTP/2 flow control, so a stream
 //! whose reader stops draining stalls alone.
+//!
+//! With the `client` feature, [`Http2Client`] is the other side: it opens
+//! `wss://` WebSockets as extended CONNECT streams where the server offers
+//! `h2` by ALPN and advertises the setting, several on one connection per
+//! origin, and falls back to the HTTP/1.1 upgrade where it does not.
+//!
+//! # Hostile clients
+//! The request head is hyper's to read, so its bounds are hyper's settings:
+//! give the HTTP/1.1 builder a timer and a `header_read_timeout` (a head
+//! that never completes, slowloris) and a `max_buf_size` (hyper answers an
+//! endless header block with 431), as the `axum-echo` example does (10 s,
+//! 64 KiB). Everything after the `101` or `200` is the engine's, with the
+//! limits of the [`Config`] given to the upgrade.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

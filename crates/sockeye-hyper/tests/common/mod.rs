@@ -7,11 +7,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::response::Response;
 use axum::routing::any;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -55,12 +56,26 @@ async fn echo_loop(mut ws: sockeye_hyper::WebSocketStream) {
     }
 }
 
-/// Serves `app` on a free port of 127.0.0.1 until the test's runtime ends.
+/// How long hyper waits for a request's header block (the slowloris bound
+/// of the axum path; `axum-echo` uses 10 s, the engine's default handshake
+/// timeout).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_millis(500);
+/// The most hyper buffers of a request head before answering 431.
+pub const MAX_HEAD: usize = 64 << 10;
+
+/// Serves `app` on a free port of 127.0.0.1 until the test's runtime ends,
+/// with hyper's header timeout and head size bounded as `axum-echo` bounds
+/// them.
 pub async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http2().enable_connect_protocol();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD);
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
