@@ -64,3 +64,12 @@ pub type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 /// A WebSocket over a connection hyper upgraded: `sockeye-tokio`'s
 /// [`WebSocketStream`](sockeye_tokio::WebSocketStream).
 pub type WebSocketStream = sockeye_tokio::WebSocketStream<Upgraded>;
+
+/// A client of a [`ServerCore`] over a connection hyper upgraded
+/// ([`Upgrade::serve`]): its WebSocket, id, request and outgoing queue.
+pub type ServerClient = sockeye_io::server::ServerClient<
+    sockeye_io::driver::TokioIo<Upgraded>,
+    sockeye_tokio::TokioClock,
+>;
+
+pub use sockeye_io::server::{Clients, ServerCore, ShutdownReport};

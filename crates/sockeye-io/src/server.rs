@@ -46,4 +46,4 @@ pub use policy::{
 };
 pub use rate::{RateLimit, RateLimiter};
 #[cfg(feature = "async")]
-pub use serve::{ServerClient, ServerCore, ShutdownReport};
+pub use serve::{Admission, ServerClient, ServerCore, ShutdownReport};
