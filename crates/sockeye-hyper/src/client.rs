@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use sockeye_io::connect::tcp_for;
+use sockeye_io::connect::{tcp_for, upgrade_over, within_connect_timeout};
 use sockeye_io::driver::Clock;
 use sockeye_io::sockeye::handshake::{ClientHandshake, ClientRequest, Headers};
 use sockeye_io::{ClientOptions, Error, Response, SharedConfig, Target};
@@ -196,7 +196,12 @@ impl Http2Client {
         let request = options.request(&target)?;
         let config = config.into();
         if !target.secure {
-            let tcp = within_connect_timeout(&options, tcp_for::<Tokio>(&target, &options)).await?;
+            let tcp = within_connect_timeout(
+                &options,
+                tokio::time::sleep,
+                tcp_for::<Tokio>(&target, &options),
+            )
+            .await?;
             return http1(url, ClientStream::Plain(tcp), request, config).await;
         }
         let origin = Origin {
@@ -217,7 +222,12 @@ impl Http2Client {
             }
             None => {}
         }
-        let tls = within_connect_timeout(&options, tls_to(&target, &options, &[H2, HTTP1])).await?;
+        let tls = within_connect_timeout(
+            &options,
+            tokio::time::sleep,
+            tls_to(&target, &options, &[H2, HTTP1]),
+        )
+        .await?;
         if tls.get_ref().1.alpn_protocol() != Some(H2) {
             self.remember(origin, Route::Http1);
             return http1(url, ClientStream::Tls(Box::new(tls)), request, config).await;
@@ -372,7 +382,12 @@ async fn http1_over_tls(
     request: ClientRequest,
     config: SharedConfig,
 ) -> Result<(ClientWebSocket, Response), Error> {
-    let tls = within_connect_timeout(options, tls_to(target, options, &[HTTP1])).await?;
+    let tls = within_connect_timeout(
+        options,
+        tokio::time::sleep,
+        tls_to(target, options, &[HTTP1]),
+    )
+    .await?;
     http1(url, ClientStream::Tls(Box::new(tls)), request, config).await
 }
 
@@ -383,17 +398,14 @@ async fn http1(
     request: ClientRequest,
     config: SharedConfig,
 ) -> Result<(ClientWebSocket, Response), Error> {
-    let (ws, response) = sockeye_io::driver::handshake::client(
+    upgrade_over(
+        url,
         sockeye_io::driver::TokioIo(stream),
         TokioClock::new(),
         request,
         config,
     )
-    .await?;
-    Ok((
-        ws.with_handshake_info(response.handshake_info(url)),
-        response,
-    ))
+    .await
 }
 
 /// TCP (through the options' proxy, if any) then TLS to `target`, offering
@@ -411,19 +423,6 @@ async fn tls_to(
         .connect(name, tcp)
         .await
         .map_err(|error| Error::Tls(Box::new(error)))
-}
-
-/// `reach` within the options' connect timeout, if one is set.
-async fn within_connect_timeout<T>(
-    options: &ClientOptions,
-    reach: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    match options.connect_time_limit() {
-        Some(limit) => tokio::time::timeout(limit, reach)
-            .await
-            .unwrap_or_else(|_| Err(ClientOptions::connect_timed_out())),
-        None => reach.await,
-    }
 }
 
 fn http2_error(error: hyper::Error) -> Error {

@@ -123,36 +123,17 @@ async fn a_slowloris_head_is_closed_at_the_header_timeout_without_an_answer() {
 
 #[tokio::test]
 async fn violations_over_an_http2_stream_close_with_their_codes() {
-    use bytes::Bytes;
-    use http_body_util::Empty;
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-
     let addr = common::serve(common::app()).await;
     tokio::time::timeout(Duration::from_secs(10), async {
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-                .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let mut sender = common::http2_connection(TcpStream::connect(addr).await.unwrap()).await;
         for (frames, code) in [
             (b"\x81\x02hi".to_vec(), 1002),
             (masked(0x81, b"\xff\xfe"), 1007),
         ] {
-            let mut request = hyper::Request::builder()
-                .method(hyper::Method::CONNECT)
-                .uri(format!("http://{addr}/echo"))
-                .header("sec-websocket-version", "13")
-                .body(Empty::new())
-                .unwrap();
-            request
-                .extensions_mut()
-                .insert(hyper::ext::Protocol::from_static("websocket"));
-            sender.ready().await.unwrap();
-            let mut response = sender.send_request(request).await.unwrap();
+            let request = common::extended_connect(&format!("http://{addr}/echo"), "13", &[]);
+            let mut response = common::send(&mut sender, request).await;
             assert_eq!(response.status(), 200);
-            let mut stream = TokioIo::new(hyper::upgrade::on(&mut response).await.unwrap());
+            let mut stream = common::upgraded(&mut response).await;
             stream.write_all(&frames).await.unwrap();
             let mut frame = [0u8; 4];
             stream.read_exact(&mut frame).await.unwrap();

@@ -11,13 +11,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::any;
-use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::Empty;
-use hyper::Method;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
+use hyper_util::rt::TokioIo;
 use sockeye_hyper::{Config, Message, ServerCore, ServerPolicy, WebSocketUpgrade};
 use sockeye_tokio::{Role, TokioClock};
 use tokio_tungstenite::tungstenite;
@@ -27,7 +22,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 /// Serves `server`'s clients through the extractor: each echoes what it
 /// gets to everyone.
 async fn serve(server: Arc<ServerCore>) -> SocketAddr {
-    let app = Router::new().route(
+    common::serve(Router::new().route(
         "/room",
         any(
             move |ws: WebSocketUpgrade, ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
@@ -40,24 +35,8 @@ async fn serve(server: Arc<ServerCore>) -> SocketAddr {
                 })
             },
         ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http2().enable_connect_protocol();
-    tokio::spawn(async move {
-        while let Ok((tcp, peer)) = listener.accept().await {
-            let app = app.clone().layer(axum::Extension(ConnectInfo(peer)));
-            let service = TowerToHyperService::new(app);
-            let builder = builder.clone();
-            tokio::spawn(async move {
-                let _ = builder
-                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-                    .await;
-            });
-        }
-    });
-    addr
+    ))
+    .await
 }
 
 type Http1Client =
@@ -74,28 +53,15 @@ async fn http1_client(addr: SocketAddr) -> Result<Http1Client, tungstenite::Erro
 /// the server refuses.
 async fn http2_client(addr: SocketAddr) -> Result<Http2Client, u16> {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let mut request = hyper::Request::builder()
-        .method(Method::CONNECT)
-        .uri(format!("http://{addr}/room"))
-        .header("sec-websocket-version", "13")
-        .body(Empty::new())
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
-    sender.ready().await.unwrap();
-    let mut response = sender.send_request(request).await.unwrap();
+    let mut sender = common::http2_connection(tcp).await;
+    let request = common::extended_connect(&format!("http://{addr}/room"), "13", &[]);
+    let mut response = common::send(&mut sender, request).await;
     if response.status() != 200 {
         return Err(response.status().as_u16());
     }
-    let upgraded = hyper::upgrade::on(&mut response).await.unwrap();
+    let upgraded = common::upgraded(&mut response).await;
     Ok(sockeye_tokio::from_raw(
-        TokioIo::new(upgraded),
+        upgraded,
         Role::Client,
         Config::default(),
     ))

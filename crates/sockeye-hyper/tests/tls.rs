@@ -7,11 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::TestCertificate;
-use http_body_util::Empty;
-use hyper::{Method, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::StatusCode;
 use rustls_pki_types::ServerName;
 use sockeye_hyper::{Config, Message};
 use sockeye_tokio::Role;
@@ -31,27 +28,13 @@ async fn a_websocket_opens_over_http2_negotiated_by_alpn() {
             .await
             .unwrap();
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-        let (mut sender, connection) =
-            hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-                .handshake::<_, Empty<Bytes>>(TokioIo::new(tls))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
-        let mut request = hyper::Request::builder()
-            .method(Method::CONNECT)
-            .uri(format!("https://localhost:{}/form", addr.port()))
-            .header("sec-websocket-version", "13")
-            .body(Empty::new())
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(hyper::ext::Protocol::from_static("websocket"));
-        sender.ready().await.unwrap();
-        let mut response = sender.send_request(request).await.unwrap();
+        let mut sender = common::http2_connection(tls).await;
+        let uri = format!("https://localhost:{}/form", addr.port());
+        let mut response =
+            common::send(&mut sender, common::extended_connect(&uri, "13", &[])).await;
         assert_eq!(response.status(), StatusCode::OK);
-        let upgraded = hyper::upgrade::on(&mut response).await.unwrap();
-        let mut ws =
-            sockeye_tokio::from_raw(TokioIo::new(upgraded), Role::Client, Config::default());
+        let upgraded = common::upgraded(&mut response).await;
+        let mut ws = sockeye_tokio::from_raw(upgraded, Role::Client, Config::default());
         assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("http2"));
         ws.send("over tls").await.unwrap();
         assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("over tls"));
