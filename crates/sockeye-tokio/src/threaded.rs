@@ -160,7 +160,7 @@ impl ThreadedServer {
             let core = self.core.clone();
             let handler = handler.clone();
             let thread = std::thread::Builder::new()
-                .name(format!("sockeye-server-{index}"))
+                .name(format!("sockeye-loop-{index}"))
                 .spawn(move || serve_thread(listener, core, handler));
             match thread {
                 Ok(thread) => threads.push(thread),
