@@ -17,6 +17,18 @@
 //! speed during a cell spreads over all servers rather than landing on
 //! one. The memory cells read the server's resident set (`VmRSS`) idle and
 //! while the driver holds 1,000 and 10,000 idle connections.
+//!
+//! The yardstick is `floor` (`echo-floor`): a raw TCP echo on the same
+//! event-loop calls doing no WebSocket work. The driver talks to it with
+//! `--raw-echo` (no handshake; the masked frames it sends come back as they
+//! are and only their bytes are counted), so it has no handshake or memory
+//! cells. Every server's CPU per message is also given as a multiple of the
+//! floor's in the same cell: what a server costs beyond the kernel.
+//!
+//! `sockeye-threads-N` (not run unless named) is sockeye's threaded server
+//! on N threads pinned to CPUs 0 to N-1; on a 2-CPU machine its second
+//! thread shares CPU 1 with the driver, so its figures show the cost of
+//! spreading over threads, not the throughput of N free cores.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -25,8 +37,9 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// The servers, `src/bin/echo-NAME.rs`, in table order.
-const SERVERS: [&str; 8] = [
+const SERVERS: [&str; 9] = [
     "sockeye-tokio",
+    "floor",
     "sockeye-smol",
     "sockeye-std",
     "tungstenite",
@@ -38,6 +51,19 @@ const SERVERS: [&str; 8] = [
 
 /// The server every other is compared with.
 const REFERENCE: &str = "sockeye-tokio";
+
+/// `sockeye-threads-N`: sockeye's `ThreadedServer` (`echo-sockeye-threads`)
+/// on N threads, pinned to CPUs 0 to N-1: from 2 threads on, it shares a
+/// CPU with the driver.
+const THREADED: &str = "sockeye-threads-";
+
+/// The thread count of a `sockeye-threads-N` server.
+fn threads_of(name: &str) -> Option<usize> {
+    name.strip_prefix(THREADED)?.parse().ok().filter(|&n| n > 0)
+}
+
+/// The raw TCP echo server: the kernel's cost for the same bytes.
+const FLOOR: &str = "floor";
 
 /// uWebSockets' echo server, measured when its prebuilt binary is present.
 const UWS: &str = "uws";
@@ -112,8 +138,9 @@ struct Options {
 fn usage() -> &'static str {
     "usage: e2e [--duration 3s] [--repeat 3] [--servers NAME,...] [--cells NAME,...] \
      [--no-memory] [--output FILE] [--bin-dir DIR]\n\
-     servers: sockeye-tokio sockeye-smol sockeye-std tungstenite fastwebsockets tokio-websockets\n\
+     servers: sockeye-tokio floor sockeye-smol sockeye-std tungstenite fastwebsockets tokio-websockets\n\
      axum-sockeye axum-tungstenite,\n\
+     sockeye-threads-N (sockeye's ThreadedServer on N threads, CPUs 0..N-1),\n\
      uws (uWebSockets, from ../shared/peers/uws-echo when present),\n\
      or NAME for any echo-NAME in the binary directory\n\
      cells: latency small many text64k binary64k binary1m handshakes"
@@ -163,7 +190,8 @@ fn parse_options() -> Result<Options, String> {
         // Any other echo server in the binary directory may be measured
         // too (an older build of sockeye, copied in as `echo-NAME`).
         let present = options.bin_dir.join(format!("echo-{server}")).is_file()
-            || (server == UWS && uws_binary().is_file());
+            || (server == UWS && uws_binary().is_file())
+            || threads_of(server).is_some();
         if !SERVERS.contains(&server.as_str()) && !present {
             return Err(format!("unknown server {server}\n{}", usage()));
         }
@@ -218,6 +246,10 @@ fn main() -> ExitCode {
             for slot in 0..count {
                 let index = (round + slot) % count;
                 let server = &options.servers[index];
+                if server == FLOOR && cell.args.contains(&"--handshakes") {
+                    // No WebSocket handshake to measure.
+                    continue;
+                }
                 eprint!("{} / {server} / run {}: ", cell.name, round + 1);
                 match run_cell(&options, server, cell, ticks) {
                     Ok(figures) => {
@@ -234,7 +266,7 @@ fn main() -> ExitCode {
     }
     let mut memory = Vec::new();
     if options.memory {
-        for server in &options.servers {
+        for server in options.servers.iter().filter(|s| *s != FLOOR) {
             eprint!("memory / {server}: ");
             match measure_memory(&options, server) {
                 Ok(figures) => {
@@ -325,7 +357,16 @@ struct Server {
 
 impl Server {
     fn start(options: &Options, name: &str) -> Result<Server, String> {
-        let (binary, listen) = if name == UWS {
+        let mut cpus = SERVER_CPU.to_string();
+        let mut extra = Vec::new();
+        let (binary, listen) = if let Some(threads) = threads_of(name) {
+            cpus = format!("0-{}", threads - 1);
+            extra.push(threads.to_string());
+            (
+                options.bin_dir.join("echo-sockeye-threads"),
+                "127.0.0.1:0".to_string(),
+            )
+        } else if name == UWS {
             // uws-echo reports the address it was given, so it gets a port
             // that was free a moment ago rather than port 0.
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -340,9 +381,10 @@ impl Server {
             )
         };
         let mut child = Command::new("taskset")
-            .args(["-c", SERVER_CPU])
+            .args(["-c", &cpus])
             .arg(&binary)
             .arg(&listen)
+            .args(&extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -418,6 +460,9 @@ fn run_cell(options: &Options, name: &str, cell: &Cell, ticks: f64) -> Result<Fi
         .arg(server.url())
         .args(cell.args)
         .args(["-d", &options.duration, "--json"]);
+    if name == FLOOR {
+        command.arg("--raw-echo");
+    }
     let cpu_before = server.cpu_ticks()?;
     let began = Instant::now();
     let output = command
@@ -615,9 +660,9 @@ fn render(
     let _ = writeln!(out, "Versions: {}.\n", versions());
     let _ = writeln!(
         out,
-        "| cell | server | msg/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | server busy | {REFERENCE} ÷ this: msg/s | {REFERENCE} ÷ this: CPU/msg |"
+        "| cell | server | msg/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/msg | CPU/msg ÷ floor | server busy | {REFERENCE} ÷ this: msg/s | {REFERENCE} ÷ this: CPU/msg |"
     );
-    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (cell_name, server, figures) in rows {
         let cell = CELLS
             .iter()
@@ -635,6 +680,16 @@ fn render(
                 f.messages_per_sec
             }
         };
+        let floor = rows
+            .iter()
+            .find(|(c, s, f)| c == cell_name && s == FLOOR && f.runs > 0)
+            .map(|(_, _, f)| f);
+        let over_floor = match floor {
+            Some(floor) if figures.runs > 0 => {
+                format!("{:.2}×", figures.cpu_us_per_op / floor.cpu_us_per_op)
+            }
+            _ => String::new(),
+        };
         let (rate_ratio, cpu_ratio) = match reference {
             Some(r) if server != REFERENCE && figures.runs > 0 => (
                 format!("{:.2}×", rate(r) / rate(figures)),
@@ -643,16 +698,19 @@ fn render(
             _ => (String::new(), String::new()),
         };
         if figures.runs == 0 {
+            if server == FLOOR && handshakes {
+                continue;
+            }
             let _ = writeln!(
                 out,
-                "| {} | {server} | failed | | | | | | | | |",
+                "| {} | {server} | failed | | | | | | | | | |",
                 cell.title
             );
             continue;
         }
         let _ = writeln!(
             out,
-            "| {} | {server} | {}{:.0} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0}% | {rate_ratio} | {cpu_ratio} |",
+            "| {} | {server} | {}{:.0} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {over_floor} | {:.0}% | {rate_ratio} | {cpu_ratio} |",
             cell.title,
             if handshakes { "hs/s " } else { "" },
             rate(figures),

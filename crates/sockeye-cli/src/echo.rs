@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use sockeye_io::{Config, Decision, Message};
-use tokio::net::{TcpListener, TcpStream};
+use sockeye_io::server::available_threads;
+use sockeye_io::{Config, Message};
+use sockeye_tokio::{Client, ServerPolicy, ThreadedServer};
 
 /// An echo server: every text and binary message comes back unchanged.
 ///
@@ -12,8 +13,9 @@ use tokio::net::{TcpListener, TcpStream};
 /// enforced, which makes it a target for the Autobahn TestSuite's fuzzing
 /// client. Plain HTTP requests get 426 Upgrade Required.
 ///
-/// Prints `listening on ws://ADDR` on stderr once bound (port 0 picks a free
-/// port).
+/// Prints `listening on ws://ADDR (N threads)` on stderr once bound (port 0
+/// picks a free port). With --threads N (default: one per available core)
+/// the connections are spread over N event-loop threads.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address to listen on, such as 127.0.0.1:9001 ([::]:9001 for every
@@ -24,6 +26,12 @@ pub struct Args {
     /// Accept permessage-deflate compression (RFC 7692) when a client offers it.
     #[arg(long)]
     pub deflate: bool,
+
+    /// Event-loop threads, each accepting on its own socket of the same port
+    /// (SO_REUSEPORT) and serving its connections (default: one per
+    /// available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// The limits of the echo server: 64 MiB messages, 16 MiB frames.
@@ -36,51 +44,47 @@ pub fn config() -> Config {
 
 /// Run `sockeye echo`.
 pub async fn run(args: Args) -> Result<ExitCode, String> {
-    let listener = TcpListener::bind(&args.addr)
-        .await
-        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
-    let local = listener
-        .local_addr()
-        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
-    eprintln!("sockeye echo listening on ws://{local}");
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of file descriptors and the like: keep serving the others.
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let deflate = args.deflate;
-        tokio::spawn(async move {
-            if let Err(error) = serve(stream, deflate).await {
-                tracing::info!(%peer, %error, "connection ended");
-            }
-        });
-    }
-}
-
-async fn serve(stream: TcpStream, deflate: bool) -> Result<(), String> {
-    let _ = stream.set_nodelay(true);
     let mut config = config();
-    if deflate {
+    if args.deflate {
         config.deflate = Some(sockeye_tokio::DeflateConfig::default());
     }
-    let (mut socket, _request) = sockeye_tokio::accept_with(stream, config, |_| Decision::accept())
+    // No heartbeat: an echo server answers, it does not probe (the
+    // Autobahn TestSuite counts every frame it receives).
+    let policy = ServerPolicy::new().config(config).no_heartbeat();
+    let threads = args.threads.map_or_else(available_threads, usize::from);
+    let server = ThreadedServer::bind_threads(&args.addr, policy, threads)
+        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
+    eprintln!(
+        "sockeye echo listening on ws://{} ({threads} thread{})",
+        server.local_addr(),
+        if threads == 1 { "" } else { "s" }
+    );
+    server
+        .run(echo)
         .await
-        .map_err(|error| error.to_string())?;
-    while let Some(received) = socket.recv().await {
-        let message = received.map_err(|error| error.to_string())?;
+        .map_err(|error| format!("the server failed: {error}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn echo(mut client: Client) {
+    while let Some(received) = client.recv().await {
+        let message = match received {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::info!(peer = %client.peer_addr(), %error, "connection ended");
+                return;
+            }
+        };
         if !matches!(message, Message::Text(_) | Message::Binary(_)) {
             continue;
         }
-        match socket.send(message).await {
+        match client.send(message).await {
             // The peer's close frame is already on its way to us.
             Ok(()) | Err(sockeye_io::Error::Closed) => {}
-            Err(error) => return Err(error.to_string()),
+            Err(error) => {
+                tracing::info!(peer = %client.peer_addr(), %error, "connection ended");
+                return;
+            }
         }
     }
-    Ok(())
 }

@@ -9,6 +9,7 @@ mod duration;
 mod echo;
 mod listen;
 mod load;
+mod threads;
 mod upgrade;
 
 use std::process::ExitCode;

@@ -104,6 +104,47 @@ async fn two_clients_join_one_speaks_both_hear() {
     );
 }
 
+/// The next chat line (skipping joins, leaves and presence).
+async fn next_line(client: &mut Client) -> Value {
+    loop {
+        let value = next(client).await;
+        if value["type"] == "message" {
+            return value;
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_threads_one_room_spans_every_thread() {
+    let server = Server::start(&["chat", "127.0.0.1:0", "--threads", "2"]);
+    assert_eq!(
+        server.server_threads(2),
+        ["sockeye-loop-0", "sockeye-loop-1"]
+    );
+    // Twelve members: the kernel spreads them over both threads by their
+    // ports. Every one of them sees everyone else join.
+    let mut members = Vec::new();
+    for n in 0..12 {
+        let mut member = join(&server, &format!("?name=m{n}")).await;
+        let (name, online) = greeting(&mut member).await;
+        assert_eq!(name, format!("m{n}"));
+        assert_eq!(online.len(), n + 1);
+        members.push(member);
+    }
+    // Each line reaches every member, whichever thread serves them.
+    for (speaker, text) in [(0, "to all"), (11, "and back")] {
+        say(&mut members[speaker], json!({"type":"message","text":text})).await;
+        for member in &mut members {
+            let line = next_line(member).await;
+            let from = format!("m{speaker}");
+            assert_eq!(
+                (line["from"].as_str(), line["text"].as_str()),
+                (Some(from.as_str()), Some(text))
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_guest_name_is_assigned_without_one() {
     let server = Server::start(&["chat", "127.0.0.1:0"]);

@@ -109,6 +109,106 @@ fn load_against_echo_reports_a_rate_and_no_errors() {
 }
 
 #[test]
+fn echo_with_threads_serves_from_that_many_event_loops() {
+    let echo = Server::start(&["echo", "127.0.0.1:0", "--threads", "2"]);
+    assert_eq!(echo.server_threads(2), ["sockeye-loop-0", "sockeye-loop-1"]);
+    // 16 connections land on both threads (the kernel hashes their ports);
+    // every one of them gets its echoes.
+    let mut command = sockeye();
+    command.args([
+        "load",
+        &echo.url("/"),
+        "-c",
+        "16",
+        "-w",
+        "4",
+        "-s",
+        "64",
+        "-d",
+        "1s",
+        "--json",
+    ]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).expect("JSON");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    assert!(summary["messages"].as_u64().unwrap() > 0, "{summary}");
+
+    let one = Server::start(&["echo", "127.0.0.1:0", "--threads", "1"]);
+    assert_eq!(one.server_threads(1), ["sockeye-loop-0"]);
+}
+
+#[test]
+fn zero_threads_is_refused_with_a_reason() {
+    for command in ["echo", "chat"] {
+        let output = run_with_input(
+            {
+                let mut c = sockeye();
+                c.args([command, "127.0.0.1:0", "--threads", "0"]);
+                c
+            },
+            b"",
+        );
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--threads"), "{stderr}");
+    }
+}
+
+#[test]
+fn load_raw_echo_counts_the_bytes_a_tcp_echo_returns() {
+    // A plain TCP echo on a thread of the test: no WebSocket handshake.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut tcp, _) = listener.accept().unwrap();
+        let mut buffer = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tcp.write_all(&buffer[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let mut command = sockeye();
+    command.args([
+        "load",
+        &format!("ws://127.0.0.1:{port}/"),
+        "-c",
+        "1",
+        "-w",
+        "8",
+        "-s",
+        "100",
+        "-d",
+        "1s",
+        "--raw-echo",
+        "--json",
+    ]);
+    let output = run_with_input(command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).expect("JSON");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    let messages = summary["messages"].as_u64().unwrap();
+    assert!(messages > 0, "{summary}");
+    // Payload bytes are counted per returned frame.
+    assert_eq!(
+        summary["bytes"].as_u64().unwrap(),
+        messages * 100,
+        "{summary}"
+    );
+}
+
+#[test]
 fn load_handshakes_mode_counts_completed_handshakes() {
     let echo = Server::start(&["echo", "127.0.0.1:0"]);
     let mut command = sockeye();

@@ -15,7 +15,11 @@
 //! * [`Acceptor`] and [`ServerHandle`] (feature `async`): the accept loop
 //!   over any [`Runtime`](crate::Runtime)'s listener and the handle that
 //!   broadcasts and shuts down. `sockeye-tokio` and `sockeye-smol` only add
-//!   their runtime's `bind` and `spawn`.
+//!   their runtime's `bind` and `spawn`;
+//! * [`bind_listeners`] (feature `async`): one listening socket per thread
+//!   (`SO_REUSEPORT`) for a server that runs an event loop on every core;
+//!   its accept loops are [`Acceptor::with_core`]s sharing one
+//!   [`ServerCore`], so broadcast, limits and shutdown span every thread.
 //!
 //! # Close codes and statuses the policy uses
 //! | event | answer |
@@ -36,6 +40,8 @@ mod policy;
 mod rate;
 #[cfg(feature = "async")]
 mod serve;
+#[cfg(feature = "async")]
+mod threads;
 
 pub use clients::{ClientId, ClientSlot, Clients, Outgoing, Refusal};
 #[cfg(feature = "async")]
@@ -47,3 +53,5 @@ pub use policy::{
 pub use rate::{RateLimit, RateLimiter};
 #[cfg(feature = "async")]
 pub use serve::{Admission, ServerClient, ServerCore, ShutdownReport};
+#[cfg(feature = "async")]
+pub use threads::{available_threads, bind_listeners};

@@ -68,6 +68,11 @@
 //! deadline). The policy is [`sockeye_io::server`]'s, shared with
 //! `sockeye-smol`.
 //!
+//! [`ThreadedServer`] is the same server on every core: one current-thread
+//! runtime per thread, each with its own `SO_REUSEPORT` listener, one
+//! policy and one set of [`Clients`] across them (broadcast, per-address
+//! limits and shutdown span every thread).
+//!
 //! The same driver, written once in [`sockeye_io::driver`], serves
 //! `sockeye-smol`, and so do the connect sequence ([`sockeye_io::connect`])
 //! and the accept loop; this crate is [`Tokio`] (tokio as a
@@ -78,10 +83,12 @@
 
 mod runtime;
 mod server;
+mod threaded;
 
 pub use runtime::{Tokio, TokioClock};
 pub use server::Server;
 pub use sockeye_io::driver::TokioIo;
+pub use threaded::ThreadedServer;
 
 /// The reconnecting client's name for [`Tokio`], which connects and waits
 /// for it.

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use sockeye::handshake::Request;
 use sockeye_io::server::Outgoing;
+use sockeye_io::server::available_threads;
 use sockeye_io::{CloseCode, Config, Message};
 use sockeye_tokio::TokioClock;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::upgrade::{self, Incoming};
 use protocol::Outbound;
@@ -61,6 +62,12 @@ pub struct Args {
     /// Seconds between the server's pings to each client.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub heartbeat: u64,
+
+    /// Event-loop threads, each accepting on its own socket of the same port
+    /// (SO_REUSEPORT) and serving its connections; one room spans them all
+    /// (default: one per available core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 struct Server {
@@ -71,38 +78,32 @@ struct Server {
 
 /// Run `sockeye chat`.
 pub async fn run(args: Args) -> Result<ExitCode, String> {
-    let listener = TcpListener::bind(&args.addr)
-        .await
-        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
-    let local = listener
-        .local_addr()
-        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
-    eprintln!("sockeye chat listening on http://{local}/ (WebSocket at ws://{local}/ws)");
+    let threads = args.threads.map_or_else(available_threads, usize::from);
+    let (listeners, local) = crate::threads::bind(&args.addr, threads)?;
+    eprintln!(
+        "sockeye chat listening on http://{local}/ (WebSocket at ws://{local}/ws; {threads} thread{})",
+        if threads == 1 { "" } else { "s" }
+    );
     let mut config = Config::default();
     config.max_message_size = 64 << 10;
     config.max_frame_size = 64 << 10;
     config.keepalive_interval = Some(Duration::from_secs(args.heartbeat.max(1)));
+    // One room for every thread: its members' queues and names are shared.
     let server = Arc::new(Server {
         room: Room::default(),
         token: args.token,
         config,
     });
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    crate::threads::serve(listeners, move |stream, peer| {
         let server = server.clone();
-        tokio::spawn(async move {
+        async move {
             if let Err(error) = serve(&server, stream).await {
                 tracing::info!(%peer, %error, "connection ended");
             }
-        });
-    }
+        }
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(server: &Server, mut stream: TcpStream) -> Result<(), String> {

@@ -9,6 +9,13 @@
 //! slots are refilled with one write. Writes never block the reads (large
 //! messages would otherwise deadlock against a server that is itself blocked
 //! writing), so the socket is polled for both at once.
+//!
+//! With `--raw-echo` the server is a raw TCP echo (the benchmarks' floor,
+//! `benches/src/bin/echo-floor.rs`): there is no opening handshake, the same
+//! masked frames are sent, and what comes back (the masked frames again, not
+//! valid server frames) is only counted: every `frame_len` bytes returned is
+//! one reply, unchecked. The figures then measure the kernel and the event
+//! loop alone.
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -39,7 +46,7 @@ pub(super) async fn run(args: &Args, counters: &Arc<Counters>) -> (Vec<Outcome>,
         let url = args.url.clone();
         let frames = frames.clone();
         let counters = counters.clone();
-        let (size, binary) = (args.size, args.binary);
+        let (size, binary, raw) = (args.size, args.binary, args.raw_echo);
         tasks.push(tokio::spawn(async move {
             let mut histogram = new_histogram();
             let error = run_connection(
@@ -47,6 +54,7 @@ pub(super) async fn run(args: &Args, counters: &Arc<Counters>) -> (Vec<Outcome>,
                 &frames,
                 size,
                 binary,
+                raw,
                 stop_at,
                 &counters,
                 &mut histogram,
@@ -121,30 +129,48 @@ impl Pending {
     }
 }
 
-async fn run_connection(
-    url: &str,
-    frames: &Frames,
-    size: usize,
-    binary: bool,
-    stop_at: Instant,
-    counters: &Counters,
-    histogram: &mut Histogram<u64>,
-) -> Result<(), String> {
-    let clock = TokioClock::new();
-    let (mut stream, mut conn) = open(url, client_config(size), &clock).await?;
-    let frame_len = frames.frame_len;
-    // When each message in flight was queued; replies come back in order.
-    let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(frames.window);
-    let mut free = frames.window;
-    let mut pending = Pending { from: 0, to: 0 };
-    let drain_deadline = stop_at + DRAIN;
-    let deadline = tokio::time::sleep_until(stop_at.into());
-    tokio::pin!(deadline);
-    let mut draining = false;
-    loop {
-        // Every reply already buffered (the handshake may have brought some).
-        let now = Instant::now();
-        let (mut replies, mut bytes) = (0, 0);
+/// Where replies are found: a WebSocket client engine that parses the
+/// server's frames, or (against the raw TCP floor) a count of the bytes
+/// returned.
+enum Replies {
+    Frames(Connection),
+    Bytes {
+        /// Bytes of a reply not yet complete.
+        partial: usize,
+        scratch: Vec<u8>,
+    },
+}
+
+impl Replies {
+    /// Read what the socket holds; `Ok(0)` when the server closed it.
+    fn read(&mut self, stream: &TcpStream, clock: &TokioClock) -> std::io::Result<usize> {
+        match self {
+            Replies::Frames(conn) => conn.receive_with(clock.now(), |buf| stream.try_read_buf(buf)),
+            Replies::Bytes { partial, scratch } => {
+                let n = stream.try_read(scratch)?;
+                *partial += n;
+                Ok(n)
+            }
+        }
+    }
+
+    /// Take the next complete reply; its payload length.
+    fn next(
+        &mut self,
+        size: usize,
+        binary: bool,
+        frame_len: usize,
+    ) -> Result<Option<usize>, String> {
+        let conn = match self {
+            Replies::Frames(conn) => conn,
+            Replies::Bytes { partial, .. } => {
+                if *partial < frame_len {
+                    return Ok(None);
+                }
+                *partial -= frame_len;
+                return Ok(Some(size));
+            }
+        };
         while let Some(event) = conn.poll_event() {
             let (is_binary, len) = match event {
                 Event::Text(text) => (false, text.len()),
@@ -162,6 +188,50 @@ async fn run_connection(
                     if is_binary { "binary" } else { "text" }
                 ));
             }
+            return Ok(Some(len));
+        }
+        Ok(None)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_connection(
+    url: &str,
+    frames: &Frames,
+    size: usize,
+    binary: bool,
+    raw: bool,
+    stop_at: Instant,
+    counters: &Counters,
+    histogram: &mut Histogram<u64>,
+) -> Result<(), String> {
+    let clock = TokioClock::new();
+    let (mut stream, mut replies_in) = if raw {
+        (
+            connect_raw(url).await?,
+            Replies::Bytes {
+                partial: 0,
+                scratch: vec![0; 256 << 10],
+            },
+        )
+    } else {
+        let (stream, conn) = open(url, client_config(size), &clock).await?;
+        (stream, Replies::Frames(conn))
+    };
+    let frame_len = frames.frame_len;
+    // When each message in flight was queued; replies come back in order.
+    let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(frames.window);
+    let mut free = frames.window;
+    let mut pending = Pending { from: 0, to: 0 };
+    let drain_deadline = stop_at + DRAIN;
+    let deadline = tokio::time::sleep_until(stop_at.into());
+    tokio::pin!(deadline);
+    let mut draining = false;
+    loop {
+        // Every reply already buffered (the handshake may have brought some).
+        let now = Instant::now();
+        let (mut replies, mut bytes) = (0, 0);
+        while let Some(len) = replies_in.next(size, binary, frame_len)? {
             let sent = sent_at
                 .pop_front()
                 .ok_or("a reply to a message never sent")?;
@@ -214,7 +284,7 @@ async fn run_connection(
             () = &mut deadline => continue,
         };
         if ready.is_readable() {
-            match conn.receive_with(clock.now(), |buf| stream.try_read_buf(buf)) {
+            match replies_in.read(&stream, &clock) {
                 Ok(0) => return Err("the server closed the TCP connection".into()),
                 Ok(_) => {}
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {}
@@ -223,7 +293,23 @@ async fn run_connection(
         }
     }
 
-    close(&mut stream, &mut conn, &clock).await
+    match &mut replies_in {
+        Replies::Frames(conn) => close(&mut stream, conn, &clock).await,
+        Replies::Bytes { .. } => {
+            let _ = stream.shutdown().await;
+            Ok(())
+        }
+    }
+}
+
+/// A plain TCP connection to the host and port of `url`, Nagle off.
+async fn connect_raw(url: &str) -> Result<TcpStream, String> {
+    let target = sockeye_io::Target::parse(url).map_err(|error| error.to_string())?;
+    let stream = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|error| format!("connecting to {url}: {error}"))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }
 
 /// Close politely: our close frame, then the server's, bounded.

@@ -90,6 +90,12 @@ pub struct Args {
     #[arg(long)]
     pub idle: bool,
 
+    /// The server is a raw TCP echo, not a WebSocket server (the benchmarks'
+    /// floor): skip the opening handshake, send the same masked frames and
+    /// count every frame's length of bytes returned as one reply, unchecked.
+    #[arg(long, conflicts_with_all = ["handshakes", "idle"])]
+    pub raw_echo: bool,
+
     /// Also print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,

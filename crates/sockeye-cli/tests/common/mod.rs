@@ -77,6 +77,36 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("ws://127.0.0.1:{}{path}", self.port)
     }
+
+    /// The names of the process's threads (Linux: `/proc/PID/task/*/comm`).
+    pub fn thread_names(&self) -> Vec<String> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let mut names: Vec<String> = std::fs::read_dir(tasks)
+            .expect("the server's threads")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The event-loop threads serving connections (`sockeye-loop-N`), once
+    /// `count` of them run (they start after the address is announced), or
+    /// as many as run after [`WAIT`].
+    pub fn server_threads(&self, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let threads: Vec<String> = self
+                .thread_names()
+                .into_iter()
+                .filter(|name| name.starts_with("sockeye-loop-"))
+                .collect();
+            if threads.len() >= count || started.elapsed() > WAIT {
+                return threads;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl Drop for Server {

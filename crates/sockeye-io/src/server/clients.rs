@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -75,13 +76,57 @@ const TOO_SLOW: (CloseCode, &str) = (CloseCode::POLICY_VIOLATION, "too slow");
 /// The close every client gets at shutdown.
 const GOING_AWAY: (CloseCode, &str) = (CloseCode::GOING_AWAY, "server shutting down");
 
+/// What a client's connection learns without the registry's lock: whether
+/// anything changed for it (a message queued, a close or abort order)
+/// since it last found nothing to do, and its task's waker. The lock is
+/// shared by every thread's clients; this is the client's own, so a
+/// connection with nothing queued polls its outgoing side without
+/// touching what other threads touch.
+#[derive(Debug, Default)]
+pub(crate) struct Signal {
+    news: AtomicBool,
+    /// One waker serves every poll of the connection: they all run in the
+    /// connection's task, so any of them wakes it.
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Signal {
+    fn lock_waker(&self) -> MutexGuard<'_, Option<Waker>> {
+        self.waker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Remember `cx`'s task (cloning its waker only when it changed).
+    fn register(&self, cx: &Context<'_>) {
+        let mut waker = self.lock_waker();
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+    }
+
+    /// Register, then tell whether nothing changed: the order (register
+    /// first, then read) means news that arrives in between still wakes.
+    fn is_quiet(&self, cx: &Context<'_>) -> bool {
+        self.register(cx);
+        !self.news.load(Ordering::Acquire)
+    }
+
+    /// Something changed: flag it and wake the connection's task.
+    fn notify(&self) {
+        self.news.store(true, Ordering::Release);
+        let waker = self.lock_waker().clone();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
 struct Entry {
     ip: IpAddr,
     queue: VecDeque<Message>,
     /// The payload bytes in `queue`.
     queued_bytes: usize,
-    /// The connection's task, waiting for output or a close order.
-    waker: Option<Waker>,
+    /// Shared with the client's [`ClientSlot`].
+    signal: Arc<Signal>,
     closing: Option<(CloseCode, &'static str)>,
     /// Told to drop the connection at once (shutdown deadline passed).
     aborted: bool,
@@ -89,9 +134,7 @@ struct Entry {
 
 impl Entry {
     fn wake(&mut self) {
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
+        self.signal.notify();
     }
 
     fn close(&mut self, order: (CloseCode, &'static str)) -> bool {
@@ -265,20 +308,24 @@ impl Clients {
         registry.next_id += 1;
         let id = registry.next_id;
         *registry.per_ip.entry(ip).or_default() += 1;
+        let signal = Arc::new(Signal::default());
         registry.entries.insert(
             id,
             Entry {
                 ip,
                 queue: VecDeque::new(),
                 queued_bytes: 0,
-                waker: None,
+                signal: signal.clone(),
                 closing: None,
                 aborted: false,
             },
         );
         Ok(ClientSlot {
-            clients: self.clone(),
-            id: ClientId(id),
+            link: ClientLink {
+                clients: self.clone(),
+                id: ClientId(id),
+                signal,
+            },
         })
     }
 
@@ -432,42 +479,82 @@ impl Clients {
 /// A connected client's place in [`Clients`]; dropping it (when the
 /// connection ends) frees the place and its address's count.
 pub struct ClientSlot {
+    link: ClientLink,
+}
+
+/// What a connection polls its client's outgoing side through: the
+/// client's id, its [`Clients`] and its [`Signal`]. Each poll first reads
+/// the signal and takes the registry's lock only when something changed.
+/// Cloned for the parts of one connection's task (its handler's client
+/// and the task that writes for it); the place itself is the slot's.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientLink {
     clients: Clients,
     id: ClientId,
+    signal: Arc<Signal>,
+}
+
+impl ClientLink {
+    pub(crate) fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
+        if self.signal.is_quiet(cx) {
+            return Poll::Pending;
+        }
+        self.clients.poll_outgoing(self.id, cx)
+    }
+
+    pub(crate) fn poll_close_order(&self, cx: &mut Context<'_>) -> Poll<(CloseCode, &'static str)> {
+        if self.signal.is_quiet(cx) {
+            return Poll::Pending;
+        }
+        self.clients.poll_close_order(self.id, cx)
+    }
+
+    pub(crate) fn poll_aborted(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.signal.is_quiet(cx) {
+            return Poll::Pending;
+        }
+        self.clients.poll_aborted(self.id, cx)
+    }
 }
 
 impl fmt::Debug for ClientSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClientSlot").field(&self.id).finish()
+        f.debug_tuple("ClientSlot").field(&self.link.id).finish()
     }
 }
 
 impl ClientSlot {
     /// The client's id.
     pub fn id(&self) -> ClientId {
-        self.id
+        self.link.id
     }
 
     /// The clients this one belongs to.
     pub fn clients(&self) -> &Clients {
-        &self.clients
+        &self.link.clients
     }
 
     /// The next thing to do: a close order first, then queued messages;
-    /// pending (waking `cx` on news) when there is neither.
+    /// pending (waking `cx` on news) when there is neither. Takes the
+    /// registry's lock only when something changed for this client.
     pub fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
-        self.clients.poll_outgoing(self.id, cx)
+        self.link.poll_outgoing(cx)
     }
 
     /// Ready with the close order once there is one (without taking
     /// queued messages); otherwise wakes `cx` on news.
     pub fn poll_close_order(&self, cx: &mut Context<'_>) -> Poll<(CloseCode, &'static str)> {
-        self.clients.poll_close_order(self.id, cx)
+        self.link.poll_close_order(cx)
     }
 
     /// Ready once the connection must be dropped at once.
     pub fn poll_aborted(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.clients.poll_aborted(self.id, cx)
+        self.link.poll_aborted(cx)
+    }
+
+    /// The link the connection's other parts poll through.
+    pub(crate) fn link(&self) -> &ClientLink {
+        &self.link
     }
 }
 
@@ -486,7 +573,13 @@ impl Clients {
         if let Some(message) = entry.pop() {
             return Poll::Ready(Outgoing::Message(message));
         }
-        entry.waker = Some(cx.waker().clone());
+        // Nothing left to take: quiet again, unless an abort order waits
+        // for `poll_aborted` (cleared under the lock that every order is
+        // given under, so none is lost).
+        if !entry.aborted {
+            entry.signal.news.store(false, Ordering::Release);
+        }
+        entry.signal.register(cx);
         Poll::Pending
     }
 
@@ -504,7 +597,7 @@ impl Clients {
         match entry.closing {
             Some(order) => Poll::Ready(order),
             None => {
-                entry.waker = Some(cx.waker().clone());
+                entry.signal.register(cx);
                 Poll::Pending
             }
         }
@@ -517,9 +610,7 @@ impl Clients {
         match registry.entries.get_mut(&id.0) {
             Some(entry) if entry.aborted => Poll::Ready(()),
             Some(entry) => {
-                // One waker slot serves every poll of the connection: they
-                // all run in the connection's task, so any of them wakes it.
-                entry.waker = Some(cx.waker().clone());
+                entry.signal.register(cx);
                 Poll::Pending
             }
             None => Poll::Pending,
@@ -529,8 +620,8 @@ impl Clients {
 
 impl Drop for ClientSlot {
     fn drop(&mut self) {
-        let mut registry = self.clients.lock();
-        if let Some(entry) = registry.entries.remove(&self.id.0)
+        let mut registry = self.link.clients.lock();
+        if let Some(entry) = registry.entries.remove(&self.link.id.0)
             && let Some(count) = registry.per_ip.get_mut(&entry.ip)
         {
             *count -= 1;
@@ -681,6 +772,59 @@ mod tests {
             clients.admit(ip("10.0.0.2")).unwrap_err(),
             Refusal::ShuttingDown
         );
+    }
+
+    #[test]
+    fn a_quiet_client_is_woken_by_every_kind_of_news_and_misses_none() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let woken = || count.0.load(Ordering::SeqCst);
+        let clients = Clients::new(&ServerPolicy::new());
+        let slot = clients.admit(ip("10.0.0.1")).unwrap();
+
+        // Nothing yet: every poll is pending (the quiet path).
+        assert!(slot.poll_outgoing(&mut cx).is_pending());
+        assert!(slot.poll_close_order(&mut cx).is_pending());
+        assert!(slot.poll_aborted(&mut cx).is_pending());
+        assert_eq!(woken(), 0);
+
+        // A message wakes the task and is found; then quiet again.
+        clients.send_to(slot.id(), Message::text("one"));
+        assert_eq!(woken(), 1);
+        assert_eq!(text(next(&slot)), "one");
+        assert!(slot.poll_outgoing(&mut cx).is_pending());
+        assert!(slot.poll_aborted(&mut cx).is_pending());
+
+        // An abort order survives a poll_outgoing that finds the queue
+        // empty: poll_aborted still sees it.
+        clients.abort_all();
+        assert_eq!(woken(), 2);
+        assert!(slot.poll_outgoing(&mut cx).is_pending());
+        assert!(slot.poll_aborted(&mut cx).is_ready());
+
+        // A close order is seen by both polls, again and again.
+        let other = clients.admit(ip("10.0.0.2")).unwrap();
+        assert!(other.poll_outgoing(&mut cx).is_pending());
+        clients.close(other.id(), CloseCode::NORMAL, "bye");
+        assert_eq!(woken(), 3);
+        for _ in 0..2 {
+            assert_eq!(
+                other.poll_close_order(&mut cx),
+                Poll::Ready((CloseCode::NORMAL, "bye"))
+            );
+            assert_eq!(
+                next(&other),
+                Some(Outgoing::Close(CloseCode::NORMAL, "bye"))
+            );
+        }
     }
 
     #[test]

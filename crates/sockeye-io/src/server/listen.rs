@@ -30,10 +30,14 @@ pub struct Acceptor<R: Runtime> {
 impl<R: Runtime> Acceptor<R> {
     /// Serve the connections of `listener` under `policy`.
     pub fn new(listener: R::Listener, policy: ServerPolicy) -> Self {
-        Self {
-            listener,
-            core: Arc::new(ServerCore::new(policy)),
-        }
+        Self::with_core(listener, Arc::new(ServerCore::new(policy)))
+    }
+
+    /// Serve the connections of `listener` as part of the server `core`:
+    /// one of several accept loops (one per thread of a threaded server)
+    /// with one policy, one set of [`Clients`] and one shutdown.
+    pub fn with_core(listener: R::Listener, core: Arc<ServerCore>) -> Self {
+        Self { listener, core }
     }
 
     /// The address the server listens on.
@@ -102,6 +106,15 @@ pub struct ServerHandle<R> {
 }
 
 impl<R: Runtime> ServerHandle<R> {
+    /// A handle on the server `core` (whose accept loops are
+    /// [`Acceptor::with_core`]s).
+    pub fn new(core: Arc<ServerCore>) -> Self {
+        Self {
+            core,
+            runtime: PhantomData,
+        }
+    }
+
     /// The connected clients.
     pub fn clients(&self) -> &Clients {
         self.core.clients()

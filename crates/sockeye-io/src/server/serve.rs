@@ -10,6 +10,7 @@ use std::time::Duration;
 use sockeye::handshake::Request;
 use sockeye::{CloseCode, Connection, State};
 
+use super::clients::ClientLink;
 use super::{ClientId, ClientSlot, Clients, Outgoing, RateLimiter, RequestInfo, ServerPolicy};
 use crate::driver::{
     Clock, Close, Driver, ReadHalf, Sending, Transport, WebSocket, WriteHalf, handshake,
@@ -182,7 +183,7 @@ impl ServerCore {
         else {
             return Err(Error::Closed);
         };
-        let id = slot.id();
+        let link = slot.link().clone();
         let (read, write) = ws.split();
         let pump = read.pump();
         let client = ServerClient {
@@ -197,13 +198,13 @@ impl ServerCore {
         };
         let mut running = pin!(handler(client));
         poll_fn(|cx| {
-            if self.clients.poll_aborted(id, cx).is_ready() {
+            if link.poll_aborted(cx).is_ready() {
                 return Poll::Ready(());
             }
             if running.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
-            pump.poll(cx, |driver, cx| write_queued(driver, &self.clients, id, cx));
+            pump.poll(cx, |driver, cx| write_queued(driver, &link, cx));
             Poll::Pending
         })
         .await;
@@ -248,22 +249,21 @@ impl ServerCore {
 /// the engine holds. Nothing moves once our close frame is queued.
 fn feed<T: Transport, C: Clock>(
     driver: &mut Driver<T, C>,
-    clients: &Clients,
-    id: ClientId,
+    link: &ClientLink,
     cx: &mut Context<'_>,
 ) {
     let open = |driver: &Driver<T, C>| driver.connection().state() == State::Open;
     if !open(driver) {
         return;
     }
-    if let Poll::Ready((code, reason)) = clients.poll_close_order(id, cx) {
+    if let Poll::Ready((code, reason)) = link.poll_close_order(cx) {
         // A failed close means closing already started.
         let _ = driver.start_close(code, reason);
         return;
     }
     // Past the engine's high-water mark the rest waits in the budgeted queue.
     while open(driver) && matches!(driver.poll_ready(cx), Poll::Ready(Ok(()))) {
-        match clients.poll_outgoing(id, cx) {
+        match link.poll_outgoing(cx) {
             Poll::Ready(Outgoing::Message(message)) => {
                 // Fails only once the connection is closing.
                 let _ = driver.start_send(message);
@@ -280,11 +280,10 @@ fn feed<T: Transport, C: Clock>(
 /// work; `recv` leaves writing to the driver's batching).
 fn write_queued<T: Transport, C: Clock>(
     driver: &mut Driver<T, C>,
-    clients: &Clients,
-    id: ClientId,
+    link: &ClientLink,
     cx: &mut Context<'_>,
 ) {
-    feed(driver, clients, id, cx);
+    feed(driver, link, cx);
     if driver.connection().buffered_amount() > 0 {
         // A failed write ends the connection, which `recv` then reports.
         let _ = driver.poll_flush(cx);
@@ -408,7 +407,7 @@ impl<T: Transport, C: Clock> ServerClient<T, C> {
         } = self;
         read.poll_driver(cx, |driver, cx| {
             loop {
-                feed(driver, slot.clients(), slot.id(), cx);
+                feed(driver, slot.link(), cx);
                 match driver.poll_recv(cx) {
                     Poll::Ready(Some(Ok(message))) if message.is_data() => {
                         if *rate_limited {
