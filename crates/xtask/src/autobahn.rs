@@ -144,6 +144,15 @@ pub const DEFLATE_SUITES: &[(&str, Kind, &str, &str, &[&str])] = &[
         "sockeye-tokio",
         &[],
     ),
+    // sockeye-mio's event loops (two threads); the suite's cases 1.*–10.*
+    // are its plain conformance run, since they offer no extension.
+    (
+        "mio-echo-server-deflate",
+        Kind::Server,
+        "mio-echo-server",
+        "sockeye-mio",
+        &[],
+    ),
     // The deflate offer negotiated through the axum extractor (HTTP/1.1).
     (
         "axum-echo-deflate",
