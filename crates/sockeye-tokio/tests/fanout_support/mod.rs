@@ -1,0 +1,368 @@
+//! What the fan-out tests share: real broker processes on free loopback
+//! ports (stopped by PID), server instances with a fan-out, clients in
+//! rooms, and a relay that can silently cut a subscription.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sockeye_tokio::fanout::{self, Fanout, FanoutOptions};
+use sockeye_tokio::{MaybeTlsStream, Message, Server, ServerHandle, ServerPolicy, WebSocketStream};
+
+pub mod scenarios;
+
+/// A test client.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout};
+
+/// Which broker a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Redis,
+    Nats,
+}
+
+/// A free loopback port (bound and released; the broker binds it next).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A broker process on a loopback port, killed by PID when dropped.
+pub struct Broker {
+    pub kind: Kind,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// Start a broker on a free port and wait until it takes connections.
+    pub async fn start(kind: Kind) -> Self {
+        let mut broker = Broker {
+            kind,
+            port: free_port(),
+            child: None,
+        };
+        broker.restart().await;
+        broker
+    }
+
+    /// The URL the fan-out connects to.
+    pub fn url(&self) -> String {
+        match self.kind {
+            Kind::Redis => format!("redis://127.0.0.1:{}/", self.port),
+            Kind::Nats => format!("nats://127.0.0.1:{}", self.port),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the broker runs").id()
+    }
+
+    /// (Re)start the broker on its port.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "the broker already runs");
+        let port = self.port.to_string();
+        let mut command = match self.kind {
+            Kind::Redis => {
+                let mut command = Command::new("redis-server");
+                command.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]);
+                command.args(["--appendonly", "no"]);
+                command
+            }
+            Kind::Nats => {
+                let mut command = Command::new("nats-server");
+                command.args(["-a", "127.0.0.1", "-p", &port]);
+                command
+            }
+        };
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?} (install it): {e}", self.kind));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(Instant::now() < deadline, "{:?} did not start", self.kind);
+            sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Kill the broker (SIGKILL by PID) and reap it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stop the broker reading (SIGSTOP by PID).
+    pub fn pause(&self) {
+        signal("-STOP", self.pid());
+    }
+
+    /// Let it go on (SIGCONT).
+    pub fn resume(&self) {
+        signal("-CONT", self.pid());
+    }
+
+    /// Run a command on the broker with its own command-line client.
+    pub fn redis_cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+fn signal(which: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([which, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {which} {pid}");
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Options that make the tests quick: short timeouts and probe.
+pub fn quick_options() -> FanoutOptions {
+    let mut options = FanoutOptions::default();
+    options.probe_interval = Some(Duration::from_millis(250));
+    options.probe_timeout = Duration::from_millis(1000);
+    options.op_timeout = Duration::from_millis(1000);
+    options.reconnect.initial_delay = Duration::from_millis(50);
+    options.reconnect.max_delay = Duration::from_millis(500);
+    options
+}
+
+/// A sockeye server whose clients join the room in `?room=` and publish
+/// every data message they send to it.
+pub struct Instance {
+    pub addr: SocketAddr,
+    pub fanout: Fanout,
+    pub handle: ServerHandle,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Instance {
+    pub async fn start(kind: Kind, url: &str, options: FanoutOptions) -> Self {
+        let server = Server::bind("127.0.0.1:0", ServerPolicy::new())
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let handle = server.handle();
+        let clients = handle.clients().clone();
+        let fanout = match kind {
+            Kind::Redis => {
+                let broker = fanout::redis::RedisBroker::open(url).unwrap();
+                fanout::spawn(clients, broker, options)
+            }
+            Kind::Nats => fanout::spawn(clients, fanout::nats::NatsBroker::new(url), options),
+        };
+        let for_handler = fanout.clone();
+        let server = tokio::spawn(async move {
+            let _ = server
+                .run(move |mut client| {
+                    let fanout = for_handler.clone();
+                    async move {
+                        let room = client
+                            .request()
+                            .query("room")
+                            .map(|room| room.into_owned())
+                            .unwrap_or_else(|| "lobby".into());
+                        fanout.join(&room, client.id()).unwrap();
+                        while let Some(Ok(message)) = client.recv().await {
+                            if message.is_data() {
+                                fanout.publish(&room, message).unwrap();
+                            }
+                        }
+                        fanout.leave_all(client.id());
+                    }
+                })
+                .await;
+        });
+        Instance {
+            addr,
+            fanout,
+            handle,
+            server,
+        }
+    }
+
+    /// A client in `room` on this instance.
+    pub async fn client(&self, room: &str) -> Ws {
+        let url = format!("ws://{}/?room={room}", self.addr);
+        sockeye_tokio::connect(&url).await.unwrap().0
+    }
+}
+
+/// Wait (polling, at most `limit`) until `done` holds.
+pub async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Wait until `instances[i]` has `members[i]` clients in `room`, each
+/// with the room subscribed at the broker when it has any.
+pub async fn wait_for_room(instances: &[&Instance], room: &str, members: &[usize]) {
+    wait_until(
+        Duration::from_secs(10),
+        "clients joined and subscribed",
+        || {
+            instances.iter().zip(members).all(|(instance, &n)| {
+                instance.fanout.members(room).len() == n
+                    && (n == 0 || instance.fanout.is_subscribed(room))
+            })
+        },
+    )
+    .await;
+}
+
+/// The next text within `limit`, or `None`.
+pub async fn next_text(ws: &mut Ws, limit: Duration) -> Option<String> {
+    loop {
+        match timeout(limit, ws.recv()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(text.to_string()),
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("connection ended: {other:?}"),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Read `expected` texts of the form `SENDER:N` and check each sender's
+/// arrive exactly once, in order from 0; returns the count per sender.
+pub async fn receive_in_order(ws: &mut Ws, expected: usize) -> BTreeMap<String, u64> {
+    let mut next: BTreeMap<String, u64> = BTreeMap::new();
+    for _ in 0..expected {
+        let text = next_text(ws, Duration::from_secs(10))
+            .await
+            .expect("every message of the room arrives");
+        let (sender, n) = text.split_once(':').expect("SENDER:N");
+        let n: u64 = n.parse().unwrap();
+        let want = next.entry(sender.to_owned()).or_default();
+        assert_eq!(n, *want, "from {sender}: got {n}, expected {want}");
+        *want += 1;
+    }
+    next
+}
+
+/// A TCP relay in front of the broker that can cut subscriptions silently:
+/// after [`cut_subscribers`](Self::cut_subscribers), connections that
+/// subscribed so far stay open but nothing more from the broker reaches
+/// them (what a failover or a dropped subscriber looks like from the
+/// client); new connections pass normally.
+pub struct Relay {
+    pub port: u16,
+    epoch: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Relay {
+    pub async fn start(broker_port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let epoch = Arc::new(AtomicU64::new(0));
+        let shared = epoch.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((client, _)) = listener.accept().await {
+                let epoch = shared.clone();
+                connections.spawn(relay_one(client, broker_port, epoch));
+            }
+        });
+        Relay { port, epoch, task }
+    }
+
+    pub fn cut_subscribers(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Forward one connection; once it has subscribed and the epoch moved on
+/// since, the broker's bytes are read and thrown away.
+async fn relay_one(client: TcpStream, broker_port: u16, epoch: Arc<AtomicU64>) {
+    let Ok(broker) = TcpStream::connect(("127.0.0.1", broker_port)).await else {
+        return;
+    };
+    let born = epoch.load(Ordering::SeqCst);
+    let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut broker_read, mut broker_write) = broker.into_split();
+    let seen = subscribed.clone();
+    let upstream = async move {
+        let mut buffer = vec![0; 16 << 10];
+        loop {
+            let n = match client_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let bytes = &buffer[..n];
+            // Redis SUBSCRIBE or a NATS SUB line.
+            if contains(bytes, b"SUBSCRIBE") || contains(bytes, b"SUB ") {
+                seen.store(true, Ordering::SeqCst);
+            }
+            if broker_write.write_all(bytes).await.is_err() {
+                return;
+            }
+        }
+    };
+    let downstream = async move {
+        let mut buffer = vec![0; 16 << 10];
+        loop {
+            let n = match broker_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let cut = subscribed.load(Ordering::SeqCst) && epoch.load(Ordering::SeqCst) > born;
+            if !cut && client_write.write_all(&buffer[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::join!(upstream, downstream);
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// This process's resident memory, in bytes (Linux).
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
