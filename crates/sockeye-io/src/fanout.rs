@@ -21,6 +21,7 @@
 mod hub;
 #[cfg(feature = "nats")]
 pub mod nats;
+pub mod presence;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod task;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use hub::{Fanout, FanoutEvent, FanoutStats, Outbound};
+pub use presence::PresenceOptions;
 pub use task::{Broker, Session};
 pub use wire::{Envelope, Kind, MAX_TOPIC_LEN, TopicError, WIRE_VERSION, WireError, check_topic};
 

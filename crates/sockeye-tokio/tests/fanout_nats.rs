@@ -37,3 +37,9 @@ async fn the_probe_repairs_a_silently_cut_subscription() {
 async fn without_the_probe_a_silent_cut_stays_broken() {
     scenarios::silent_cut(Kind::Nats, false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs nats-server; run by `cargo xtask ci`"]
+async fn a_dead_instances_presence_expires_within_the_bound() {
+    scenarios::presence_expires_when_an_instance_dies(Kind::Nats).await;
+}

@@ -43,3 +43,9 @@ async fn without_the_probe_a_silent_cut_stays_broken() {
 async fn client_kill_type_pubsub_is_repaired() {
     scenarios::redis_client_kill_pubsub().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server; run by `cargo xtask ci`"]
+async fn a_dead_instances_presence_expires_within_the_bound() {
+    scenarios::presence_expires_when_an_instance_dies(Kind::Redis).await;
+}

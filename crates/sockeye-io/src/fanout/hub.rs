@@ -33,7 +33,8 @@ pub enum FanoutEvent {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FanoutStats {
-    /// Publications queued for the broker.
+    /// Publications queued for the broker (one that the connection is lost
+    /// with is counted in [`dropped`](Self::dropped) as well).
     pub published: u64,
     /// Publications that never reached the broker: the queue was full (a
     /// slow or stalled broker) or the broker was unreachable.

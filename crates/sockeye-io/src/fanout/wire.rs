@@ -86,13 +86,21 @@ pub enum TopicError {
     TooLong,
     /// A character outside `A-Z a-z 0-9 - _ :` and `.` between words.
     Character(char),
+    /// Starts with a word the fan-out uses itself: `probe.` or `presence.`.
+    Reserved,
 }
+
+/// Topic prefixes the fan-out uses for its own subjects.
+const RESERVED: [&str; 2] = ["probe.", "presence."];
 
 impl std::fmt::Display for TopicError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TopicError::Empty => f.write_str("empty topic"),
             TopicError::TooLong => write!(f, "topic longer than {MAX_TOPIC_LEN} bytes"),
+            TopicError::Reserved => {
+                f.write_str("topics starting with probe. or presence. are reserved")
+            }
             TopicError::Character(c) => write!(
                 f,
                 "topic character {c:?}: use letters, digits, '-', '_', ':' and '.' between words"
@@ -106,11 +114,22 @@ impl std::error::Error for TopicError {}
 /// Check a topic name: 1 to [`MAX_TOPIC_LEN`] bytes of ASCII letters,
 /// digits, `-`, `_`, `:`, with `.` only between non-empty words. The rule
 /// is the intersection of what Redis channels and NATS subjects take as
-/// one literal name (no wildcards, no spaces).
+/// one literal name (no wildcards, no spaces). Topics starting with
+/// `probe.` or `presence.` are the fan-out's own.
 ///
 /// # Errors
 /// The rule broken.
 pub fn check_topic(topic: &str) -> Result<(), TopicError> {
+    check_name(topic)?;
+    if RESERVED.iter().any(|reserved| topic.starts_with(reserved)) {
+        return Err(TopicError::Reserved);
+    }
+    Ok(())
+}
+
+/// The character and length rules of [`check_topic`], which the fan-out's
+/// own subjects follow too.
+pub(crate) fn check_name(topic: &str) -> Result<(), TopicError> {
     if topic.is_empty() {
         return Err(TopicError::Empty);
     }
@@ -179,7 +198,7 @@ impl Envelope {
         let topic = std::str::from_utf8(&bytes[HEADER_LEN..payload_at])
             .map_err(|_| WireError::NotUtf8)?
             .to_owned();
-        check_topic(&topic).map_err(WireError::Topic)?;
+        check_name(&topic).map_err(WireError::Topic)?;
         let payload = bytes.slice(payload_at..);
         let kind = match bytes[1] {
             1 => Kind::Message(Message::Text(
@@ -264,6 +283,8 @@ mod tests {
             assert_eq!(check_topic(good), Ok(()), "{good}");
         }
         assert_eq!(check_topic(""), Err(TopicError::Empty));
+        assert_eq!(check_topic("probe.1"), Err(TopicError::Reserved));
+        assert_eq!(check_topic("presence.room"), Err(TopicError::Reserved));
         assert_eq!(
             check_topic(&"x".repeat(MAX_TOPIC_LEN + 1)),
             Err(TopicError::TooLong)

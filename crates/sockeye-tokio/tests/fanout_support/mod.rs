@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sockeye_tokio::fanout::{self, Fanout, FanoutOptions};
+use sockeye_tokio::fanout::{self, Fanout, FanoutOptions, PresenceOptions};
 use sockeye_tokio::{MaybeTlsStream, Message, Server, ServerHandle, ServerPolicy, WebSocketStream};
 
 pub mod scenarios;
@@ -151,18 +151,73 @@ pub fn quick_options() -> FanoutOptions {
     options
 }
 
+/// The presence timing of the tests: refreshed every 200 ms, entries live
+/// 600 ms without a refresh.
+pub fn quick_presence() -> PresenceOptions {
+    PresenceOptions::every(Duration::from_millis(200))
+}
+
+/// Presence on either broker.
+#[derive(Clone)]
+pub enum Presence {
+    Redis(fanout::redis::RedisPresence),
+    Nats(fanout::nats::NatsPresence),
+}
+
+impl Presence {
+    pub fn set(&self, room: &str, names: &[&str]) {
+        let names = names.iter().map(|n| n.to_string()).collect();
+        match self {
+            Presence::Redis(p) => p.set(room, names),
+            Presence::Nats(p) => p.set(room, names),
+        }
+        .unwrap();
+    }
+
+    pub async fn online(&self, room: &str) -> Vec<String> {
+        match self {
+            Presence::Redis(p) => p.online(room).await,
+            Presence::Nats(p) => p.online(room).await,
+        }
+        .unwrap_or_default()
+    }
+
+    /// Wait (at most `limit`) until `online(room)` sorted is `want` sorted;
+    /// how long that took.
+    pub async fn wait_for(&self, room: &str, want: &[&str], limit: Duration) -> Duration {
+        let started = Instant::now();
+        let mut want: Vec<String> = want.iter().map(|n| n.to_string()).collect();
+        want.sort();
+        loop {
+            let mut online = self.online(room).await;
+            online.sort();
+            if online == want {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "online in {room}: {online:?}, expected {want:?} within {limit:?}"
+            );
+            sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// A sockeye server whose clients join the room in `?room=` and publish
-/// every data message they send to it.
+/// every data message they send to it; with presence on the same broker.
 pub struct Instance {
     pub addr: SocketAddr,
     pub fanout: Fanout,
+    pub presence: Presence,
     pub handle: ServerHandle,
     server: JoinHandle<()>,
 }
 
 impl Drop for Instance {
+    /// Dies without a word: connections dropped, nothing cleaned up.
     fn drop(&mut self) {
         self.server.abort();
+        self.handle.clients().abort_all();
     }
 }
 
@@ -174,12 +229,30 @@ impl Instance {
         let addr = server.local_addr().unwrap();
         let handle = server.handle();
         let clients = handle.clients().clone();
-        let fanout = match kind {
+        let prefix = options.prefix.clone();
+        let (fanout, presence) = match kind {
             Kind::Redis => {
                 let broker = fanout::redis::RedisBroker::open(url).unwrap();
-                fanout::spawn(clients, broker, options)
+                let fanout = fanout::spawn(clients, broker.clone(), options);
+                let presence = fanout::redis::RedisPresence::spawn(
+                    &broker,
+                    fanout.instance(),
+                    &prefix,
+                    quick_presence(),
+                );
+                (fanout, Presence::Redis(presence))
             }
-            Kind::Nats => fanout::spawn(clients, fanout::nats::NatsBroker::new(url), options),
+            Kind::Nats => {
+                let broker = fanout::nats::NatsBroker::new(url);
+                let fanout = fanout::spawn(clients, broker.clone(), options);
+                let presence = fanout::nats::NatsPresence::spawn(
+                    &broker,
+                    fanout.instance(),
+                    &prefix,
+                    quick_presence(),
+                );
+                (fanout, Presence::Nats(presence))
+            }
         };
         let for_handler = fanout.clone();
         let server = tokio::spawn(async move {
@@ -206,6 +279,7 @@ impl Instance {
         Instance {
             addr,
             fanout,
+            presence,
             handle,
             server,
         }
