@@ -113,10 +113,11 @@ fn proxy() -> Result {
 /// The fan-out test files of sockeye-tokio, one per broker.
 const FANOUT_TESTS: &[&str] = &["fanout_redis", "fanout_nats"];
 
-/// The fan-out tests across server instances against Debian's Redis and
-/// NATS servers (installed when missing), which each test starts on a free
-/// loopback port; they are `#[ignore]`d in a plain `cargo test`, and the
-/// step fails if one of the test binaries ran nothing.
+/// The fan-out tests across server instances, and the chat shared by two
+/// processes, against Debian's Redis and NATS servers (installed when
+/// missing), which each test starts on a free loopback port; they are
+/// `#[ignore]`d in a plain `cargo test`, and the step fails if one of the
+/// test binaries ran nothing.
 fn fanout() -> Result {
     ensure_apt(&["redis-server", "nats-server"])?;
     let mut command = cmd::cargo();
@@ -125,7 +126,19 @@ fn fanout() -> Result {
         command.args(["--test", test]);
     }
     command.args(["--", "--ignored"]);
-    cmd::run_named_tests(&mut command, FANOUT_TESTS.len()).map(drop)
+    cmd::run_named_tests(&mut command, FANOUT_TESTS.len())?;
+    // Two `sockeye chat` processes sharing the room through each broker.
+    let mut chat = cmd::cargo();
+    chat.args([
+        "test",
+        "-p",
+        "sockeye-cli",
+        "--test",
+        "chat_scale",
+        "--",
+        "--ignored",
+    ]);
+    cmd::run_named_tests(&mut chat, 1).map(drop)
 }
 
 /// The engine builds for a bare-metal target and for wasm without `std`,

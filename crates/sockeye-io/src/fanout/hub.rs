@@ -94,6 +94,8 @@ struct Topics {
     last_seen: HashMap<(u64, String), u64>,
     /// Topics the broker connection is subscribed to right now.
     at_broker: BTreeSet<String>,
+    /// Topics subscribed to with or without local clients.
+    kept: BTreeSet<String>,
 }
 
 pub(crate) struct Shared {
@@ -202,6 +204,21 @@ impl Fanout {
             .insert(topic.to_owned());
         drop(topics);
         if first {
+            self.shared.topics_changed.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Stay subscribed to `topic` even while it has no local client, so
+    /// that a client joining it later misses nothing that the broker
+    /// delivers meanwhile (and [`is_subscribed`](Self::is_subscribed) can
+    /// be awaited before clients are accepted).
+    ///
+    /// # Errors
+    /// A topic name that [`check_topic`](super::check_topic) refuses.
+    pub fn keep(&self, topic: &str) -> Result<(), TopicError> {
+        check_topic(topic)?;
+        if self.shared.lock().kept.insert(topic.to_owned()) {
             self.shared.topics_changed.notify_one();
         }
         Ok(())
@@ -364,9 +381,10 @@ impl Shared {
         format!("{}probe.{:016x}", self.prefix, self.instance)
     }
 
-    /// The topics with local clients.
+    /// The topics with local clients, and the kept ones.
     pub fn live_topics(&self) -> BTreeSet<String> {
-        self.lock().members.keys().cloned().collect()
+        let topics = self.lock();
+        topics.members.keys().chain(&topics.kept).cloned().collect()
     }
 
     pub fn set_at_broker(&self, topic: &str, subscribed: bool) {
@@ -538,5 +556,10 @@ mod tests {
         assert_eq!(fanout.members("red"), []);
         fanout.leave_all(a.id());
         assert!(fanout.shared.live_topics().is_empty());
+        fanout.keep("green").unwrap();
+        assert_eq!(
+            fanout.shared.live_topics().into_iter().collect::<Vec<_>>(),
+            ["green"]
+        );
     }
 }

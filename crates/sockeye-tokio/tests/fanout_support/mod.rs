@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +13,10 @@ use std::time::{Duration, Instant};
 use sockeye_tokio::fanout::{self, Fanout, FanoutOptions, PresenceOptions};
 use sockeye_tokio::{MaybeTlsStream, Message, Server, ServerHandle, ServerPolicy, WebSocketStream};
 
+pub mod broker;
 pub mod scenarios;
+
+pub use broker::{Broker, Kind};
 
 /// A test client.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -22,123 +24,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
-
-/// Which broker a test runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Redis,
-    Nats,
-}
-
-/// A free loopback port (bound and released; the broker binds it next).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A broker process on a loopback port, killed by PID when dropped.
-pub struct Broker {
-    pub kind: Kind,
-    pub port: u16,
-    child: Option<Child>,
-}
-
-impl Broker {
-    /// Start a broker on a free port and wait until it takes connections.
-    pub async fn start(kind: Kind) -> Self {
-        let mut broker = Broker {
-            kind,
-            port: free_port(),
-            child: None,
-        };
-        broker.restart().await;
-        broker
-    }
-
-    /// The URL the fan-out connects to.
-    pub fn url(&self) -> String {
-        match self.kind {
-            Kind::Redis => format!("redis://127.0.0.1:{}/", self.port),
-            Kind::Nats => format!("nats://127.0.0.1:{}", self.port),
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("the broker runs").id()
-    }
-
-    /// (Re)start the broker on its port.
-    pub async fn restart(&mut self) {
-        assert!(self.child.is_none(), "the broker already runs");
-        let port = self.port.to_string();
-        let mut command = match self.kind {
-            Kind::Redis => {
-                let mut command = Command::new("redis-server");
-                command.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]);
-                command.args(["--appendonly", "no"]);
-                command
-            }
-            Kind::Nats => {
-                let mut command = Command::new("nats-server");
-                command.args(["-a", "127.0.0.1", "-p", &port]);
-                command
-            }
-        };
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {:?} (install it): {e}", self.kind));
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(Instant::now() < deadline, "{:?} did not start", self.kind);
-            sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Kill the broker (SIGKILL by PID) and reap it.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stop the broker reading (SIGSTOP by PID).
-    pub fn pause(&self) {
-        signal("-STOP", self.pid());
-    }
-
-    /// Let it go on (SIGCONT).
-    pub fn resume(&self) {
-        signal("-CONT", self.pid());
-    }
-
-    /// Run a command on the broker with its own command-line client.
-    pub fn redis_cli(&self, args: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
-
-fn signal(which: &str, pid: u32) {
-    let status = Command::new("kill")
-        .args([which, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {which} {pid}");
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Options that make the tests quick: short timeouts and probe.
 pub fn quick_options() -> FanoutOptions {
