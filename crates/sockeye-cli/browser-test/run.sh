@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser test of the chat page: installs what is missing (Debian's chromium,
-# playwright-core from the lockfile), builds the sockeye binary and runs
-# `node --test chat.test.mjs`. Writes docs/chat.png at the workspace root
+# redis-server and nats-server, playwright-core from the lockfile), builds the
+# sockeye binary and runs `node --test chat.test.mjs chat_scale.test.mjs`. Writes docs/chat.png at the workspace root
 # (or SOCKEYE_SCREENSHOT, for a run that should leave the tree untouched).
 set -euo pipefail
 
@@ -24,6 +24,15 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
 fi
 
+for broker in redis-server nats-server; do
+    if ! command -v "$broker" >/dev/null && [ ! -x "/usr/sbin/$broker" ]; then
+        echo "run.sh: installing $broker (Debian package)" >&2
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$broker"
+    fi
+done
+export PATH="$PATH:/usr/sbin"
+
 cd "$here"
 if [ ! -d node_modules/playwright-core ]; then
     if [ -f package-lock.json ]; then
@@ -37,4 +46,4 @@ if [ -z "${SOCKEYE_BIN:-}" ]; then
     (cd "$root" && cargo build -p sockeye-cli)
 fi
 
-exec node --test chat.test.mjs
+exec node --test chat.test.mjs chat_scale.test.mjs

@@ -279,7 +279,7 @@ impl PresenceShared {
 /// Listen to every instance's heartbeats and send this one's, every
 /// interval and on every change (an empty one for a room it left).
 async fn heartbeat_forever(broker: NatsBroker, shared: Arc<PresenceShared>) {
-    let mut tick = tokio::time::interval(shared.options.interval);
+    let mut tick = tokio::time::interval(shared.options.interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut session: Option<(Client, Subscriber)> = None;
     let mut announced: BTreeSet<String> = BTreeSet::new();

@@ -267,7 +267,7 @@ async fn others(shared: &PresenceShared, room: &str) -> Result<Vec<String>, Stri
 /// Rewrite this instance's keys every interval and on every change;
 /// delete those of rooms it left.
 async fn refresh_forever(shared: Arc<PresenceShared>) {
-    let mut tick = tokio::time::interval(shared.options.interval);
+    let mut tick = tokio::time::interval(shared.options.interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut written: BTreeSet<String> = BTreeSet::new();
     loop {

@@ -207,7 +207,10 @@ async fn serve<S: Session>(
     options: &FanoutOptions,
 ) -> Option<String> {
     let probing = options.probe_interval.is_some();
-    let mut tick = tokio::time::interval(options.probe_interval.unwrap_or(Duration::MAX / 4));
+    // Without a probe the ticker is never polled; any period does. A zero
+    // period would make `interval` panic.
+    let period = options.probe_interval.unwrap_or(Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(period.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // A new session starts a new probe.
     probes.outstanding = None;
