@@ -9,7 +9,7 @@
 //! list when it changes (checked every [`PRESENCE_INTERVAL`], and at once
 //! after a local join or leave).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sockeye_io::Message;
@@ -54,6 +54,8 @@ pub struct Scale {
     presence: Presence,
     /// Asks the presence task to send the list now.
     announce: Notify,
+    /// This process's names, the list to show while the broker is away.
+    local: Mutex<Vec<String>>,
 }
 
 impl Scale {
@@ -85,6 +87,7 @@ impl Scale {
             fanout,
             presence,
             announce: Notify::new(),
+            local: Mutex::new(Vec::new()),
         }))
     }
 
@@ -120,6 +123,7 @@ impl Scale {
 
     /// This process's names changed: store them and send the list soon.
     pub fn names_changed(&self, names: Vec<String>) {
+        *self.local.lock().unwrap_or_else(PoisonError::into_inner) = names.clone();
         let _ = match &self.presence {
             Presence::Redis(presence) => presence.set(TOPIC, names),
             Presence::Nats(presence) => presence.set(TOPIC, names),
@@ -146,8 +150,13 @@ impl Scale {
                 _ = tick.tick() => false,
                 () = self.announce.notified() => true,
             };
-            let Some(mut online) = self.online().await else {
-                continue;
+            let mut online = match self.online().await {
+                Some(online) => online,
+                None => self
+                    .local
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
             };
             online.sort();
             if asked || last.as_ref() != Some(&online) {
