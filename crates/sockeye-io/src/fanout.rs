@@ -1,7 +1,7 @@
 //! Broadcast across server instances through a broker (feature `fanout`,
 //! with a backend feature: `redis` or `nats`).
 //!
-//! A [`Fanout`] sits beside an instance's [`Clients`](crate::server::Clients):
+//! A [`Fanout`] sits beside an instance's [`crate::server::Clients`]:
 //! clients join topics; a publication reaches this instance's clients in
 //! the topic at once (in-process) and every other instance's through the
 //! broker, always through the clients' bounded queues. The wire format,

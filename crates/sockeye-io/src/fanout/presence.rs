@@ -1,10 +1,10 @@
 //! Presence across instances: who is online in a room, on every instance,
 //! with the entries of an instance that died expiring by themselves.
 //!
-//! Each instance states its own members of each room
-//! ([`RedisPresence::set`](super::redis::RedisPresence::set) /
-//! [`NatsPresence::set`](super::nats::NatsPresence::set)) and asks for the
-//! room's members everywhere (`online`). The backends:
+//! Each instance states its own members of each room (`set` on
+//! `redis::RedisPresence` or `nats::NatsPresence`, features `redis` and
+//! `nats`) and asks for the room's members everywhere (`online`). The
+//! backends:
 //!
 //! * **Redis**: one key per room and instance,
 //!   `<prefix>presence:<room>:<instance hex>`, holding the names (one per
