@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use sockeye_io::server::available_threads;
 use sockeye_io::{Config, Message};
-use sockeye_tokio::{Client, ServerPolicy, ThreadedServer};
+use sockeye_mio::{Client, Server, ServerPolicy};
 
 /// An echo server: every text and binary message comes back unchanged.
 ///
@@ -15,7 +15,9 @@ use sockeye_tokio::{Client, ServerPolicy, ThreadedServer};
 ///
 /// Prints `listening on ws://ADDR (N threads)` on stderr once bound (port 0
 /// picks a free port). With --threads N (default: one per available core)
-/// the connections are spread over N event-loop threads.
+/// the connections are spread over N event-loop threads (sockeye-mio: one
+/// poller per thread driving its connections' engines, no task per
+/// connection).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address to listen on, such as 127.0.0.1:9001 ([::]:9001 for every
@@ -52,39 +54,31 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     // Autobahn TestSuite counts every frame it receives).
     let policy = ServerPolicy::new().config(config).no_heartbeat();
     let threads = args.threads.map_or_else(available_threads, usize::from);
-    let server = ThreadedServer::bind_threads(&args.addr, policy, threads)
+    let server = Server::bind_threads(&args.addr, policy, threads)
         .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
     eprintln!(
         "sockeye echo listening on ws://{} ({threads} thread{})",
         server.local_addr(),
         if threads == 1 { "" } else { "s" }
     );
-    server
-        .run(echo)
+    // The event loops run on threads of their own; this task waits for them.
+    tokio::task::spawn_blocking(move || server.run(echo))
         .await
+        .map_err(|error| format!("the server failed: {error}"))?
         .map_err(|error| format!("the server failed: {error}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn echo(mut client: Client) {
-    while let Some(received) = client.recv().await {
-        let message = match received {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::info!(peer = %client.peer_addr(), %error, "connection ended");
-                return;
-            }
-        };
-        if !matches!(message, Message::Text(_) | Message::Binary(_)) {
-            continue;
-        }
-        match client.send(message).await {
-            // The peer's close frame is already on its way to us.
-            Ok(()) | Err(sockeye_io::Error::Closed) => {}
-            Err(error) => {
-                tracing::info!(peer = %client.peer_addr(), %error, "connection ended");
-                return;
-            }
-        }
+/// Sends every text and binary message back; the engine answers pings and
+/// closes.
+fn echo(client: &mut Client<'_>, message: Message) {
+    if !matches!(message, Message::Text(_) | Message::Binary(_)) {
+        return;
+    }
+    // Fails only once the client is closing: its close is on its way.
+    if let Err(error) = client.send(message)
+        && !matches!(error, sockeye_io::Error::Closed)
+    {
+        tracing::info!(peer = %client.peer_addr(), %error, "connection ended");
     }
 }
