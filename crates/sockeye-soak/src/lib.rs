@@ -9,6 +9,7 @@
 //! instead (the async flavours; the blocking one has no broadcast and
 //! echoes there too).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -58,18 +59,89 @@ pub fn policy() -> ServerPolicy {
         .max_connections(MAX_CONNECTIONS)
 }
 
-/// The stats line the driver parses: `stats live=N tasks=M`, the clients
-/// registered with the server and the connection tasks (or threads) alive,
-/// handshakes included.
+/// The stats line the driver parses: `stats live=N tasks=M heap=B`, the
+/// clients registered with the server, the connection handlers (or, in the
+/// blocking server, threads) alive, and the heap bytes allocated and not
+/// freed ([`heap_bytes`]).
 pub fn stats_line(live: usize, tasks: usize) -> String {
-    format!("stats live={live} tasks={tasks}")
+    format!("stats live={live} tasks={tasks} heap={}", heap_bytes())
 }
 
-/// Parses a [`stats_line`] into (live, tasks).
-pub fn parse_stats_line(line: &str) -> Option<(usize, usize)> {
+/// What one stats line says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Clients registered with the server.
+    pub live: usize,
+    /// Connection handlers or threads alive.
+    pub tasks: usize,
+    /// Heap bytes in use.
+    pub heap: usize,
+}
+
+/// Parses a [`stats_line`].
+pub fn parse_stats_line(line: &str) -> Option<ServerStats> {
     let rest = line.strip_prefix("stats live=")?;
-    let (live, tasks) = rest.split_once(" tasks=")?;
-    Some((live.parse().ok()?, tasks.trim().parse().ok()?))
+    let (live, rest) = rest.split_once(" tasks=")?;
+    let (tasks, heap) = rest.split_once(" heap=")?;
+    Some(ServerStats {
+        live: live.parse().ok()?,
+        tasks: tasks.parse().ok()?,
+        heap: heap.trim().parse().ok()?,
+    })
+}
+
+/// Heap bytes allocated and not yet freed through [`CountingAllocator`]
+/// (0 in a program that does not install it).
+pub fn heap_bytes() -> usize {
+    HEAP.load(Ordering::Relaxed)
+}
+
+static HEAP: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, counting the bytes in use: a leak shows in this
+/// count whatever the allocator keeps of freed memory (which the resident
+/// set includes). The soak servers install it as their global allocator.
+pub struct CountingAllocator;
+
+// SAFETY: every method forwards to `System` with the caller's own layout and
+// pointer, so `System`'s guarantees hold unchanged; the counter is only
+// arithmetic on the sizes, which allocate nothing.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract (non-zero size).
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            HEAP.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        pointer
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as `alloc`.
+        let pointer = unsafe { System.alloc_zeroed(layout) };
+        if !pointer.is_null() {
+            HEAP.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        pointer
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: `pointer` came from this allocator (so from `System`)
+        // with `layout`, as the caller guarantees.
+        unsafe { System.dealloc(pointer, layout) };
+        HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `pointer` and `layout` are as `dealloc` requires, and the
+        // caller guarantees `new_size` is valid for `layout`'s alignment.
+        let moved = unsafe { System.realloc(pointer, layout, new_size) };
+        if !moved.is_null() {
+            HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
+            HEAP.fetch_add(new_size, Ordering::Relaxed);
+        }
+        moved
+    }
 }
 
 /// One more running connection handler in `count`, until dropped (also
@@ -96,8 +168,33 @@ mod tests {
 
     #[test]
     fn stats_lines_parse_back() {
-        assert_eq!(parse_stats_line(&stats_line(3, 7)), Some((3, 7)));
-        assert_eq!(parse_stats_line("stats live=x tasks=1"), None);
+        let stats = parse_stats_line(&stats_line(3, 7)).unwrap();
+        assert_eq!((stats.live, stats.tasks), (3, 7));
+        assert_eq!(parse_stats_line("stats live=x tasks=1 heap=2"), None);
         assert_eq!(parse_stats_line("listening on 127.0.0.1:1"), None);
+    }
+
+    /// The allocator's unsafe forwarding, exercised by hand: what is
+    /// allocated, grown and freed is counted, and the memory is usable.
+    #[test]
+    fn the_counting_allocator_counts_what_it_hands_out_and_takes_back() {
+        let allocator = CountingAllocator;
+        let layout = Layout::from_size_align(1000, 8).unwrap();
+        let before = heap_bytes();
+        // SAFETY: a non-zero layout; the pointer is written within its
+        // size, grown with the same layout, and freed with the new one.
+        unsafe {
+            let pointer = allocator.alloc_zeroed(layout);
+            assert!(!pointer.is_null());
+            assert_eq!(*pointer.add(999), 0);
+            pointer.write_bytes(7, 1000);
+            assert_eq!(heap_bytes() - before, 1000);
+            let grown = allocator.realloc(pointer, layout, 5000);
+            assert!(!grown.is_null());
+            assert_eq!(*grown.add(999), 7);
+            assert_eq!(heap_bytes() - before, 5000);
+            allocator.dealloc(grown, Layout::from_size_align(5000, 8).unwrap());
+        }
+        assert_eq!(heap_bytes(), before);
     }
 }

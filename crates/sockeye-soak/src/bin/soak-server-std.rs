@@ -15,6 +15,9 @@ use sockeye_std::{Error, accept_with_policy};
 /// The read timeout that lets the engine's heartbeat timers run.
 const TICK: Duration = Duration::from_millis(500);
 
+#[global_allocator]
+static ALLOCATOR: sockeye_soak::CountingAllocator = sockeye_soak::CountingAllocator;
+
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)

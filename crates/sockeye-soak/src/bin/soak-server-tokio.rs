@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sockeye_soak::{BROADCAST_PATH, Running, STATS_EVERY, policy, stats_line};
 use sockeye_tokio::Server;
 
+#[global_allocator]
+static ALLOCATOR: sockeye_soak::CountingAllocator = sockeye_soak::CountingAllocator;
+
 fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)

@@ -56,7 +56,7 @@ impl Reporter {
         println!(
             "[{:>6.0}s] {label}: opened direct {} proxied {} churn {} abusive {} | \
              sent {} verified {} broadcasts verified {} | lost {} dup {} reord {} corrupt {} | \
-             faults {} | {} | server rss {:.1} MiB fds {} live {} tasks {}",
+             faults {} | {} | server rss {:.1} MiB heap {:.1} MiB fds {} live {} tasks {}",
             self.start.elapsed().as_secs_f64(),
             s.get("opened.direct"),
             s.get("opened.proxied"),
@@ -72,6 +72,7 @@ impl Reporter {
             sum("fault."),
             s.take_interval(),
             sample.rss_kib as f64 / 1024.0,
+            sample.heap as f64 / (1 << 20) as f64,
             sample.fds,
             sample.live,
             sample.tasks,
@@ -100,12 +101,12 @@ pub fn finish(
     println!("  latency baseline: {baseline}");
     println!("  latency mix:      {mix}");
     println!(
-        "  server idle after warm-up: rss {} KiB, fds {}, live {}, tasks {}",
-        idle.rss_kib, idle.fds, idle.live, idle.tasks
+        "  server idle after warm-up: rss {} KiB, heap {} B, fds {}, live {}, tasks {}",
+        idle.rss_kib, idle.heap, idle.fds, idle.live, idle.tasks
     );
     println!(
-        "  server idle after the load: rss {} KiB, fds {}, live {}, tasks {}",
-        after.rss_kib, after.fds, after.live, after.tasks
+        "  server idle after the load: rss {} KiB, heap {} B, fds {}, live {}, tasks {}",
+        after.rss_kib, after.heap, after.fds, after.live, after.tasks
     );
 
     if crashed {
@@ -132,6 +133,12 @@ pub fn finish(
         stats.violation(format!(
             "memory leak: rss {} KiB after the load, over 110 % of {} KiB idle",
             after.rss_kib, idle.rss_kib
+        ));
+    }
+    if after.heap as f64 > idle.heap as f64 * 1.10 {
+        stats.violation(format!(
+            "memory leak: {} heap bytes in use after the load, over 110 % of {} idle",
+            after.heap, idle.heap
         ));
     }
     if after.fds > idle.fds {

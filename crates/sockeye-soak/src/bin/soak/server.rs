@@ -15,12 +15,26 @@ use sockeye_soak::parse_stats_line;
 /// The flavours, by `--server` name.
 pub const FLAVOURS: [&str; 3] = ["tokio", "smol", "std"];
 
+/// glibc's allocator settings for the server: fixed mmap and trim
+/// thresholds (by default glibc raises both after the first large free, up
+/// to 32 and 64 MiB, and then keeps freed buffers resident) and at most two
+/// arenas (by default one per thread, up to eight per core, each keeping
+/// its own freed memory). With them the resident set shows what the
+/// server holds, not what the allocator keeps for later; the exact count
+/// of heap bytes in use comes from the server's stats line either way.
+pub const ALLOCATOR_SETTINGS: [(&str, &str); 3] = [
+    ("MALLOC_ARENA_MAX", "2"),
+    ("MALLOC_MMAP_THRESHOLD_", "131072"),
+    ("MALLOC_TRIM_THRESHOLD_", "131072"),
+];
+
 /// A running server under test.
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     live: Arc<AtomicUsize>,
     tasks: Arc<AtomicUsize>,
+    heap: Arc<AtomicUsize>,
     exited: Arc<AtomicBool>,
 }
 
@@ -31,6 +45,7 @@ pub struct Sample {
     pub fds: u64,
     pub live: usize,
     pub tasks: usize,
+    pub heap: usize,
 }
 
 impl Server {
@@ -40,6 +55,7 @@ impl Server {
         let binary = sibling(&format!("soak-server-{flavour}"))?;
         let mut child = Command::new(&binary)
             .arg("127.0.0.1:0")
+            .envs(ALLOCATOR_SETTINGS)
             .stdout(Stdio::piped())
             .stdin(Stdio::null())
             .spawn()
@@ -57,24 +73,27 @@ impl Server {
                 binary.display()
             ));
         };
-        let (live, tasks, exited) = Default::default();
+        let (live, tasks, heap, exited) = Default::default();
         let server = Self {
             child,
             addr,
             live,
             tasks,
+            heap,
             exited,
         };
-        let (live, tasks, exited) = (
+        let (live, tasks, heap, exited) = (
             server.live.clone(),
             server.tasks.clone(),
+            server.heap.clone(),
             server.exited.clone(),
         );
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                if let Some((l, t)) = parse_stats_line(&line) {
-                    live.store(l, Ordering::Relaxed);
-                    tasks.store(t, Ordering::Relaxed);
+                if let Some(stats) = parse_stats_line(&line) {
+                    live.store(stats.live, Ordering::Relaxed);
+                    tasks.store(stats.tasks, Ordering::Relaxed);
+                    heap.store(stats.heap, Ordering::Relaxed);
                 }
             }
             exited.store(true, Ordering::Relaxed);
@@ -111,6 +130,7 @@ impl Server {
             fds,
             live: self.live.load(Ordering::Relaxed),
             tasks: self.tasks.load(Ordering::Relaxed),
+            heap: self.heap.load(Ordering::Relaxed),
         }
     }
 
