@@ -126,8 +126,8 @@ async fn run_one(
         Err((reason, unanswered)) => {
             ctx.stats.add("msg.lost", unanswered);
             ctx.stats.violation(format!(
-                "{kind} client {id} ended without a fault on its path: {reason}; \
-                 {unanswered} messages unanswered"
+                "{kind} client {id} (fault {fault:?}) ended without a reset on its path: \
+                 {reason}; {unanswered} messages unanswered"
             ));
         }
     }
@@ -204,6 +204,9 @@ async fn session(
             80..=98 => rng.range(1024, 64 * 1024),
             _ => rng.range(64 * 1024, 512 * 1024),
         } as usize;
+        // Through the proxy, a message may go a byte per write: the
+        // driver's time, not the server's, would go into large ones.
+        let len = if measure { len } else { len.min(16 * 1024) };
         let payload = message::payload(ECHO, id, seq, opcode, len);
         let bytes = encode(&payload, opcode, rng);
         inflight.lock().unwrap().push_back(Sent {
@@ -241,7 +244,11 @@ async fn session(
         Err(_) => return Err(("the close was not answered".into(), unanswered)),
     };
     if let Some(failure) = failure {
-        return Err((failure, unanswered));
+        let seen = format!(
+            "{failure}; the reader saw close {:?} (server first: {}), error {:?}",
+            end.close, end.server_first, end.error
+        );
+        return Err((seen, unanswered));
     }
     if let Some(error) = end.error {
         return Err((error, unanswered));

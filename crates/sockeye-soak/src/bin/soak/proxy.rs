@@ -23,8 +23,12 @@ pub enum Fault {
     Delay(Duration),
     /// Every chunk is written one byte per write.
     Split,
-    /// Once this many bytes went through, everything waits this long.
-    Stall(u64, Duration),
+    /// Once this many bytes went through, one direction (towards the
+    /// server when the flag is set) waits this long. Less than the soak
+    /// servers' heartbeat timeout, so that a client that keeps answering is
+    /// not dropped for the proxy's silence: one stalled direction delays
+    /// the other side's answers by at most the stall.
+    Stall(u64, Duration, bool),
     /// Once this many bytes went through, both sides get a TCP reset.
     Reset(u64),
 }
@@ -37,7 +41,8 @@ impl Fault {
             1 => Fault::Split,
             2 => Fault::Stall(
                 rng.range(0, 20_000),
-                Duration::from_millis(rng.range(1000, 4000)),
+                Duration::from_millis(rng.range(1000, 3500)),
+                rng.chance(50),
             ),
             _ => Fault::Reset(rng.range(0, 50_000)),
         }
@@ -89,15 +94,21 @@ pub async fn connect(ctx: &Arc<Ctx>, fault: Fault) -> io::Result<(TcpStream, Arc
         ctx.stats.count(fault.counter());
         let (client_read, client_write) = client.into_split();
         let (server_read, server_write) = upstream.into_split();
-        tokio::spawn(pump(client_read, server_write, fault, shared.clone()));
-        tokio::spawn(pump(server_read, client_write, fault, shared));
+        tokio::spawn(pump(client_read, server_write, fault, true, shared.clone()));
+        tokio::spawn(pump(server_read, client_write, fault, false, shared));
     });
     let tcp = connect_to(addr).await?;
     Ok((tcp, path))
 }
 
-/// One direction of the proxy.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, fault: Fault, path: Arc<Path>) {
+/// One direction of the proxy (`upstream`: towards the server).
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    fault: Fault,
+    upstream: bool,
+    path: Arc<Path>,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut stalled = false;
     loop {
@@ -120,8 +131,8 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, fault: Fault, pat
                 to.write_all(&buf[..n]).await
             }
             Fault::Split => split(&mut to, &buf[..n]).await,
-            Fault::Stall(at, pause) => {
-                if !stalled && total >= at {
+            Fault::Stall(at, pause, towards_server) => {
+                if !stalled && total >= at && towards_server == upstream {
                     stalled = true;
                     tokio::time::sleep(pause).await;
                 }
