@@ -7,7 +7,11 @@ use std::process::Command;
 use crate::cmd::{self, Result};
 
 /// The CI step's run: a minute against the tokio server, a fixed seed so a
-/// failure replays with `cargo xtask soak --duration 60s --seed 1`.
+/// failure replays with `cargo xtask soak --duration 60s --seed 1`. It fails
+/// on a lost, duplicated, reordered or altered message, a leak or a crash;
+/// the latency ratio is reported but not judged (`--latency-bound 0`): on a
+/// shared CI machine a one-minute baseline's p99 moves by 3× from run to run
+/// with the other jobs, and a longer run by hand judges it.
 const CI_ARGS: &[&str] = &[
     "--duration",
     "60s",
@@ -17,6 +21,8 @@ const CI_ARGS: &[&str] = &[
     "1",
     "--report-every",
     "15s",
+    "--latency-bound",
+    "0",
 ];
 
 /// The CI step: build the driver and servers in release (what users run;

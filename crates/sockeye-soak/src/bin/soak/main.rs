@@ -58,11 +58,14 @@ pub struct Options {
     pub proxied: usize,
     /// Churned connections a second.
     pub churn: u64,
+    /// Most the direct clients' p99 under the mix may be, as a multiple of
+    /// the baseline's; 0 reports the ratio without judging it.
+    pub latency_bound: u32,
 }
 
 fn usage() -> &'static str {
     "usage: soak [--duration 60s] [--server tokio|smol|std] [--seed N] [--report-every 60s]\n\
-     \x20           [--direct 16] [--proxied 8] [--churn 20]\n\
+     \x20           [--direct 16] [--proxied 8] [--churn 20] [--latency-bound 3]\n\
      durations take s, m or h (90s, 10m, 1h)"
 }
 
@@ -92,6 +95,7 @@ fn parse_options() -> Result<Options, String> {
         direct: 16,
         proxied: 8,
         churn: 20,
+        latency_bound: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -104,6 +108,9 @@ fn parse_options() -> Result<Options, String> {
             "--direct" => options.direct = value()?.parse().map_err(|_| "bad --direct")?,
             "--proxied" => options.proxied = value()?.parse().map_err(|_| "bad --proxied")?,
             "--churn" => options.churn = value()?.parse().map_err(|_| "bad --churn")?,
+            "--latency-bound" => {
+                options.latency_bound = value()?.parse().map_err(|_| "bad --latency-bound")?;
+            }
             "-h" | "--help" => return Err(usage().into()),
             other => return Err(format!("unexpected argument {other:?}\n{}", usage())),
         }
