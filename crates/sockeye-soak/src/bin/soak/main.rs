@@ -61,11 +61,15 @@ pub struct Options {
     /// Most the direct clients' p99 under the mix may be, as a multiple of
     /// the baseline's; 0 reports the ratio without judging it.
     pub latency_bound: u32,
+    /// Abusive kinds left out (`--skip-abuse ping-flood,idle`), to find
+    /// which one costs the well-behaved clients their latency.
+    pub skip_abuse: Vec<String>,
 }
 
 fn usage() -> &'static str {
     "usage: soak [--duration 60s] [--server tokio|smol|std] [--seed N] [--report-every 60s]\n\
      \x20           [--direct 16] [--proxied 8] [--churn 20] [--latency-bound 3]\n\
+     \x20           [--skip-abuse slow-reader,ping-flood,oversized,malformed,invalid-utf8,slowloris,idle]\n\
      durations take s, m or h (90s, 10m, 1h)"
 }
 
@@ -96,6 +100,7 @@ fn parse_options() -> Result<Options, String> {
         proxied: 8,
         churn: 20,
         latency_bound: 3,
+        skip_abuse: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -110,6 +115,17 @@ fn parse_options() -> Result<Options, String> {
             "--churn" => options.churn = value()?.parse().map_err(|_| "bad --churn")?,
             "--latency-bound" => {
                 options.latency_bound = value()?.parse().map_err(|_| "bad --latency-bound")?;
+            }
+            "--skip-abuse" => {
+                for kind in value()?.split(',') {
+                    let known = abuse::KINDS
+                        .iter()
+                        .any(|(name, _)| name.strip_prefix("abuse.") == Some(kind));
+                    if !known {
+                        return Err(format!("unknown abusive kind {kind:?}"));
+                    }
+                    options.skip_abuse.push(format!("abuse.{kind}"));
+                }
             }
             "-h" | "--help" => return Err(usage().into()),
             other => return Err(format!("unexpected argument {other:?}\n{}", usage())),
@@ -248,6 +264,9 @@ async fn load(
             options.churn,
         )));
         for (kind, slots) in abuse::KINDS {
+            if options.skip_abuse.iter().any(|skip| skip == kind) {
+                continue;
+            }
             for _ in 0..slots {
                 tasks.push(tokio::spawn(abuse::slot(ctx.clone(), kind, rng.fork())));
             }
