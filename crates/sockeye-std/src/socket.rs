@@ -34,6 +34,9 @@ pub struct WebSocket<S> {
     /// end of the connection shuts it down, and the client's wait for the
     /// server's close is bounded through its read timeout.
     tcp_of: fn(&S) -> Option<&TcpStream>,
+    /// Ends the TLS session under `stream` with a `close_notify` alert, when
+    /// it is a rustls stream this crate knows (a no-op otherwise).
+    close_notify_of: fn(&mut S),
     /// When the closing handshake began (our close, the peer's close frame
     /// or a failure), for the close event's duration.
     #[cfg(feature = "tracing")]
@@ -68,6 +71,7 @@ impl<S: Read + Write + 'static> WebSocket<S> {
             failure: None,
             info: HandshakeInfo::default(),
             tcp_of: tcp_of::<S>,
+            close_notify_of: close_notify_of::<S>,
             #[cfg(feature = "tracing")]
             close_started: None,
         }
@@ -318,6 +322,12 @@ impl<S: Read + Write> WebSocket<S> {
         // Output that cannot be written (the peer stopped reading, a write
         // timeout) would keep a server waiting forever: close at once.
         let flushed = self.flush().is_ok();
+        if flushed {
+            // Nothing more will be written: say so at the TLS level before
+            // the transport closes, so the peer sees a clean end of the
+            // session and not a truncation (RFC 8446 §6.1).
+            (self.close_notify_of)(&mut self.stream);
+        }
         let mut buf = [0u8; 512];
         while flushed && !self.eof && !self.conn.should_close_transport() {
             // The first call arms the client's close-timeout timer.
@@ -359,6 +369,45 @@ impl<S: Read + Write> WebSocket<S> {
             self.close_started
                 .map(|started| self.start.elapsed().saturating_sub(started)),
         );
+    }
+}
+
+/// [`send_close_notify`] for a concrete stream type.
+fn close_notify_of<S: Any>(stream: &mut S) {
+    send_close_notify(stream);
+}
+
+/// Queue and write a TLS `close_notify` alert on `stream` when it is a
+/// rustls stream this crate knows (a [`MaybeTlsStream`] over TLS, a rustls
+/// server stream over TCP). Best effort: the connection is ending, and a
+/// peer that stopped reading only loses the alert.
+fn send_close_notify(stream: &mut dyn Any) {
+    #[cfg(feature = "rustls")]
+    {
+        if let Some(MaybeTlsStream::Rustls(tls)) = stream.downcast_mut::<MaybeTlsStream>() {
+            write_close_notify(&mut tls.conn, &mut tls.sock);
+        } else if let Some(tls) =
+            stream.downcast_mut::<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>()
+        {
+            write_close_notify(&mut tls.conn, &mut tls.sock);
+        }
+    }
+    #[cfg(not(feature = "rustls"))]
+    let _ = stream;
+}
+
+/// Queue `close_notify` on `conn` and write out what rustls holds.
+#[cfg(feature = "rustls")]
+fn write_close_notify<C, D>(conn: &mut C, sock: &mut TcpStream)
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>,
+{
+    conn.send_close_notify();
+    while conn.wants_write() {
+        match conn.write_tls(sock) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
     }
 }
 

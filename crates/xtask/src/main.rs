@@ -9,6 +9,7 @@ mod autobahn;
 mod cmd;
 mod ensure;
 mod net;
+mod soak;
 mod steps;
 
 use std::path::PathBuf;
@@ -71,6 +72,11 @@ const STEPS: &[Step] = &[
         about: "the Autobahn TestSuite (kosoku) against the example servers and clients",
         run: autobahn::step,
     },
+    Step {
+        name: "soak",
+        about: "a 60-second soak of the tokio server (release): good, churning and abusive clients, faults; nothing lost, no leak",
+        run: soak::step,
+    },
 ];
 
 fn usage() -> String {
@@ -81,7 +87,9 @@ fn usage() -> String {
          cargo xtask autobahn-server NAME [-i CASE|-x CASE]... -- CMD [ARGS]...\n      \
          the Autobahn cases against an echo server\n  \
          cargo xtask autobahn-client NAME [-i CASE|-x CASE]... -- CMD [ARGS]...\n      \
-         the Autobahn cases against an Autobahn client\n\n\
+         the Autobahn cases against an Autobahn client\n  \
+         cargo xtask soak [--duration 60s] [--server tokio|smol|std] [--seed N] [--report-every D] [--debug]\n      \
+         the soak and fault-injection driver against a server (see crates/sockeye-soak)\n\n\
          steps:\n",
     );
     for step in STEPS {
@@ -251,6 +259,8 @@ fn main() -> ExitCode {
         },
         "autobahn-server" => autobahn_adhoc(autobahn::Kind::Server, rest),
         "autobahn-client" => autobahn_adhoc(autobahn::Kind::Client, rest),
+        // With arguments, the driver's; without, the CI step.
+        "soak" if !rest.is_empty() => soak::adhoc(rest),
         "help" | "--help" | "-h" => {
             print!("{}", usage());
             return ExitCode::SUCCESS;
@@ -284,7 +294,8 @@ mod tests {
         assert_eq!(
             names(&[]).unwrap(),
             [
-                "fmt", "clippy", "test", "no-std", "miri", "ffi", "fuzz", "browser", "autobahn"
+                "fmt", "clippy", "test", "no-std", "miri", "ffi", "fuzz", "browser", "autobahn",
+                "soak"
             ]
         );
     }
@@ -292,13 +303,13 @@ mod tests {
     #[test]
     fn skip_and_only_select_steps_keeping_the_order() {
         assert_eq!(
-            names(&["--skip", "miri", "--skip", "autobahn"]).unwrap(),
+            names(&["--skip", "miri", "--skip", "autobahn", "--skip", "soak"]).unwrap(),
             ["fmt", "clippy", "test", "no-std", "ffi", "fuzz", "browser"]
         );
         assert_eq!(
             names(&["--skip", "miri,fmt"]).unwrap(),
             [
-                "clippy", "test", "no-std", "ffi", "fuzz", "browser", "autobahn"
+                "clippy", "test", "no-std", "ffi", "fuzz", "browser", "autobahn", "soak"
             ]
         );
         assert_eq!(
