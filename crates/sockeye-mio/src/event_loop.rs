@@ -131,8 +131,9 @@ impl<H: Handler> EventLoop<H> {
                     LISTENER => self.accept(now),
                     WAKER => woken = true,
                     Token(key) => {
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read(key, now);
+                        let ended = event.is_read_closed() || event.is_error();
+                        if event.is_readable() || ended {
+                            self.read(key, now, ended);
                         }
                         if event.is_writable() {
                             self.touch(key);
@@ -217,8 +218,10 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Reads what the socket has, feeding the engine and handling its
-    /// events after each read.
-    fn read(&mut self, key: usize, now: Duration) {
+    /// events after each read. With `to_the_end` it reads until the socket
+    /// says "would block" or ends; otherwise a short read stops it (see
+    /// below).
+    fn read(&mut self, key: usize, now: Duration, to_the_end: bool) {
         loop {
             let Some(conn) = self.conns.get_mut(key) else {
                 return;
@@ -238,8 +241,10 @@ impl<H: Handler> EventLoop<H> {
                     conn.endpoint.receive(now, &self.buffer[..read]);
                     self.handle_events(key, now);
                     // Edge-triggered readiness: a short read drained the
-                    // socket, and new data will raise a new edge.
-                    if read < self.buffer.len() {
+                    // socket, and new data will raise a new edge. Not so
+                    // the end of the stream when it came in the same
+                    // event: then the read that returns 0 must happen now.
+                    if read < self.buffer.len() && !to_the_end {
                         break;
                     }
                 }
@@ -488,8 +493,9 @@ impl<H: Handler> EventLoop<H> {
             if conn.endpoint.should_close_transport() {
                 self.remove(key);
             } else if conn.read_pending && !conn.endpoint.is_write_blocked() {
-                // The output drained below the mark: read what waited.
-                self.read(key, now);
+                // The output drained below the mark: read what waited,
+                // including an end of stream that came meanwhile.
+                self.read(key, now, true);
             }
         }
         self.touched.clear();

@@ -307,3 +307,32 @@ fn hostile_handshakes_get_the_engines_answer_and_a_close() {
     running.handle().shutdown(Duration::from_secs(1));
     running.join().unwrap();
 }
+
+/// Regression (found by the soak): a client whose last bytes and end of
+/// stream arrive in one readiness event was never read to its end, and
+/// its connection stayed open for good.
+#[test]
+fn a_client_that_sends_and_hangs_up_at_once_is_released() {
+    let (running, recorder) = start(ServerPolicy::new());
+    let clients = 20;
+    for _ in 0..clients {
+        let mut tcp = raw_upgrade(running.local_addr());
+        // A masked text frame ("hi", zero key) and the end of the stream,
+        // back to back.
+        tcp.write_all(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i'])
+            .unwrap();
+        tcp.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let deadline = std::time::Instant::now() + LIMIT;
+    while recorder.closed.lock().unwrap().len() < clients {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {clients} connections released",
+            recorder.closed.lock().unwrap().len()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(running.handle().clients(), 0);
+    running.handle().shutdown(Duration::from_secs(1));
+    running.join().unwrap();
+}

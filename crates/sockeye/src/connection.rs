@@ -443,10 +443,13 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Duration) {
         for timer in self.timers.expire(now) {
             if self.flags.closed() {
-                // Only a client's wait for the server to close the transport
-                // runs once closed (the Close slot, see `Timer::Close`).
+                // Only the last wait runs once closed (the Close slot, see
+                // `arm_last_wait`): a client's for the server to close the
+                // transport, and either side's for its last bytes to leave.
+                // Past it the transport closes, whatever is still queued.
                 if timer == Timer::Close {
                     self.flags.set_linger_over(true);
+                    self.outgoing.discard();
                 }
                 return;
             }
@@ -470,6 +473,8 @@ impl Connection {
     fn give_up(&mut self, error: ProtocolError) {
         self.fail(error);
         self.outgoing.discard();
+        // Nothing is left to wait for.
+        self.timers.stop_all();
     }
 
     // ----- outputs -------------------------------------------------------

@@ -52,6 +52,32 @@ fn a_peer_that_takes_no_bytes_is_given_up_at_the_close_timeout_and_its_output_dr
 }
 
 #[test]
+fn a_server_whose_peer_closes_and_then_takes_no_bytes_drops_its_output_at_the_close_timeout() {
+    let mut pair = Pair::new();
+    // A megabyte queued for the client, then the client's close frame
+    // arrives and the reply queues behind it; the client reads nothing.
+    pair.server.send_binary(vec![7u8; 1 << 20]).unwrap();
+    pair.client
+        .close(pair.now, CloseCode::NORMAL, "bye")
+        .unwrap();
+    let close = take_output(&mut pair.client);
+    pair.server.receive(pair.now, &close);
+    while pair.server.poll_event().is_some() {}
+    assert_eq!(pair.server.state(), State::Closed);
+    assert!(!pair.server.should_close_transport(), "output still queued");
+    assert_eq!(
+        pair.server.poll_timeout(),
+        Some(pair.now + Duration::from_secs(5))
+    );
+    pair.now += Duration::from_secs(5);
+    pair.server.handle_timeout(pair.now);
+    assert_eq!(pair.server.buffered_amount(), 0);
+    assert!(pair.server.should_close_transport());
+    // The close itself was clean: the status says so.
+    assert!(pair.server.close_status().unwrap().was_clean);
+}
+
+#[test]
 fn a_peer_that_neither_answers_pings_nor_reads_is_given_up_at_the_pong_deadline() {
     let mut server = Config::default();
     server.keepalive_interval = Some(Duration::from_secs(10));

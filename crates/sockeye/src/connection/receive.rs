@@ -189,8 +189,23 @@ impl Connection {
         self.enter_closed();
         // RFC 6455 §7.1.7: after failing, close the transport without waiting.
         self.flags.set_linger_over(true);
+        self.arm_last_wait();
         debug_assert!(self.pending_failure.is_none(), "a connection fails once");
         self.pending_failure = Some(error);
+    }
+
+    /// Once closed, wait at most [`Config::close_timeout`] more: for a
+    /// client, for the server to close the transport; for either, for the
+    /// last bytes (our close frame, say) to leave. A peer that takes none
+    /// would otherwise hold the transport open forever, since
+    /// `should_close_transport` waits for the output to be written; at the
+    /// deadline the output is dropped (see `handle_timeout`).
+    pub(super) fn arm_last_wait(&mut self) {
+        let waits = self.outgoing.len() > 0 || !self.flags.linger_over();
+        if let Some(timeout) = self.config.close_timeout.filter(|_| waits) {
+            let deadline = self.timers.now().saturating_add(timeout);
+            self.timers.set(Timer::Close, deadline);
+        }
     }
 
     pub(super) fn enter_closed(&mut self) {
@@ -499,15 +514,10 @@ impl Connection {
                 self.enter_closed();
                 // RFC 6455 §7.1.1: the server closes the TCP connection
                 // first; a client waits for that, up to the close timeout.
-                if self.role == Role::Client {
-                    match self.config.close_timeout {
-                        Some(timeout) => {
-                            let deadline = self.timers.now().saturating_add(timeout);
-                            self.timers.set(Timer::Close, deadline);
-                        }
-                        None => self.flags.set_linger_over(true),
-                    }
+                if self.role == Role::Server || self.config.close_timeout.is_none() {
+                    self.flags.set_linger_over(true);
                 }
+                self.arm_last_wait();
                 Ok(Step::Event(Event::Close(frame)))
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build -p sockeye-soak --bins [--release]
-//! target/debug/soak [--duration 60s] [--server tokio|smol|std] [--seed N] [--report-every 60s]
+//! target/debug/soak [--duration 60s] [--server tokio|smol|std|mio] [--seed N] [--report-every 60s]
 //! ```
 //!
 //! Starts `soak-server-FLAVOUR` as a child on a free loopback port, then:
@@ -67,7 +67,7 @@ pub struct Options {
 }
 
 fn usage() -> &'static str {
-    "usage: soak [--duration 60s] [--server tokio|smol|std] [--seed N] [--report-every 60s]\n\
+    "usage: soak [--duration 60s] [--server tokio|smol|std|mio] [--seed N] [--report-every 60s]\n\
      \x20           [--direct 16] [--proxied 8] [--churn 20] [--latency-bound 3]\n\
      \x20           [--skip-abuse slow-reader,ping-flood,oversized,malformed,invalid-utf8,slowloris,idle]\n\
      durations take s, m or h (90s, 10m, 1h)"
