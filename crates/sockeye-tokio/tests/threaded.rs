@@ -307,6 +307,80 @@ async fn shutdown_sends_1001_on_every_thread_and_ends_them_all() {
     }
 }
 
+/// What the server writes to a connection that sends `request` and then
+/// nothing, up to the server's close.
+async fn answer_to(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = timeout(LIMIT, tcp.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server never closed");
+    answer
+}
+
+fn status_line(answer: &[u8]) -> String {
+    let line = answer.split(|&b| b == b'\r').next().unwrap_or_default();
+    String::from_utf8_lossy(line).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_handshakes_get_the_same_answers_as_from_the_one_thread_server() {
+    let mut config = ServerPolicy::new().engine_config();
+    config.handshake_timeout = Some(Duration::from_millis(300));
+    let policy = || ServerPolicy::new().config(config.clone());
+    let single = sockeye_tokio::Server::bind("127.0.0.1:0", policy())
+        .await
+        .unwrap();
+    let single_addr = single.local_addr().unwrap();
+    tokio::spawn(single.run(echo));
+    let threaded = start(policy(), echo);
+    for case in sockeye::testing::hostile_handshakes(&config) {
+        let expected = status_line(&answer_to(single_addr, &case.request).await);
+        if let Some(answer) = case.answer {
+            assert!(
+                expected.starts_with(&answer[..12]),
+                "{}: {expected}",
+                case.name
+            );
+        }
+        // Eight connections: the kernel puts them on both threads.
+        for _ in 0..8 {
+            let got = status_line(&answer_to(threaded.addr, &case.request).await);
+            assert_eq!(got, expected, "{}", case.name);
+        }
+    }
+    assert!(threaded.handle.clients().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_at_the_handshake_deadline_while_clients_are_served() {
+    let mut config = ServerPolicy::new().engine_config();
+    config.handshake_timeout = Some(Duration::from_millis(500));
+    let server = start(ServerPolicy::new().config(config), echo);
+    // 500 connections that never send a byte, spread over both threads.
+    let mut silent = Vec::new();
+    for _ in 0..500 {
+        silent.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    // Meanwhile a client on each thread is served.
+    let mut by_thread = clients_on_every_thread(&server.url, 1).await;
+    for (thread, clients) in &mut by_thread {
+        let ws = &mut clients[0];
+        ws.send("still served").await.unwrap();
+        assert_eq!(next(ws).await, Message::text("still served"), "on {thread}");
+    }
+    // Every silent connection is closed without an answer.
+    for tcp in silent.iter_mut() {
+        use tokio::io::AsyncReadExt;
+        let mut answer = Vec::new();
+        let read = timeout(LIMIT, tcp.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "a silent connection was never closed");
+        assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    }
+    assert_eq!(server.handle.clients().len(), THREADS);
+}
+
 #[test]
 fn zero_threads_is_an_error() {
     let error = ThreadedServer::bind_threads("127.0.0.1:0", ServerPolicy::new(), 0)
