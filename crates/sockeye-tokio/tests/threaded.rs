@@ -381,6 +381,58 @@ async fn silent_connections_are_closed_at_the_handshake_deadline_while_clients_a
     assert_eq!(server.handle.clients().len(), THREADS);
 }
 
+/// The CPUs the calling thread may run on, from `/proc/thread-self/status`.
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    list.split(',')
+        .flat_map(|range| match range.split_once('-') {
+            Some((low, high)) => (low.parse().unwrap()..=high.parse().unwrap()).collect(),
+            None => vec![range.parse().unwrap()],
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_threads_each_run_on_their_own_cpu() {
+    // Each client is told its thread's name and the CPUs that thread may
+    // run on.
+    let server = ThreadedServer::bind_threads("127.0.0.1:0", ServerPolicy::new(), THREADS)
+        .unwrap()
+        .pin_threads(true);
+    let url = format!("ws://{}", server.local_addr());
+    tokio::spawn(server.run(|mut client: Client| async move {
+        let cpus = format!("{}:{:?}", thread_name(), allowed_cpus());
+        let _ = client.send(cpus).await;
+        while client.recv().await.is_some() {}
+    }));
+    let process = allowed_cpus();
+    let mut seen = BTreeMap::new();
+    for _ in 0..ATTEMPTS {
+        let (mut ws, _) = sockeye_tokio::connect(&url).await.unwrap();
+        let Message::Text(text) = next(&mut ws).await else {
+            panic!("no announcement");
+        };
+        let (thread, cpus) = text.as_str().split_once(':').unwrap();
+        seen.insert(thread.to_string(), cpus.to_string());
+        if seen.len() == THREADS {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), THREADS, "{seen:?}");
+    for (index, (thread, cpus)) in seen.iter().enumerate() {
+        assert_eq!(thread, &format!("sockeye-loop-{index}"));
+        assert_eq!(cpus, &format!("{:?}", [process[index % process.len()]]));
+    }
+}
+
 #[test]
 fn zero_threads_is_an_error() {
     let error = ThreadedServer::bind_threads("127.0.0.1:0", ServerPolicy::new(), 0)
