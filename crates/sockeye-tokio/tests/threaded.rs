@@ -381,6 +381,55 @@ async fn silent_connections_are_closed_at_the_handshake_deadline_while_clients_a
     assert_eq!(server.handle.clients().len(), THREADS);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_violation_is_closed_with_1002_on_every_thread() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ServerPolicy::new(), echo);
+    let mut closed_on = BTreeMap::new();
+    for _ in 0..ATTEMPTS {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        let request = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\n\r\n";
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(timeout(LIMIT, tcp.read_u8()).await.unwrap().unwrap());
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101 "));
+        // The announcement: a short unmasked text frame with the thread's name.
+        let mut header = [0u8; 2];
+        timeout(LIMIT, tcp.read_exact(&mut header))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(header[0], 0x81);
+        let mut name = vec![0u8; usize::from(header[1])];
+        timeout(LIMIT, tcp.read_exact(&mut name))
+            .await
+            .unwrap()
+            .unwrap();
+        // A client frame without a mask breaks RFC 6455 §5.1.
+        tcp.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+        let mut close = [0u8; 4];
+        timeout(LIMIT, tcp.read_exact(&mut close))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(close[0], 0x88, "a close frame");
+        let code = u16::from_be_bytes([close[2], close[3]]);
+        closed_on.insert(String::from_utf8(name).unwrap(), code);
+        if closed_on.len() == THREADS {
+            break;
+        }
+    }
+    assert_eq!(closed_on.len(), THREADS, "{closed_on:?}");
+    assert!(
+        closed_on.values().all(|&code| code == 1002),
+        "{closed_on:?}"
+    );
+}
+
 /// The CPUs the calling thread may run on, from `/proc/thread-self/status`.
 #[cfg(target_os = "linux")]
 fn allowed_cpus() -> Vec<usize> {
