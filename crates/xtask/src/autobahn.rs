@@ -80,6 +80,14 @@ pub const AUTOBAHN_SUITES: &[(&str, Kind, &str, &str, &[&str])] = &[
         "sockeye-tokio",
         &[],
     ),
+    // The same echo on a ThreadedServer, one event loop per core.
+    (
+        "tokio-threaded-echo-server",
+        Kind::Server,
+        "tokio-threaded-echo-server",
+        "sockeye-tokio",
+        &[],
+    ),
     (
         "smol-echo-server",
         Kind::Server,
@@ -133,6 +141,12 @@ pub const DEFLATE_SUITES: &[(&str, Kind, &str, &str)] = &[
         "tokio-echo-server-deflate",
         Kind::Server,
         "tokio-echo-server",
+        "sockeye-tokio",
+    ),
+    (
+        "tokio-threaded-echo-server-deflate",
+        Kind::Server,
+        "tokio-threaded-echo-server",
         "sockeye-tokio",
     ),
     (
