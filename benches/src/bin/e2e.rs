@@ -25,9 +25,11 @@
 //! cells. Every server's CPU per message is also given as a multiple of the
 //! floor's in the same cell: what a server costs beyond the kernel.
 //!
-//! `sockeye-threads-N` (not run unless named) is sockeye's threaded server
-//! on N threads pinned to CPUs 0 to N-1; on a 2-CPU machine its second
-//! thread shares CPU 1 with the driver, so its figures show the cost of
+//! `sockeye-threads-N` and `sockeye-mio-N` (not run unless named) are
+//! sockeye's multi-threaded servers on N threads pinned to CPUs 0 to N-1:
+//! the tokio one (a current-thread runtime per thread) and the mio event
+//! loop (sockeye-mio, no task per connection). On a 2-CPU machine a second
+//! thread shares CPU 1 with the driver, so those figures show the cost of
 //! spreading over threads, not the throughput of N free cores.
 
 use std::collections::BTreeMap;
@@ -52,14 +54,20 @@ const SERVERS: [&str; 9] = [
 /// The server every other is compared with.
 const REFERENCE: &str = "sockeye-tokio";
 
-/// `sockeye-threads-N`: sockeye's `ThreadedServer` (`echo-sockeye-threads`)
-/// on N threads, pinned to CPUs 0 to N-1: from 2 threads on, it shares a
-/// CPU with the driver.
-const THREADED: &str = "sockeye-threads-";
+/// Servers named `PREFIX-N`, run as their echo binary on N threads pinned
+/// to CPUs 0 to N-1 (from 2 threads on, they share a CPU with the driver):
+/// sockeye's `ThreadedServer` and sockeye-mio's event loop.
+const THREADED: [(&str, &str); 2] = [
+    ("sockeye-threads-", "echo-sockeye-threads"),
+    ("sockeye-mio-", "echo-sockeye-mio"),
+];
 
-/// The thread count of a `sockeye-threads-N` server.
-fn threads_of(name: &str) -> Option<usize> {
-    name.strip_prefix(THREADED)?.parse().ok().filter(|&n| n > 0)
+/// The echo binary and thread count of a `PREFIX-N` server.
+fn threads_of(name: &str) -> Option<(&'static str, usize)> {
+    THREADED.iter().find_map(|&(prefix, binary)| {
+        let threads = name.strip_prefix(prefix)?.parse().ok().filter(|&n| n > 0)?;
+        Some((binary, threads))
+    })
 }
 
 /// The raw TCP echo server: the kernel's cost for the same bytes.
@@ -140,7 +148,7 @@ fn usage() -> &'static str {
      [--no-memory] [--output FILE] [--bin-dir DIR]\n\
      servers: sockeye-tokio floor sockeye-smol sockeye-std tungstenite fastwebsockets tokio-websockets\n\
      axum-sockeye axum-tungstenite,\n\
-     sockeye-threads-N (sockeye's ThreadedServer on N threads, CPUs 0..N-1),\n\
+     sockeye-threads-N, sockeye-mio-N (sockeye's ThreadedServer and sockeye-mio on N threads, CPUs 0..N-1),\n\
      uws (uWebSockets, from ../shared/peers/uws-echo when present),\n\
      or NAME for any echo-NAME in the binary directory\n\
      cells: latency small many text64k binary64k binary1m handshakes"
@@ -359,13 +367,10 @@ impl Server {
     fn start(options: &Options, name: &str) -> Result<Server, String> {
         let mut cpus = SERVER_CPU.to_string();
         let mut extra = Vec::new();
-        let (binary, listen) = if let Some(threads) = threads_of(name) {
+        let (binary, listen) = if let Some((binary, threads)) = threads_of(name) {
             cpus = format!("0-{}", threads - 1);
             extra.push(threads.to_string());
-            (
-                options.bin_dir.join("echo-sockeye-threads"),
-                "127.0.0.1:0".to_string(),
-            )
+            (options.bin_dir.join(binary), "127.0.0.1:0".to_string())
         } else if name == UWS {
             // uws-echo reports the address it was given, so it gets a port
             // that was free a moment ago rather than port 0.

@@ -11,21 +11,51 @@
 //!
 //! Prints `listening on ADDR` (the bound address, also for port 0) once it
 //! accepts connections. With `--deflate` (build with `--features
-//! axum,deflate`) it accepts permessage-deflate offers.
+//! axum,deflate`) it accepts permessage-deflate offers. With `--report` it
+//! prints a line for each WebSocket when it opens (`opened PATH over
+//! http2`, or `http1`) and when it ends (`closed PATH CODE`), which the
+//! browser test reads to know how the browser came. A plain `GET` (not an
+//! upgrade) gets a blank HTML page, so that a browser can open a page on
+//! the origin first.
 
 use axum::Router;
+use axum::response::{Html, IntoResponse};
 use axum::routing::any;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use sockeye_hyper::{Config, WebSocketUpgrade};
+use sockeye_hyper::{Config, HandshakeForm, Refusal, WebSocketUpgrade};
+use sockeye_io::sockeye::handshake::HandshakeError;
 
-async fn echo(ws: WebSocketUpgrade, config: Config) -> axum::response::Response {
-    ws.config(config).on_upgrade(|mut ws| async move {
+async fn echo(
+    ws: Result<WebSocketUpgrade, Refusal>,
+    config: Config,
+    report: bool,
+) -> axum::response::Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(refusal) if matches!(refusal.error(), Some(HandshakeError::NotWebSocket(_))) => {
+            return Html("<!doctype html><title>axum-echo</title>").into_response();
+        }
+        Err(refusal) => return refusal.into_response(),
+    };
+    let path = ws.request().path().to_owned();
+    if report {
+        let form = match ws.request().upgrade() {
+            HandshakeForm::Http1 => "http1",
+            _ => "http2",
+        };
+        println!("opened {path} over {form}");
+    }
+    ws.config(config).on_upgrade(move |mut ws| async move {
         while let Some(Ok(message)) = ws.recv().await {
             if message.is_data() && ws.send(message).await.is_err() {
                 break;
             }
+        }
+        if report {
+            let code = ws.close_status().map_or(1006, |status| status.code);
+            println!("closed {path} {code}");
         }
     })
 }
@@ -37,10 +67,12 @@ async fn main() -> std::io::Result<()> {
     config.max_message_size = 64 << 20;
     config.max_frame_size = 16 << 20;
     let mut tls = None;
+    let mut report = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--deflate" => enable_deflate(&mut config),
+            "--report" => report = true,
             "--tls" => match (args.next(), args.next()) {
                 (Some(cert), Some(key)) => tls = Some(tls_acceptor(&cert, &key)?),
                 _ => return Err(std::io::Error::other("--tls needs CERT.pem KEY.pem")),
@@ -48,13 +80,21 @@ async fn main() -> std::io::Result<()> {
             _ => addr = arg,
         }
     }
-    let app = Router::new().fallback(any(move |ws| echo(ws, config.clone())));
+    let app = Router::new().fallback(any(move |ws| echo(ws, config.clone(), report)));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     let mut builder = Builder::new(TokioExecutor::new());
     // RFC 8441: advertise SETTINGS_ENABLE_CONNECT_PROTOCOL so that HTTP/2
     // clients may open WebSockets as extended CONNECT streams.
     builder.http2().enable_connect_protocol();
+    // The request head is hyper's to read: bound how long it may take
+    // (slowloris) and how much of it hyper buffers (an endless header
+    // block gets 431), as the engine bounds its own handshake.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .max_buf_size(64 << 10);
     loop {
         let (tcp, _) = listener.accept().await?;
         let _ = tcp.set_nodelay(true);

@@ -1,6 +1,8 @@
 //! The axum extractor (feature `axum`).
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum_core::body::Body;
 use axum_core::extract::FromRequestParts;
@@ -8,7 +10,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use sockeye_io::{Config, Decision, SharedConfig};
 
-use crate::{Refusal, Upgrade, WebSocketStream};
+use crate::{Refusal, ServerClient, ServerCore, Upgrade, WebSocketStream};
 
 /// An axum extractor for a WebSocket request, shaped like
 /// `axum::extract::ws::WebSocketUpgrade`: it accepts an HTTP/1.1 upgrade
@@ -131,6 +133,55 @@ impl WebSocketUpgrade {
     pub fn deflate(mut self, deflate: crate::DeflateConfig) -> Self {
         self.config.get_or_insert_with(Config::default).deflate = Some(deflate);
         self
+    }
+
+    /// Answers as `server` decides (its policy's path, verify hook and
+    /// subprotocols, then its connection limits; see [`Upgrade::serve`])
+    /// for a client at `peer`, and runs `callback` on a new tokio task with
+    /// the client registered among `server.clients()`: broadcasts and
+    /// graceful shutdown reach it. The subprotocols and fields set on the
+    /// extractor give way to the policy's; its [`config`](Self::config), if
+    /// set, replaces the policy's.
+    ///
+    /// ```no_run
+    /// use std::net::SocketAddr;
+    /// use std::sync::Arc;
+    /// use axum::{Router, extract::ConnectInfo, routing::any};
+    /// use sockeye_hyper::{ServerCore, ServerPolicy, WebSocketUpgrade};
+    ///
+    /// let server = Arc::new(ServerCore::new(ServerPolicy::new().max_connections_per_ip(8)));
+    /// let app: Router = Router::new().route("/ws", any({
+    ///     let server = server.clone();
+    ///     move |ws: WebSocketUpgrade, ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+    ///         ws.on_upgrade_served(&server, peer, |mut client| async move {
+    ///             while let Some(Ok(message)) = client.recv().await {
+    ///                 client.clients().broadcast(message);
+    ///             }
+    ///         })
+    ///     }
+    /// }));
+    /// ```
+    pub fn on_upgrade_served<F, Fut>(
+        self,
+        server: &Arc<ServerCore>,
+        peer: SocketAddr,
+        callback: F,
+    ) -> Response
+    where
+        F: FnOnce(ServerClient) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut upgrade = self.upgrade;
+        if let Some(config) = self.config {
+            upgrade = upgrade.config(config);
+        }
+        match upgrade.serve::<Body, _, _>(server.clone(), peer, callback) {
+            Ok((response, serving)) => {
+                tokio::spawn(serving);
+                response
+            }
+            Err(refusal) => refusal.into_response(),
+        }
     }
 
     /// Answers the request and runs `callback` with the WebSocket on a new

@@ -19,23 +19,42 @@
 //! HTTP/2, many on one connection; it stays off unless the server asks for
 //! it. Each WebSocket is one stream under HTTP/2 flow control, so a stream
 //! whose reader stops draining stalls alone.
+//!
+//! With the `client` feature, [`Http2Client`] is the other side: it opens
+//! `wss://` WebSockets as extended CONNECT streams where the server offers
+//! `h2` by ALPN and advertises the setting, several on one connection per
+//! origin, and falls back to the HTTP/1.1 upgrade where it does not.
+//!
+//! # Hostile clients
+//! The request head is hyper's to read, so its bounds are hyper's settings:
+//! give the HTTP/1.1 builder a timer and a `header_read_timeout` (a head
+//! that never completes, slowloris) and a `max_buf_size` (hyper answers an
+//! endless header block with 431), as the `axum-echo` example does (10 s,
+//! 64 KiB). Everything after the `101` or `200` is the engine's, with the
+//! limits of the [`Config`] given to the upgrade.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "client")]
+mod client;
 mod upgrade;
 
 #[cfg(feature = "axum")]
 pub use axum::WebSocketUpgrade;
+#[cfg(feature = "client")]
+pub use client::{ClientStream, ClientWebSocket, Http2Client, Http2Settings};
+#[cfg(feature = "client")]
+pub use sockeye_tokio::{Response, TlsOptions};
 pub use upgrade::{Connecting, Refusal, Upgrade};
 
 pub use sockeye_io::sockeye::handshake::Upgrade as HandshakeForm;
 #[cfg(feature = "deflate")]
 pub use sockeye_tokio::DeflateConfig;
 pub use sockeye_tokio::{
-    CloseCode, CloseFrame, Config, Decision, Error, Message, ReadHalf, Request, ServerPolicy,
-    SharedConfig, WriteHalf,
+    ClientOptions, CloseCode, CloseFrame, Config, Decision, Error, Message, ReadHalf, Request,
+    ServerPolicy, SharedConfig, WriteHalf,
 };
 
 /// hyper's upgraded connection (an HTTP/1.1 connection after its `101`, or
@@ -45,3 +64,12 @@ pub type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 /// A WebSocket over a connection hyper upgraded: `sockeye-tokio`'s
 /// [`WebSocketStream`](sockeye_tokio::WebSocketStream).
 pub type WebSocketStream = sockeye_tokio::WebSocketStream<Upgraded>;
+
+/// A client of a [`ServerCore`] over a connection hyper upgraded
+/// ([`Upgrade::serve`]): its WebSocket, id, request and outgoing queue.
+pub type ServerClient = sockeye_io::server::ServerClient<
+    sockeye_io::driver::TokioIo<Upgraded>,
+    sockeye_tokio::TokioClock,
+>;
+
+pub use sockeye_io::server::{Clients, ServerCore, ShutdownReport};

@@ -4,19 +4,20 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode, Version};
 use hyper::upgrade::OnUpgrade;
 use sockeye_io::driver::Clock;
-use sockeye_io::server::{RequestInfo, ServerPolicy};
+use sockeye_io::server::{RequestInfo, ServerCore, ServerPolicy};
 use sockeye_io::sockeye::endpoint::{Endpoint, EndpointEvent};
 use sockeye_io::sockeye::handshake::{HandshakeError, Headers, Request, Upgrade as Form};
 use sockeye_io::{Config, Decision, Error, HandshakeInfo, SharedConfig};
 use sockeye_tokio::TokioClock;
 
-use crate::WebSocketStream;
+use crate::{ServerClient, WebSocketStream};
 
 /// A request that asks for a WebSocket, judged by the engine's handshake
 /// rules and waiting for the server's answer.
@@ -152,6 +153,53 @@ impl Upgrade {
     ) -> Result<(http::Response<B>, Connecting), Refusal> {
         let decision = policy.decide(&RequestInfo::new(&self.request, peer));
         self.accept(decision)
+    }
+
+    /// Answers as `server` decides for a client at `peer` (its policy, then
+    /// a place among its clients under the connection limits; 503 when
+    /// there is none or it is shutting down) and returns the response for
+    /// hyper to send with a future to spawn: it runs `handler` on the
+    /// client once hyper hands the connection over, registered among
+    /// `server.clients()`, so broadcasts, close orders, the rate limit and
+    /// graceful shutdown ([`ServerCore::shutdown`]) reach it as they reach
+    /// the clients of `sockeye-tokio`'s own `Server`. The connection uses
+    /// the policy's configuration unless [`config`](Self::config) set one.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept), with the server's decision.
+    pub fn serve<B, F, Fut>(
+        self,
+        server: Arc<ServerCore>,
+        peer: SocketAddr,
+        handler: F,
+    ) -> Result<
+        (
+            http::Response<B>,
+            impl Future<Output = Result<(), Error>> + Send + 'static,
+        ),
+        Refusal,
+    >
+    where
+        B: From<Bytes>,
+        F: FnOnce(ServerClient) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let admission = server.admit(&self.request, peer);
+        let request = self.request.clone();
+        let upgrade = match self.config {
+            Some(_) => self,
+            None => {
+                let config = Config::clone(server.policy().shared_config());
+                self.config(config)
+            }
+        };
+        let (response, connecting) = upgrade.accept(admission.decision().clone())?;
+        let serving = async move {
+            let ws = connecting.await?;
+            server.run(ws, request, peer, admission, handler).await
+        };
+        Ok((response, serving))
     }
 
     /// Carries out `decision`: the response for hyper to send (`101` or

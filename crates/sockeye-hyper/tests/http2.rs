@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
+use hyper::StatusCode;
 use hyper::client::conn::http2::SendRequest;
-use hyper::{Method, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use sockeye_hyper::{CloseCode, Config, Message};
 use sockeye_tokio::{Role, WebSocketStream};
 
@@ -19,41 +19,19 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 type Client = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
-/// One HTTP/2 connection to `addr`, its driver spawned.
+/// One HTTP/2 connection to `addr` (prior knowledge).
 async fn connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .handshake(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    sender
-}
-
-fn extended_connect(addr: SocketAddr, path: &str, version: &str) -> hyper::Request<Empty<Bytes>> {
-    let mut request = hyper::Request::builder()
-        .method(Method::CONNECT)
-        .uri(format!("http://{addr}{path}"))
-        .header("sec-websocket-version", version)
-        .body(Empty::new())
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
-    request
+    common::http2_connection(tokio::net::TcpStream::connect(addr).await.unwrap()).await
 }
 
 /// Opens a WebSocket as a stream of `sender`'s connection.
 async fn open(sender: &mut SendRequest<Empty<Bytes>>, addr: SocketAddr, path: &str) -> Client {
-    sender.ready().await.unwrap();
-    let mut response = sender
-        .send_request(extended_connect(addr, path, "13"))
-        .await
-        .unwrap();
+    let request = common::extended_connect(&format!("http://{addr}{path}"), "13", &[]);
+    let mut response = common::send(sender, request).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("sec-websocket-accept").is_none());
-    let upgraded = hyper::upgrade::on(&mut response).await.unwrap();
-    sockeye_tokio::from_raw(TokioIo::new(upgraded), Role::Client, Config::default())
+    let upgraded = common::upgraded(&mut response).await;
+    sockeye_tokio::from_raw(upgraded, Role::Client, Config::default())
 }
 
 #[tokio::test]
@@ -181,13 +159,10 @@ async fn a_plain_request_gets_400_and_a_wrong_version_426() {
             .uri(format!("http://{addr}/echo"))
             .body(Empty::new())
             .unwrap();
-        let response = sender.send_request(plain).await.unwrap();
+        let response = common::send(&mut sender, plain).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        sender.ready().await.unwrap();
-        let response = sender
-            .send_request(extended_connect(addr, "/echo", "8"))
-            .await
-            .unwrap();
+        let wrong_version = common::extended_connect(&format!("http://{addr}/echo"), "8", &[]);
+        let response = common::send(&mut sender, wrong_version).await;
         assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
         assert_eq!(response.headers()["sec-websocket-version"], "13");
     })

@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 use bytes::Bytes;
-use http_body_util::{Empty, Full};
+use http_body_util::Full;
+use hyper::StatusCode;
 use hyper::body::Incoming;
-use hyper::{Method, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
 use sockeye_hyper::{Decision, Message, ServerPolicy, Upgrade};
 
 fn policy() -> ServerPolicy {
@@ -26,26 +26,14 @@ fn policy() -> ServerPolicy {
 }
 
 async fn serve(policy: Arc<ServerPolicy>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http2().enable_connect_protocol();
-    tokio::spawn(async move {
-        while let Ok((tcp, peer)) = listener.accept().await {
+    common::serve_hyper(move |peer| {
+        let policy = policy.clone();
+        hyper::service::service_fn(move |request| {
             let policy = policy.clone();
-            let service = hyper::service::service_fn(move |request| {
-                let policy = policy.clone();
-                async move { Ok::<_, Infallible>(answer(request, &policy, peer)) }
-            });
-            let builder = builder.clone();
-            tokio::spawn(async move {
-                let _ = builder
-                    .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-                    .await;
-            });
-        }
-    });
-    addr
+            async move { Ok::<_, Infallible>(answer(request, &policy, peer)) }
+        })
+    })
+    .await
 }
 
 fn answer(
@@ -104,29 +92,15 @@ async fn the_policy_decides_over_http2() {
     let addr = serve(Arc::new(policy())).await;
     tokio::time::timeout(Duration::from_secs(10), async {
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-                .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let mut sender = common::http2_connection(tcp).await;
         for (path, status) in [
             ("/ws?token=s3cret", StatusCode::OK),
             ("/ws?token=wrong", StatusCode::UNAUTHORIZED),
             ("/elsewhere", StatusCode::NOT_FOUND),
         ] {
-            let mut request = hyper::Request::builder()
-                .method(Method::CONNECT)
-                .uri(format!("http://{addr}{path}"))
-                .header("sec-websocket-version", "13")
-                .header("sec-websocket-protocol", "v1")
-                .body(Empty::new())
-                .unwrap();
-            request
-                .extensions_mut()
-                .insert(hyper::ext::Protocol::from_static("websocket"));
-            sender.ready().await.unwrap();
-            let response = sender.send_request(request).await.unwrap();
+            let uri = format!("http://{addr}{path}");
+            let request = common::extended_connect(&uri, "13", &[("sec-websocket-protocol", "v1")]);
+            let response = common::send(&mut sender, request).await;
             assert_eq!(response.status(), status, "{path}");
             if status == StatusCode::OK {
                 assert_eq!(response.headers()["sec-websocket-protocol"], "v1");

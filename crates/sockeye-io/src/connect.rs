@@ -3,13 +3,15 @@
 //! a tunnel to it), wrap TLS for `wss://` (all within the connect timeout),
 //! then run the opening handshake.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::time::Duration;
 
-use crate::driver::{IntoStream, Transport, WebSocket, handshake, within};
+use crate::driver::{Clock, IntoStream, Transport, WebSocket, handshake, within};
 use crate::runtime::{Runtime, TlsClient};
 use crate::{ClientOptions, Error, MaybeTlsStream, Proxy, Response, SharedConfig, Target};
+use sockeye::handshake::ClientRequest;
 
 /// Connect to `url` over runtime `R` with `options` and `config`: what the
 /// adapters' `connect_with` does.
@@ -28,21 +30,56 @@ pub async fn connect_with<R: Runtime>(
 ) -> Result<(WebSocket<R::ClientIo, R::Clock>, Response), Error> {
     let target = Target::parse(url)?;
     let request = options.request(&target)?;
-    let timer = options.connect_time_limit().map(R::sleep);
-    let stream = within(reach::<R>(&target, &options), timer)
-        .await
-        .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))?;
-    let (ws, response) = handshake::client(
+    let stream = within_connect_timeout(&options, R::sleep, reach::<R>(&target, &options)).await?;
+    upgrade_over(
+        url,
         R::ClientIo::from(stream),
         R::Clock::default(),
         request,
         config,
     )
-    .await?;
+    .await
+}
+
+/// The HTTP/1.1 upgrade for `url` over `io`, a stream already connected
+/// to its server (and through TLS for `wss://`): the second part of
+/// [`connect_with`]. The WebSocket knows its URL and what the server chose.
+///
+/// # Errors
+/// The opening handshake's: [`Error::Rejected`],
+/// [`Error::HandshakeTimeout`], [`Error::Handshake`], [`Error::Io`].
+pub async fn upgrade_over<T: Transport, C: Clock>(
+    url: &str,
+    io: T,
+    clock: C,
+    request: ClientRequest,
+    config: impl Into<SharedConfig>,
+) -> Result<(WebSocket<T, C>, Response), Error> {
+    let (ws, response) = handshake::client(io, clock, request, config).await?;
     Ok((
         ws.with_handshake_info(response.handshake_info(url)),
         response,
     ))
+}
+
+/// `reach` bounded by the [connect timeout](ClientOptions::connect_timeout)
+/// of `options`, timed by `sleep` (the runtime's timer); without a timeout,
+/// `reach` as it is.
+///
+/// # Errors
+/// `reach`'s own, or [`Error::Connect`] of kind `TimedOut` when the
+/// timeout runs out first.
+pub async fn within_connect_timeout<T, S>(
+    options: &ClientOptions,
+    sleep: impl FnOnce(Duration) -> S,
+    reach: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error>
+where
+    S: Future<Output = ()>,
+{
+    within(reach, options.connect_time_limit().map(sleep))
+        .await
+        .unwrap_or_else(|| Err(ClientOptions::connect_timed_out()))
 }
 
 /// Reach the server, directly or through the proxy the options name, and
@@ -51,20 +88,37 @@ async fn reach<R: Runtime>(
     target: &Target,
     options: &ClientOptions,
 ) -> Result<MaybeTlsStream<R::Tcp, R::Tls>, Error> {
-    let tcp = match options.proxy_for(target)? {
-        None => tcp_to::<R>(&target.host, target.port).await?,
-        Some(proxy) => {
-            let tcp = tcp_to::<R>(proxy.host(), proxy.port())
-                .await
-                .map_err(|error| proxy.unreachable(error))?;
-            tunnel::<R>(tcp, &proxy, target).await?
-        }
-    };
+    let tcp = tcp_for::<R>(target, options).await?;
     if !target.secure {
         return Ok(MaybeTlsStream::Plain(tcp));
     }
     let tls = R::wrap_tls(tcp, TlsClient::new(target, options)).await?;
     Ok(MaybeTlsStream::Tls(Box::new(tls)))
+}
+
+/// The TCP stream on the way to `target`, before any TLS: straight to the
+/// server, or a tunnel through the HTTP proxy that `options` name. It is
+/// the first part of [`connect_with`]; an HTTP layer that runs its own TLS
+/// (the HTTP/2 client of `sockeye-hyper`, which offers ALPN `h2`) starts
+/// from it. The caller bounds it with the connect timeout.
+///
+/// # Errors
+/// [`Error::Resolve`], [`Error::Connect`], [`Error::Proxy`], as
+/// [`connect_with`] reports them; [`Error::Url`] for a proxy named by the
+/// environment that is not a usable URL.
+pub async fn tcp_for<R: Runtime>(
+    target: &Target,
+    options: &ClientOptions,
+) -> Result<R::Tcp, Error> {
+    match options.proxy_for(target)? {
+        None => tcp_to::<R>(&target.host, target.port).await,
+        Some(proxy) => {
+            let tcp = tcp_to::<R>(proxy.host(), proxy.port())
+                .await
+                .map_err(|error| proxy.unreachable(error))?;
+            tunnel::<R>(tcp, &proxy, target).await
+        }
+    }
 }
 
 /// Resolve `host` and connect over TCP to the first address that answers.

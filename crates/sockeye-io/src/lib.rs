@@ -20,6 +20,9 @@
 //!   the reconnecting client's connector are written once, with
 //!   [`MaybeTlsStream`] as the client's stream; [`api`] lists what every
 //!   async adapter re-exports;
+//! * [`fanout`] (feature `fanout`, backends `redis` and `nats`): broadcast
+//!   to topics across server instances through a broker, beside
+//!   [`server::Clients`] and through its bounded queues;
 //! * [`TlsOptions`] (feature `rustls`): `wss://` client settings, built
 //!   once into a rustls `ClientConfig`;
 //!
@@ -40,6 +43,8 @@ mod decision;
 #[cfg(feature = "async")]
 pub mod driver;
 mod error;
+#[cfg(feature = "fanout")]
+pub mod fanout;
 pub mod info;
 #[cfg(feature = "async")]
 mod maybe_tls;

@@ -52,6 +52,6 @@ pub use policy::{
 };
 pub use rate::{RateLimit, RateLimiter};
 #[cfg(feature = "async")]
-pub use serve::{ServerClient, ServerCore, ShutdownReport};
+pub use serve::{Admission, ServerClient, ServerCore, ShutdownReport};
 #[cfg(feature = "async")]
 pub use threads::{available_threads, bind_listeners, pin_current_thread};

@@ -88,6 +88,10 @@ mod threaded;
 pub use runtime::{Tokio, TokioClock};
 pub use server::Server;
 pub use sockeye_io::driver::TokioIo;
+/// Broadcast across server instances through Redis (feature `redis`) or
+/// NATS (feature `nats`): [`sockeye_io::fanout`], on this runtime.
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub use sockeye_io::fanout;
 pub use threaded::ThreadedServer;
 
 /// The reconnecting client's name for [`Tokio`], which connects and waits

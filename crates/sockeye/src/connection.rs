@@ -451,16 +451,25 @@ impl Connection {
                 return;
             }
             match timer {
-                Timer::Close => self.fail(ProtocolError::CloseTimeout),
+                Timer::Close => self.give_up(ProtocolError::CloseTimeout),
                 Timer::Keepalive => self.keepalive(now),
                 Timer::PongDeadline => {
                     if !self.flags.received_since_ping() {
-                        self.fail(ProtocolError::KeepaliveTimeout);
+                        self.give_up(ProtocolError::KeepaliveTimeout);
                     }
                 }
                 Timer::Idle => self.check_idle(now),
             }
         }
+    }
+
+    /// Fail for a peer that did not answer in time, and drop what is
+    /// queued for it: a peer that takes no bytes would otherwise keep the
+    /// output, and with it the transport, forever (RFC 6455 §7.1.7 closes
+    /// the transport after a failure without waiting).
+    fn give_up(&mut self, error: ProtocolError) {
+        self.fail(error);
+        self.outgoing.discard();
     }
 
     // ----- outputs -------------------------------------------------------

@@ -30,6 +30,47 @@ fn close_timeout_fails_the_connection_when_the_peer_never_answers() {
 }
 
 #[test]
+fn a_peer_that_takes_no_bytes_is_given_up_at_the_close_timeout_and_its_output_dropped() {
+    let mut pair = Pair::new();
+    // A server whose peer stopped reading: a megabyte it never takes, then
+    // the close frame behind it.
+    pair.server.send_binary(vec![7u8; 1 << 20]).unwrap();
+    pair.server
+        .close(pair.now, CloseCode::POLICY_VIOLATION, "too slow")
+        .unwrap();
+    assert!(pair.server.buffered_amount() > 1 << 20);
+    assert!(!pair.server.should_close_transport());
+    pair.now += Duration::from_secs(5);
+    pair.server.handle_timeout(pair.now);
+    assert_eq!(
+        pair.server.poll_event(),
+        Some(Event::Failed(ProtocolError::CloseTimeout))
+    );
+    // Nothing waits for a peer that takes nothing: the transport closes.
+    assert_eq!(pair.server.buffered_amount(), 0);
+    assert!(pair.server.should_close_transport());
+}
+
+#[test]
+fn a_peer_that_neither_answers_pings_nor_reads_is_given_up_at_the_pong_deadline() {
+    let mut server = Config::default();
+    server.keepalive_interval = Some(Duration::from_secs(10));
+    server.pong_timeout = Duration::from_secs(5);
+    let mut pair = Pair::with_configs(Config::default(), server, 1);
+    pair.server.send_binary(vec![7u8; 1 << 20]).unwrap();
+    for _ in 0..2 {
+        pair.now += Duration::from_secs(10);
+        pair.server.handle_timeout(pair.now);
+    }
+    assert_eq!(
+        pair.server.poll_event(),
+        Some(Event::Failed(ProtocolError::KeepaliveTimeout))
+    );
+    assert_eq!(pair.server.buffered_amount(), 0);
+    assert!(pair.server.should_close_transport());
+}
+
+#[test]
 fn keepalive_keeps_a_responsive_peer_open() {
     let mut server = Config::default();
     server.keepalive_interval = Some(Duration::from_secs(10));

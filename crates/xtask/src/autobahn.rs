@@ -135,25 +135,39 @@ pub const AUTOBAHN_SUITES: &[(&str, Kind, &str, &str, &[&str])] = &[
 ];
 
 /// Suites with permessage-deflate: the example built with the `deflate`
-/// feature and run with `--deflate`, on [`DEFLATE_CASES`] as well.
-pub const DEFLATE_SUITES: &[(&str, Kind, &str, &str)] = &[
+/// feature (and the features listed) and run with `--deflate`, on
+/// [`DEFLATE_CASES`] as well.
+pub const DEFLATE_SUITES: &[(&str, Kind, &str, &str, &[&str])] = &[
     (
         "tokio-echo-server-deflate",
         Kind::Server,
         "tokio-echo-server",
         "sockeye-tokio",
-    ),
-    (
-        "tokio-threaded-echo-server-deflate",
-        Kind::Server,
-        "tokio-threaded-echo-server",
-        "sockeye-tokio",
+        &[],
     ),
     (
         "tokio-autobahn-client-deflate",
         Kind::Client,
         "tokio-autobahn-client",
         "sockeye-tokio",
+        &[],
+    ),
+    // sockeye-mio's event loops (two threads); the suite's cases 1.*–10.*
+    // are its plain conformance run, since they offer no extension.
+    (
+        "mio-echo-server-deflate",
+        Kind::Server,
+        "mio-echo-server",
+        "sockeye-mio",
+        &[],
+    ),
+    // The deflate offer negotiated through the axum extractor (HTTP/1.1).
+    (
+        "axum-echo-deflate",
+        Kind::Server,
+        "axum-echo",
+        "sockeye-hyper",
+        &["axum"],
     ),
 ];
 
@@ -664,8 +678,9 @@ pub fn step() -> Result {
         .flat_map(|case| ["-i".to_string(), case.to_string()])
         .collect();
     let mut deflate_suites = Vec::new();
-    for &(name, kind, example, package) in DEFLATE_SUITES {
-        let mut command = Command::new(build_example(example, package, &["deflate"])?);
+    for &(name, kind, example, package, features) in DEFLATE_SUITES {
+        let features: Vec<&str> = features.iter().copied().chain(["deflate"]).collect();
+        let mut command = Command::new(build_example(example, package, &features)?);
         command.arg("--deflate");
         deflate_suites.push((name, kind, command));
     }

@@ -63,7 +63,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "browser",
-        about: "the chat page in headless Chromium (two pages talk, the server restarts, the pages reconnect)",
+        about: "headless Chromium: the chat page (two pages talk, the server restarts, the pages reconnect), and a wss:// WebSocket over HTTP/2 to axum-echo",
         run: steps::browser,
     },
     Step {

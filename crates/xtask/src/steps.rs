@@ -63,6 +63,7 @@ pub fn test() -> Result {
     cmd::run_tests(cmd::cargo().args(["test", "--workspace", "--all-features"]))?;
     no_tls()?;
     proxy()?;
+    fanout()?;
     cmd::run_tests(cmd::cargo().args([
         "test",
         "--release",
@@ -107,6 +108,37 @@ fn proxy() -> Result {
     }
     command.args(["--test", "proxy", "--", "--ignored"]);
     cmd::run_named_tests(&mut command, PROXY_CLIENTS.len()).map(drop)
+}
+
+/// The fan-out test files of sockeye-tokio, one per broker.
+const FANOUT_TESTS: &[&str] = &["fanout_redis", "fanout_nats"];
+
+/// The fan-out tests across server instances, and the chat shared by two
+/// processes, against Debian's Redis and NATS servers (installed when
+/// missing), which each test starts on a free loopback port; they are
+/// `#[ignore]`d in a plain `cargo test`, and the step fails if one of the
+/// test binaries ran nothing.
+fn fanout() -> Result {
+    ensure_apt(&["redis-server", "nats-server"])?;
+    let mut command = cmd::cargo();
+    command.args(["test", "-p", "sockeye-tokio", "--features", "redis,nats"]);
+    for test in FANOUT_TESTS {
+        command.args(["--test", test]);
+    }
+    command.args(["--", "--ignored"]);
+    cmd::run_named_tests(&mut command, FANOUT_TESTS.len())?;
+    // Two `sockeye chat` processes sharing the room through each broker.
+    let mut chat = cmd::cargo();
+    chat.args([
+        "test",
+        "-p",
+        "sockeye-cli",
+        "--test",
+        "chat_scale",
+        "--",
+        "--ignored",
+    ]);
+    cmd::run_named_tests(&mut chat, 1).map(drop)
 }
 
 /// The engine builds for a bare-metal target and for wasm without `std`,
@@ -317,7 +349,8 @@ fn script(relative: &str) -> std::process::Command {
     command
 }
 
-/// The chat page of `sockeye chat` in Debian's headless Chromium driven by
+/// The chat page of `sockeye chat`, and a WebSocket over HTTP/2 to
+/// sockeye-hyper's `axum-echo`, in Debian's headless Chromium driven by
 /// playwright-core (`crates/sockeye-cli/browser-test/run.sh`, which installs
 /// Chromium, Node.js and the npm lockfile when missing). The screenshot goes
 /// under `target/` so that CI leaves `docs/chat.png` as committed.

@@ -2,6 +2,7 @@
 
 mod protocol;
 mod room;
+mod scale;
 
 use std::future::poll_fn;
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ use room::{Membership, Room};
 
 /// The page served at `/`.
 const PAGE: &str = include_str!("../../assets/chat.html");
+
+/// Longest the chat waits for the broker before it starts serving.
+const BROKER_WAIT: Duration = Duration::from_secs(5);
 
 /// Longest a client may take to accept a close frame after falling behind.
 const EVICT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,6 +51,12 @@ const EVICT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// Heartbeats: the server pings every client each --heartbeat interval and
 /// drops one from which nothing comes back within 20 s of a ping.
+///
+/// Scaling out: with --redis URL or --nats URL, every chat process started
+/// with the same broker shares the room: messages, joins and leaves reach
+/// the members of every process, and the presence list (sorted by name)
+/// shows everyone; a process that dies leaves it within 3 s. Names are
+/// unique per process only.
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -68,6 +78,16 @@ pub struct Args {
     /// (default: one per available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+
+    /// Share the room with other chat processes through this Redis server
+    /// (redis://HOST:PORT/).
+    #[arg(long, value_name = "URL", conflicts_with = "nats")]
+    pub redis: Option<String>,
+
+    /// Share the room with other chat processes through this NATS server
+    /// (nats://HOST:PORT).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
 }
 
 struct Server {
@@ -80,17 +100,34 @@ struct Server {
 pub async fn run(args: Args) -> Result<ExitCode, String> {
     let threads = args.threads.map_or_else(available_threads, usize::from);
     let (listeners, local) = crate::threads::bind(&args.addr, threads)?;
-    eprintln!(
-        "sockeye chat listening on http://{local}/ (WebSocket at ws://{local}/ws; {threads} thread{})",
-        if threads == 1 { "" } else { "s" }
-    );
     let mut config = Config::default();
     config.max_message_size = 64 << 10;
     config.max_frame_size = 64 << 10;
     config.keepalive_interval = Some(Duration::from_secs(args.heartbeat.max(1)));
+    let broker = match (args.redis, args.nats) {
+        (Some(url), _) => Some(scale::BrokerUrl::Redis(url)),
+        (None, Some(url)) => Some(scale::BrokerUrl::Nats(url)),
+        (None, None) => None,
+    };
+    let room = match &broker {
+        Some(url) => Room::shared(url)?,
+        None => Room::default(),
+    };
+    if let Some(scale) = room.scale()
+        && !scale.wait_subscribed(BROKER_WAIT).await
+    {
+        tracing::warn!("the broker is not reachable yet; the room is local until it is");
+    }
+    eprintln!(
+        "sockeye chat listening on http://{local}/ (WebSocket at ws://{local}/ws; {threads} thread{})",
+        if threads == 1 { "" } else { "s" }
+    );
+    if let Some(url) = &broker {
+        eprintln!("sharing the room through {url}");
+    }
     // One room for every thread: its members' queues and names are shared.
     let server = Arc::new(Server {
-        room: Room::default(),
+        room,
         token: args.token,
         config,
     });

@@ -16,6 +16,7 @@ use sockeye_io::Message;
 use sockeye_io::server::{ClientId, ClientSlot, Clients, ServerPolicy};
 
 use super::protocol::{Outbound, now_millis};
+use super::scale::{BrokerUrl, Scale};
 
 /// Payload bytes a member may have waiting before it counts as too slow:
 /// chat lines are small, so this is hundreds of them.
@@ -43,6 +44,8 @@ struct Names {
 pub struct Room {
     clients: Clients,
     names: Arc<Mutex<Names>>,
+    /// The other chat processes sharing the room, if any.
+    scale: Option<Arc<Scale>>,
 }
 
 impl Default for Room {
@@ -50,11 +53,44 @@ impl Default for Room {
         Self {
             clients: Clients::new(&ServerPolicy::new().queue_budget(QUEUE_BUDGET)),
             names: Arc::default(),
+            scale: None,
         }
     }
 }
 
 impl Room {
+    /// A room shared with the other chat processes on `url`'s broker,
+    /// with the task that keeps every member's presence list current
+    /// (spawned on the current tokio runtime).
+    pub fn shared(url: &BrokerUrl) -> Result<Self, String> {
+        let mut room = Room::default();
+        let scale = Scale::start(url, room.clients.clone())?;
+        room.scale = Some(scale.clone());
+        let announcer = room.clone();
+        tokio::spawn(async move {
+            scale
+                .announce_presence_forever(|online| announcer.tell_everyone_online(online))
+                .await;
+        });
+        Ok(room)
+    }
+
+    /// The link to the other processes, if the room is shared.
+    pub fn scale(&self) -> Option<&Scale> {
+        self.scale.as_deref()
+    }
+
+    /// Send this process's members the room's list.
+    fn tell_everyone_online(&self, online: Vec<String>) {
+        let mut names = self.lock();
+        let presence = Outbound::Presence {
+            online: online.iter().map(String::as_str).collect(),
+        }
+        .to_json();
+        self.clients.broadcast(text(presence));
+        self.drop_fallen_behind(&mut names);
+    }
+
     /// The names; held for a whole room operation, so that announcements
     /// go out in the order of the changes they describe.
     fn lock(&self) -> MutexGuard<'_, Names> {
@@ -84,6 +120,9 @@ impl Room {
             Err(refusal) => unreachable!("the room sets no limit: {refusal:?}"),
         };
         let id = slot.id();
+        if let Some(scale) = &self.scale {
+            scale.join(id);
+        }
         // Fresh queue: the welcome always fits.
         self.clients
             .send_to(id, text(Outbound::Welcome { name: &name }.to_json()));
@@ -101,6 +140,9 @@ impl Room {
     /// Remove member `id` (if still there) and announce it.
     pub fn leave(&self, id: ClientId) {
         let mut names = self.lock();
+        if let Some(scale) = &self.scale {
+            scale.leave(id);
+        }
         if let Some(name) = names.names.remove(&id) {
             self.announce_leave(&mut names, &name);
         }
@@ -130,9 +172,15 @@ impl Room {
         self.lock().names.values().cloned().collect()
     }
 
-    /// Queue `json` for every member; announce those that fell behind.
+    /// Queue `json` for every member (on every process sharing the room);
+    /// announce those that fell behind.
     fn broadcast_locked(&self, names: &mut Names, json: String) {
-        self.clients.broadcast(text(json));
+        match &self.scale {
+            Some(scale) => scale.publish(json),
+            None => {
+                self.clients.broadcast(text(json));
+            }
+        }
         self.drop_fallen_behind(names);
     }
 
@@ -147,6 +195,9 @@ impl Room {
             .filter(|&id| self.clients.close_order(id).is_some())
             .collect();
         for id in fallen {
+            if let Some(scale) = &self.scale {
+                scale.leave(id);
+            }
             if let Some(name) = names.names.remove(&id) {
                 tracing::info!(name, "client fell behind; closing it with 1008");
                 self.announce_leave(names, &name);
@@ -165,6 +216,11 @@ impl Room {
     }
 
     fn announce_presence(&self, names: &mut Names) {
+        if let Some(scale) = &self.scale {
+            // The list spans processes: the presence task sends it.
+            scale.names_changed(names.names.values().cloned().collect());
+            return;
+        }
         let presence = Outbound::Presence {
             online: names.names.values().map(String::as_str).collect(),
         }

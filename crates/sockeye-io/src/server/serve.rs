@@ -12,8 +12,10 @@ use sockeye::{CloseCode, Connection, State};
 
 use super::clients::ClientLink;
 use super::{ClientId, ClientSlot, Clients, Outgoing, RateLimiter, RequestInfo, ServerPolicy};
-use crate::driver::{Clock, Close, Driver, ReadHalf, Sending, Transport, WriteHalf, handshake};
-use crate::{CloseStatus, Error, Message, ReadyState};
+use crate::driver::{
+    Clock, Close, Driver, ReadHalf, Sending, Transport, WebSocket, WriteHalf, handshake,
+};
+use crate::{CloseStatus, Decision, Error, Message, ReadyState};
 
 /// A server's shared state: its policy and its clients. The runtime
 /// adapters own the listener and spawn one task per connection running
@@ -22,6 +24,30 @@ use crate::{CloseStatus, Error, Message, ReadyState};
 pub struct ServerCore {
     policy: ServerPolicy,
     clients: Clients,
+}
+
+/// What [`ServerCore::admit`] decided for a request: the answer to give,
+/// and for an accepted one its place among the clients, which
+/// [`ServerCore::run`] takes. Dropping it gives the place back.
+#[derive(Debug)]
+pub struct Admission {
+    decision: Decision,
+    slot: Option<ClientSlot>,
+    protocol: Option<String>,
+}
+
+impl Admission {
+    /// The answer: the policy's (an acceptance with its subprotocol and
+    /// fields, or its refusal), or 503 when the connection limits or a
+    /// shutdown leave no place.
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    /// Whether the client got a place (the decision accepts).
+    pub fn is_admitted(&self) -> bool {
+        self.slot.is_some()
+    }
 }
 
 /// What [`ServerCore::shutdown`] did.
@@ -81,26 +107,80 @@ impl ServerCore {
         F: FnOnce(ServerClient<T, C>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let mut slot = None;
-        let mut protocol = None;
+        let mut admitted = None;
         let decide = |request: &Request| {
-            let decision = self.policy.decide(&RequestInfo::new(request, peer));
-            if decision.rejected_status().is_some() {
-                return decision;
-            }
-            match self.clients.admit(peer.ip()) {
-                Ok(admitted) => {
-                    slot = Some(admitted);
-                    protocol = decision.selected_protocol().map(str::to_owned);
-                    decision
-                }
-                Err(refusal) => refusal.decision(),
-            }
+            let admission = self.admit(request, peer);
+            let decision = admission.decision.clone();
+            admitted = Some(admission);
+            decision
         };
         let http = |request: &Request| self.policy.answer_http(&RequestInfo::new(request, peer));
         let config = self.policy.shared_config().clone();
         let (ws, request) = handshake::server_or_http(io, clock, config, decide, http).await?;
-        let Some(slot) = slot else {
+        let Some(admission) = admitted else {
+            return Err(Error::Closed);
+        };
+        self.run(ws, request, peer, admission, handler).await
+    }
+
+    /// Decide on `request` from `peer` as [`serve`](Self::serve) does: the
+    /// policy's decision (path, verify hook, subprotocol), then a place
+    /// among the clients (the connection limits, a shutdown under way).
+    /// For an HTTP layer that answers the handshake itself (hyper): carry
+    /// out [`Admission::decision`], then hand the WebSocket to
+    /// [`run`](Self::run) with the admission.
+    pub fn admit(&self, request: &Request, peer: SocketAddr) -> Admission {
+        let decision = self.policy.decide(&RequestInfo::new(request, peer));
+        if decision.rejected_status().is_some() {
+            return Admission {
+                decision,
+                slot: None,
+                protocol: None,
+            };
+        }
+        match self.clients.admit(peer.ip()) {
+            Ok(slot) => Admission {
+                protocol: decision.selected_protocol().map(str::to_owned),
+                decision,
+                slot: Some(slot),
+            },
+            Err(refusal) => Admission {
+                decision: refusal.decision(),
+                slot: None,
+                protocol: None,
+            },
+        }
+    }
+
+    /// Run `handler` on the WebSocket `ws`, opened for `request` from
+    /// `peer` as `admission` accepted it, until the handler returns or
+    /// [`shutdown`](Self::shutdown)'s deadline drops it: the second half
+    /// of [`serve`](Self::serve), with the same writing of broadcasts and
+    /// close orders while the handler is busy.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] when `admission` refused the client (there is no
+    /// place for it among the clients).
+    pub async fn run<T, C, F, Fut>(
+        &self,
+        ws: WebSocket<T, C>,
+        request: Request,
+        peer: SocketAddr,
+        admission: Admission,
+        handler: F,
+    ) -> Result<(), Error>
+    where
+        T: Transport,
+        C: Clock,
+        F: FnOnce(ServerClient<T, C>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let Admission {
+            slot: Some(slot),
+            protocol,
+            ..
+        } = admission
+        else {
             return Err(Error::Closed);
         };
         let link = slot.link().clone();

@@ -150,6 +150,13 @@ impl TransmitQueue {
         self.queue.is_some()
     }
 
+    /// Drop everything queued and free the buffers: for a peer that stopped
+    /// taking bytes and was given up on.
+    pub(crate) fn discard(&mut self) {
+        self.queue = None;
+        self.len = 0;
+    }
+
     /// Free the queue, buffers and box, if nothing is queued (idle
     /// connections).
     pub(crate) fn release_idle(&mut self) {

@@ -402,6 +402,108 @@ impl ClientHandshake {
         self.head.release();
     }
 
+    /// The regular header fields of this handshake as an HTTP/2 extended
+    /// CONNECT request (RFC 8441 §4, §5): `Sec-WebSocket-Version`, then
+    /// `Origin`, `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions` (with
+    /// the permessage-deflate offer of [`Config::deflate`]) and the extra
+    /// fields, as the HTTP/1.1 request carries them. There is no
+    /// `Sec-WebSocket-Key` (RFC 8441 §5), and no `Host`, `Upgrade` or
+    /// `Connection`: the HTTP/2 layer sends the pseudo-header fields
+    /// `:method` = `CONNECT`, `:protocol` = `websocket`, `:scheme`,
+    /// `:authority` = [`ClientRequest::host`] and `:path` =
+    /// [`ClientRequest::path_and_query`]. Names are lowercase, as HTTP/2
+    /// requires (RFC 9113 §8.2.1).
+    ///
+    /// Answer with [`receive_extended_connect`](Self::receive_extended_connect).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use sockeye::Config;
+    /// use sockeye::handshake::{ClientHandshake, ClientRequest};
+    ///
+    /// let request = ClientRequest::new("example.com", "/chat")?.protocol("chat")?;
+    /// let handshake = ClientHandshake::new(request, Config::default(), Duration::ZERO);
+    /// let fields = handshake.extended_connect_fields();
+    /// assert_eq!(fields[0], ("sec-websocket-version".into(), "13".into()));
+    /// assert!(fields.contains(&("sec-websocket-protocol".into(), "chat".into())));
+    /// assert!(!fields.iter().any(|(name, _)| name == "sec-websocket-key"));
+    /// # Ok::<(), sockeye::handshake::HandshakeError>(())
+    /// ```
+    #[must_use]
+    pub fn extended_connect_fields(&self) -> Vec<(String, String)> {
+        let request = &self.request;
+        let mut fields = Vec::with_capacity(4 + request.headers.len());
+        let mut push = |name: &str, value: &str| {
+            fields.push((name.to_ascii_lowercase(), String::from(value)));
+        };
+        push("Sec-WebSocket-Version", WEBSOCKET_VERSION);
+        if let Some(origin) = &request.origin {
+            push("Origin", origin);
+        }
+        if !request.protocols.is_empty() {
+            push("Sec-WebSocket-Protocol", &request.protocols.join(", "));
+        }
+        if !request.extensions.is_empty() {
+            push("Sec-WebSocket-Extensions", &request.extensions.join(", "));
+        }
+        for (name, value) in &request.headers {
+            push(name, value);
+        }
+        fields
+    }
+
+    /// Judges the response to the extended CONNECT request of
+    /// [`extended_connect_fields`](Self::extended_connect_fields), as the
+    /// HTTP/2 layer received it: its `:status` and its regular fields.
+    ///
+    /// A 2xx status opens the WebSocket (RFC 8441 §5; no
+    /// `Sec-WebSocket-Accept` is involved), once the server's subprotocol
+    /// and extensions pass the checks of RFC 6455 §4.1 steps 5 and 6; the
+    /// [`Established`] has no trailing bytes, since the stream's data
+    /// starts with the first frame.
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::Rejected`] for any other status (with an empty
+    /// body: it stays with the HTTP/2 layer);
+    /// [`HandshakeError::UnexpectedProtocol`],
+    /// [`HandshakeError::UnexpectedExtension`],
+    /// [`HandshakeError::InvalidExtensionResponse`],
+    /// [`HandshakeError::MalformedHeader`] for a selection that was not
+    /// offered or not well formed; [`HandshakeError::Finished`] when the
+    /// handshake already ended.
+    pub fn receive_extended_connect(
+        &mut self,
+        status: u16,
+        headers: Headers,
+    ) -> Result<Established, HandshakeError> {
+        if matches!(self.reading, Reading::Finished) {
+            return Err(HandshakeError::Finished);
+        }
+        self.finish();
+        if !(200..300).contains(&status) {
+            return Err(HandshakeError::Rejected {
+                status,
+                reason: String::new(),
+                headers,
+                body: Vec::new(),
+            });
+        }
+        let (protocol, extensions) = self.validate_selection(&headers)?;
+        #[cfg(feature = "deflate")]
+        let deflate = self.negotiated_deflate(&extensions)?;
+        Ok(Established {
+            headers,
+            protocol,
+            extensions,
+            #[cfg(feature = "deflate")]
+            deflate,
+            trailing: Vec::new(),
+            config: self.config.clone(),
+            entropy: self.entropy.take().ok_or(HandshakeError::Finished)?,
+        })
+    }
+
     fn take_rejection(&mut self) -> HandshakeError {
         match core::mem::replace(&mut self.reading, Reading::Finished) {
             Reading::RejectionBody {
@@ -503,6 +605,15 @@ impl ClientHandshake {
             (Some(accept), None) if accept.trim_ascii() == self.expected_accept.as_bytes() => {}
             _ => return Err(HandshakeError::InvalidAccept),
         }
+        self.validate_selection(headers)
+    }
+
+    /// Checks the server's choice of subprotocol and extensions (RFC 6455
+    /// §4.1, client steps 5 and 6), which both forms of the handshake share.
+    fn validate_selection(
+        &self,
+        headers: &Headers,
+    ) -> Result<(Option<String>, Vec<Extension>), HandshakeError> {
         let mut protocols = headers.get_all_bytes("Sec-WebSocket-Protocol");
         let protocol = match (protocols.next(), protocols.next()) {
             (None, _) => None,

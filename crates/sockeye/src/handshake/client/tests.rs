@@ -129,6 +129,126 @@ fn round_trip_with_the_server_yields_two_connections() {
     ));
 }
 
+/// The extended CONNECT fields of `client` as the server's HTTP/2 layer
+/// would hand them to [`Request::from_extended_connect`].
+fn extended_connect_request(client: &ClientHandshake) -> crate::handshake::Request {
+    let mut headers = Headers::new();
+    for (name, value) in client.extended_connect_fields() {
+        headers.append(&name, &value);
+    }
+    crate::handshake::Request::from_extended_connect(
+        "websocket",
+        client.request().path_and_query(),
+        client.request().host(),
+        headers,
+        Config::default(),
+    )
+    .unwrap()
+}
+
+fn response_headers(head: &crate::handshake::ResponseHead) -> Headers {
+    let mut headers = Headers::new();
+    for (name, value) in &head.headers {
+        headers.append(name, value);
+    }
+    headers
+}
+
+#[test]
+fn extended_connect_round_trip_with_the_server_yields_two_connections() {
+    let mut client = handshake(
+        chat_request()
+            .origin("https://example.com")
+            .unwrap()
+            .header("Authorization", "Bearer x")
+            .unwrap(),
+    );
+    let fields = client.extended_connect_fields();
+    assert_eq!(
+        fields,
+        [
+            ("sec-websocket-version", "13"),
+            ("origin", "https://example.com"),
+            ("sec-websocket-protocol", "chat"),
+            (
+                "sec-websocket-extensions",
+                "permessage-deflate; client_max_window_bits"
+            ),
+            ("authorization", "Bearer x"),
+        ]
+        .map(|(name, value)| (String::from(name), String::from(value)))
+    );
+    let request = extended_connect_request(&client);
+    assert_eq!(request.path(), "/chat");
+    assert_eq!(request.origin(), Some("https://example.com"));
+    let (head, mut server) = request
+        .accept_head(Accept::new(Duration::ZERO).protocol("chat"))
+        .unwrap();
+    assert_eq!(head.status, 200);
+    let established = client
+        .receive_extended_connect(head.status, response_headers(&head))
+        .unwrap();
+    assert_eq!(established.protocol(), Some("chat"));
+    assert!(established.trailing().is_empty());
+    let mut connection = established.into_connection(Duration::ZERO);
+    assert_eq!(connection.role(), Role::Client);
+    // The two ends speak frames to each other at once: no 101, no key.
+    connection.send_text("over h2").unwrap();
+    let mut wire = Vec::new();
+    while let Some(chunk) = connection.poll_transmit() {
+        wire.extend_from_slice(&chunk);
+    }
+    server.receive(Duration::ZERO, &wire);
+    let event = server.poll_event().unwrap();
+    assert!(format!("{event:?}").contains("over h2"), "{event:?}");
+    assert_eq!(client.poll_timeout(), None);
+    assert!(matches!(
+        client.receive_extended_connect(200, Headers::new()),
+        Err(HandshakeError::Finished)
+    ));
+}
+
+#[test]
+fn extended_connect_answers_other_than_2xx_or_unoffered_choices_fail() {
+    let mut forbidden = Headers::new();
+    forbidden.append("content-type", "text/plain");
+    match handshake(chat_request()).receive_extended_connect(403, forbidden.clone()) {
+        Err(HandshakeError::Rejected {
+            status: 403,
+            headers,
+            body,
+            ..
+        }) => {
+            assert_eq!(headers, forbidden);
+            assert!(body.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A 101 belongs to HTTP/1.1; over HTTP/2 it is no success.
+    assert!(matches!(
+        handshake(chat_request()).receive_extended_connect(101, Headers::new()),
+        Err(HandshakeError::Rejected { status: 101, .. })
+    ));
+    let mut other_protocol = Headers::new();
+    other_protocol.append("sec-websocket-protocol", "superchat");
+    assert!(matches!(
+        handshake(chat_request()).receive_extended_connect(200, other_protocol),
+        Err(HandshakeError::UnexpectedProtocol(p)) if p == "superchat"
+    ));
+    let mut other_extension = Headers::new();
+    other_extension.append("sec-websocket-extensions", "x-webkit-deflate-frame");
+    assert!(matches!(
+        handshake(chat_request()).receive_extended_connect(200, other_extension),
+        Err(HandshakeError::UnexpectedExtension(_))
+    ));
+    // Any 2xx opens it (RFC 8441 §5), and nothing asks for an accept key.
+    assert!(
+        handshake(chat_request())
+            .receive_extended_connect(204, Headers::new())
+            .is_ok()
+    );
+}
+
 #[test]
 fn frame_in_the_same_chunk_as_the_101_is_kept() {
     let mut client = handshake(chat_request());
