@@ -48,7 +48,9 @@ def measure(bin_dir, server, cell, seconds, scratch):
                        capture_output=True, check=True)
         load = subprocess.run(
             [os.path.join(bin_dir, "sockeye"), "load", f"ws://{addr}/", *CELLS[cell][0],
-             "-d", f"{seconds}s", "--json"],
+             "-d", f"{seconds}s", "--json",
+             # The raw TCP floor answers no handshake; its bytes are counted.
+             *(["--raw-echo"] if server == "floor" else [])],
             capture_output=True, text=True, timeout=seconds * 10 + 60)
         messages = json.loads(load.stdout.strip().splitlines()[-1])["messages"]
         subprocess.run(["callgrind_control", "--dump", str(server_process.pid)],

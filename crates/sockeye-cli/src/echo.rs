@@ -34,6 +34,10 @@ pub struct Args {
     /// available core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+
+    /// Pin each event-loop thread to a CPU of its own (Linux).
+    #[arg(long)]
+    pub pin: bool,
 }
 
 /// The limits of the echo server: 64 MiB messages, 16 MiB frames.
@@ -55,7 +59,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let policy = ServerPolicy::new().config(config).no_heartbeat();
     let threads = args.threads.map_or_else(available_threads, usize::from);
     let server = Server::bind_threads(&args.addr, policy, threads)
-        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?;
+        .map_err(|error| format!("cannot listen on {}: {error}", args.addr))?
+        .pin_threads(args.pin);
     eprintln!(
         "sockeye echo listening on ws://{} ({threads} thread{})",
         server.local_addr(),

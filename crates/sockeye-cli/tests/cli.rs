@@ -136,8 +136,16 @@ fn echo_with_threads_serves_from_that_many_event_loops() {
     assert_eq!(summary["errors"], 0, "{summary}");
     assert!(summary["messages"].as_u64().unwrap() > 0, "{summary}");
 
-    let one = Server::start(&["echo", "127.0.0.1:0", "--threads", "1"]);
+    let one = Server::start(&["echo", "127.0.0.1:0", "--threads", "1", "--pin"]);
     assert_eq!(one.server_threads(1), ["sockeye-loop-0"]);
+    let mut command = sockeye();
+    command.args(["load", &one.url("/"), "-c", "2", "-d", "1s", "--json"]);
+    let output = run_with_input(command, b"");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]

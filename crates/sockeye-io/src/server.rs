@@ -54,4 +54,4 @@ pub use rate::{RateLimit, RateLimiter};
 #[cfg(feature = "async")]
 pub use serve::{Admission, ServerClient, ServerCore, ShutdownReport};
 #[cfg(feature = "async")]
-pub use threads::{available_threads, bind_listeners};
+pub use threads::{available_threads, bind_listeners, pin_current_thread};

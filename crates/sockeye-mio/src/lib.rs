@@ -91,6 +91,7 @@ pub struct Server {
     listeners: Vec<std::net::TcpListener>,
     policy: ServerPolicy,
     local_addr: SocketAddr,
+    pin: bool,
 }
 
 impl Server {
@@ -130,7 +131,18 @@ impl Server {
             listeners,
             policy,
             local_addr,
+            pin: false,
         })
+    }
+
+    /// Pin thread `i` to the `i`-th CPU this process may run on (counting
+    /// around; Linux only), so that each loop keeps its core's caches. Off
+    /// by default: pinned threads share their cores with whatever else runs
+    /// there. With pinning on, a thread that cannot be pinned ends with the
+    /// error, which [`Running::join`] reports.
+    pub fn pin_threads(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
     }
 
     /// The address the server listens on (with the port picked for port 0).
@@ -166,9 +178,15 @@ impl Server {
         for (index, (poll, listener)) in polls.into_iter().zip(self.listeners).enumerate() {
             let listener = mio::net::TcpListener::from_std(listener);
             let event_loop = EventLoop::new(index, poll, listener, shared.clone(), handler.clone());
+            let pin = self.pin;
             let thread = std::thread::Builder::new()
                 .name(format!("sockeye-loop-{index}"))
-                .spawn(move || event_loop.run())?;
+                .spawn(move || {
+                    if pin {
+                        sockeye_io::server::pin_current_thread(index)?;
+                    }
+                    event_loop.run()
+                })?;
             threads.push(thread);
         }
         Ok(Running {

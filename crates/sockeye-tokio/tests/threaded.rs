@@ -307,6 +307,181 @@ async fn shutdown_sends_1001_on_every_thread_and_ends_them_all() {
     }
 }
 
+/// What the server writes to a connection that sends `request` and then
+/// nothing, up to the server's close.
+async fn answer_to(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = timeout(LIMIT, tcp.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server never closed");
+    answer
+}
+
+fn status_line(answer: &[u8]) -> String {
+    let line = answer.split(|&b| b == b'\r').next().unwrap_or_default();
+    String::from_utf8_lossy(line).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_handshakes_get_the_same_answers_as_from_the_one_thread_server() {
+    let mut config = ServerPolicy::new().engine_config();
+    config.handshake_timeout = Some(Duration::from_millis(300));
+    let policy = || ServerPolicy::new().config(config.clone());
+    let single = sockeye_tokio::Server::bind("127.0.0.1:0", policy())
+        .await
+        .unwrap();
+    let single_addr = single.local_addr().unwrap();
+    tokio::spawn(single.run(echo));
+    let threaded = start(policy(), echo);
+    for case in sockeye::testing::hostile_handshakes(&config) {
+        let expected = status_line(&answer_to(single_addr, &case.request).await);
+        if let Some(answer) = case.answer {
+            assert!(
+                expected.starts_with(&answer[..12]),
+                "{}: {expected}",
+                case.name
+            );
+        }
+        // Eight connections: the kernel puts them on both threads.
+        for _ in 0..8 {
+            let got = status_line(&answer_to(threaded.addr, &case.request).await);
+            assert_eq!(got, expected, "{}", case.name);
+        }
+    }
+    assert!(threaded.handle.clients().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_at_the_handshake_deadline_while_clients_are_served() {
+    let mut config = ServerPolicy::new().engine_config();
+    config.handshake_timeout = Some(Duration::from_millis(500));
+    let server = start(ServerPolicy::new().config(config), echo);
+    // 500 connections that never send a byte, spread over both threads.
+    let mut silent = Vec::new();
+    for _ in 0..500 {
+        silent.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    // Meanwhile a client on each thread is served.
+    let mut by_thread = clients_on_every_thread(&server.url, 1).await;
+    for (thread, clients) in &mut by_thread {
+        let ws = &mut clients[0];
+        ws.send("still served").await.unwrap();
+        assert_eq!(next(ws).await, Message::text("still served"), "on {thread}");
+    }
+    // Every silent connection is closed without an answer.
+    for tcp in silent.iter_mut() {
+        use tokio::io::AsyncReadExt;
+        let mut answer = Vec::new();
+        let read = timeout(LIMIT, tcp.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "a silent connection was never closed");
+        assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    }
+    assert_eq!(server.handle.clients().len(), THREADS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_violation_is_closed_with_1002_on_every_thread() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ServerPolicy::new(), echo);
+    let mut closed_on = BTreeMap::new();
+    for _ in 0..ATTEMPTS {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        let request = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\n\r\n";
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(timeout(LIMIT, tcp.read_u8()).await.unwrap().unwrap());
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101 "));
+        // The announcement: a short unmasked text frame with the thread's name.
+        let mut header = [0u8; 2];
+        timeout(LIMIT, tcp.read_exact(&mut header))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(header[0], 0x81);
+        let mut name = vec![0u8; usize::from(header[1])];
+        timeout(LIMIT, tcp.read_exact(&mut name))
+            .await
+            .unwrap()
+            .unwrap();
+        // A client frame without a mask breaks RFC 6455 §5.1.
+        tcp.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+        let mut close = [0u8; 4];
+        timeout(LIMIT, tcp.read_exact(&mut close))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(close[0], 0x88, "a close frame");
+        let code = u16::from_be_bytes([close[2], close[3]]);
+        closed_on.insert(String::from_utf8(name).unwrap(), code);
+        if closed_on.len() == THREADS {
+            break;
+        }
+    }
+    assert_eq!(closed_on.len(), THREADS, "{closed_on:?}");
+    assert!(
+        closed_on.values().all(|&code| code == 1002),
+        "{closed_on:?}"
+    );
+}
+
+/// The CPUs the calling thread may run on, from `/proc/thread-self/status`.
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    list.split(',')
+        .flat_map(|range| match range.split_once('-') {
+            Some((low, high)) => (low.parse().unwrap()..=high.parse().unwrap()).collect(),
+            None => vec![range.parse().unwrap()],
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_threads_each_run_on_their_own_cpu() {
+    // Each client is told its thread's name and the CPUs that thread may
+    // run on.
+    let server = ThreadedServer::bind_threads("127.0.0.1:0", ServerPolicy::new(), THREADS)
+        .unwrap()
+        .pin_threads(true);
+    let url = format!("ws://{}", server.local_addr());
+    tokio::spawn(server.run(|mut client: Client| async move {
+        let cpus = format!("{}:{:?}", thread_name(), allowed_cpus());
+        let _ = client.send(cpus).await;
+        while client.recv().await.is_some() {}
+    }));
+    let process = allowed_cpus();
+    let mut seen = BTreeMap::new();
+    for _ in 0..ATTEMPTS {
+        let (mut ws, _) = sockeye_tokio::connect(&url).await.unwrap();
+        let Message::Text(text) = next(&mut ws).await else {
+            panic!("no announcement");
+        };
+        let (thread, cpus) = text.as_str().split_once(':').unwrap();
+        seen.insert(thread.to_string(), cpus.to_string());
+        if seen.len() == THREADS {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), THREADS, "{seen:?}");
+    for (index, (thread, cpus)) in seen.iter().enumerate() {
+        assert_eq!(thread, &format!("sockeye-loop-{index}"));
+        assert_eq!(cpus, &format!("{:?}", [process[index % process.len()]]));
+    }
+}
+
 #[test]
 fn zero_threads_is_an_error() {
     let error = ThreadedServer::bind_threads("127.0.0.1:0", ServerPolicy::new(), 0)

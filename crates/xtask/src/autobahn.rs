@@ -80,6 +80,14 @@ pub const AUTOBAHN_SUITES: &[(&str, Kind, &str, &str, &[&str])] = &[
         "sockeye-tokio",
         &[],
     ),
+    // The same echo on a ThreadedServer, one event loop per core.
+    (
+        "tokio-threaded-echo-server",
+        Kind::Server,
+        "tokio-threaded-echo-server",
+        "sockeye-tokio",
+        &[],
+    ),
     (
         "smol-echo-server",
         Kind::Server,

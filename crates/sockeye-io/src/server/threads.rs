@@ -49,6 +49,39 @@ pub fn bind_listeners(addr: SocketAddr, count: usize) -> io::Result<Vec<TcpListe
     Ok(listeners)
 }
 
+/// Pin the calling thread to one CPU: the `index`-th (counting around) of
+/// the CPUs this process may run on, so that thread `index` of a threaded
+/// server keeps its caches and its connections' softirq work on one core.
+///
+/// # Errors
+/// [`io::ErrorKind::Unsupported`] outside Linux; otherwise as
+/// `sched_getaffinity` and `sched_setaffinity`.
+pub fn pin_current_thread(index: usize) -> io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
+        let allowed = sched_getaffinity(None)?;
+        let cpus: Vec<usize> = (0..CpuSet::MAX_CPU)
+            .filter(|&cpu| allowed.is_set(cpu))
+            .collect();
+        let Some(&cpu) = cpus.get(index % cpus.len().max(1)) else {
+            return Err(io::Error::other("this process may run on no CPU"));
+        };
+        let mut only = CpuSet::new();
+        only.set(cpu);
+        sched_setaffinity(None, &only)?;
+        Ok(cpu)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = index;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "pinning threads to CPUs is implemented on Linux only",
+        ))
+    }
+}
+
 fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -91,6 +124,35 @@ mod tests {
         let mut byte = [0u8; 1];
         server.read_exact(&mut byte).unwrap();
         assert_eq!(&byte, b"x");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pinned_thread_runs_on_the_one_cpu_it_was_given() {
+        let allowed = std::fs::read_to_string("/proc/self/status").unwrap();
+        let pinned = std::thread::spawn(|| {
+            let cpu = pin_current_thread(1).unwrap();
+            let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+            (cpu, status)
+        })
+        .join()
+        .unwrap();
+        let list = |status: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        // The thread may run on its CPU alone, one the process may use.
+        assert_eq!(list(&pinned.1), pinned.0.to_string());
+        let process = list(&allowed);
+        let in_process = process.split(',').any(|range| match range.split_once('-') {
+            Some((low, high)) => (low.parse().unwrap()..=high.parse().unwrap()).contains(&pinned.0),
+            None => range.parse::<usize>().unwrap() == pinned.0,
+        });
+        assert!(in_process, "CPU {} not in {process}", pinned.0);
     }
 
     #[test]
