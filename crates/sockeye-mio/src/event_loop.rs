@@ -484,8 +484,12 @@ impl<H: Handler> EventLoop<H> {
             };
             conn.touched = false;
             if write_out(conn).is_err() {
+                // The transport is dead: nothing queued can leave. The
+                // engine records the abrupt end; the socket goes now.
                 conn.endpoint.receive_eof(now);
                 self.handle_events(key, now);
+                self.remove(key);
+                continue;
             }
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;

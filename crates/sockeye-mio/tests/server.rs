@@ -308,9 +308,9 @@ fn hostile_handshakes_get_the_engines_answer_and_a_close() {
     running.join().unwrap();
 }
 
-/// Regression (found by the soak): a client whose last bytes and end of
-/// stream arrive in one readiness event was never read to its end, and
-/// its connection stayed open for good.
+/// A client whose last bytes and end of stream come back to back is read
+/// to its end and released (the loop reads on to the end of the stream
+/// when both arrive in one readiness event).
 #[test]
 fn a_client_that_sends_and_hangs_up_at_once_is_released() {
     let (running, recorder) = start(ServerPolicy::new());
@@ -333,6 +333,104 @@ fn a_client_that_sends_and_hangs_up_at_once_is_released() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(running.handle().clients(), 0);
+    running.handle().shutdown(Duration::from_secs(1));
+    running.join().unwrap();
+}
+
+/// How clients leave in the soak's churn: each way must give the server's
+/// place back and close its socket.
+#[test]
+fn every_way_of_leaving_releases_the_connection() {
+    let (running, recorder) = start(ServerPolicy::new());
+    let addr = running.local_addr();
+    let frame = [0x81u8, 0x82, 0, 0, 0, 0, b'h', b'i'];
+    let ways: Vec<(&str, Box<dyn Fn()>)> = vec![
+        (
+            "a clean close",
+            Box::new(move || {
+                let mut tcp = raw_upgrade(addr);
+                tcp.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+                    .unwrap();
+                let mut rest = Vec::new();
+                let _ = tcp.read_to_end(&mut rest);
+            }),
+        ),
+        (
+            "a reset",
+            Box::new(move || {
+                let tcp = raw_upgrade(addr);
+                let socket = socket2::SockRef::from(&tcp);
+                socket.set_linger(Some(Duration::ZERO)).unwrap();
+            }),
+        ),
+        (
+            "a half-close",
+            Box::new(move || {
+                let mut tcp = raw_upgrade(addr);
+                tcp.write_all(&frame).unwrap();
+                tcp.shutdown(std::net::Shutdown::Write).unwrap();
+                let mut rest = Vec::new();
+                let _ = tcp.read_to_end(&mut rest);
+            }),
+        ),
+        (
+            "a drop mid-frame",
+            Box::new(move || {
+                let mut tcp = raw_upgrade(addr);
+                tcp.write_all(&frame[..5]).unwrap();
+            }),
+        ),
+        (
+            "a drop mid-handshake",
+            Box::new(move || {
+                let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+                tcp.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n").unwrap();
+            }),
+        ),
+    ];
+    for (name, leave) in &ways {
+        for _ in 0..10 {
+            leave();
+        }
+        let deadline = std::time::Instant::now() + LIMIT;
+        while running.handle().clients() != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: {} left",
+                running.handle().clients()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let _ = recorder;
+    running.handle().shutdown(Duration::from_secs(1));
+    running.join().unwrap();
+}
+
+/// Regression (found by the soak): a client that reset its connection
+/// while the server still had output queued for it was never released,
+/// because the engine waited for that output to leave.
+#[test]
+fn a_client_that_resets_with_output_queued_for_it_is_released_at_once() {
+    let (running, _) = start(ServerPolicy::new().queue_budget(64 << 20));
+    let tcp = raw_upgrade(running.local_addr());
+    // Far more than the socket buffers hold: the rest stays queued.
+    for _ in 0..64 {
+        running
+            .handle()
+            .broadcast(Message::binary(vec![1u8; 128 << 10]));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    socket2::SockRef::from(&tcp)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(tcp);
+    // Well before the close timeout (5 s) would end the wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while running.handle().clients() != 0 {
+        assert!(std::time::Instant::now() < deadline, "still held");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     running.handle().shutdown(Duration::from_secs(1));
     running.join().unwrap();
 }
