@@ -344,7 +344,8 @@ fn every_way_of_leaving_releases_the_connection() {
     let (running, recorder) = start(ServerPolicy::new());
     let addr = running.local_addr();
     let frame = [0x81u8, 0x82, 0, 0, 0, 0, b'h', b'i'];
-    let ways: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Leave = Box<dyn Fn()>;
+    let ways: Vec<(&str, Leave)> = vec![
         (
             "a clean close",
             Box::new(move || {
