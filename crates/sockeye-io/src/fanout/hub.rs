@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -82,6 +83,22 @@ pub struct Outbound {
     pub bytes: Vec<u8>,
 }
 
+/// What is remembered of another instance's publications to one topic.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    seq: u64,
+    at: Instant,
+}
+
+/// How long an origin's place in the order is kept after its last
+/// publication. Instances that die or restart (a restart is a new origin)
+/// would otherwise leave an entry each for as long as the topic lives; a
+/// publication from an origin silent for longer is taken as a new start.
+const FORGET_SILENT_ORIGINS: Duration = Duration::from_secs(600);
+
+/// The smallest `last_seen` that is swept for silent origins.
+const FORGET_FROM: usize = 64;
+
 #[derive(Default)]
 struct Topics {
     /// Each live topic's local clients.
@@ -90,8 +107,11 @@ struct Topics {
     of_client: HashMap<ClientId, BTreeSet<String>>,
     /// The last sequence number this instance gave each topic.
     next_seq: HashMap<String, u64>,
-    /// The last sequence number seen from each other origin and topic.
-    last_seen: HashMap<(u64, String), u64>,
+    /// The last sequence number seen from each other origin and topic,
+    /// and when.
+    last_seen: HashMap<(u64, String), Seen>,
+    /// The size of `last_seen` at which origins gone silent are forgotten.
+    forget_at: usize,
     /// Topics the broker connection is subscribed to right now.
     at_broker: BTreeSet<String>,
     /// Topics subscribed to with or without local clients.
@@ -356,6 +376,16 @@ fn remove_member(topics: &mut Topics, topic: &str, id: ClientId) -> bool {
     true
 }
 
+/// Forget the origins not heard from in [`FORGET_SILENT_ORIGINS`], and
+/// sweep again once the map has doubled: the sweeps cost O(1) per
+/// publication received.
+fn forget_silent_origins(topics: &mut Topics, now: Instant) {
+    topics
+        .last_seen
+        .retain(|_, seen| now.duration_since(seen.at) < FORGET_SILENT_ORIGINS);
+    topics.forget_at = topics.last_seen.len() * 2;
+}
+
 /// Queue `message` for `topic`'s local clients; how many took it.
 fn deliver(clients: &Clients, topics: &Topics, topic: &str, message: &Message) -> usize {
     topics.members.get(topic).map_or(0, |members| {
@@ -445,16 +475,26 @@ impl Shared {
             return;
         }
         let key = (envelope.origin, envelope.topic);
+        let now = Instant::now();
         let last = topics.last_seen.get(&key).copied();
         if let Some(last) = last {
-            if envelope.seq <= last {
+            if envelope.seq <= last.seq {
                 bump(&self.counters.out_of_order, 1);
                 return;
             }
-            bump(&self.counters.gaps, envelope.seq - last - 1);
+            bump(&self.counters.gaps, envelope.seq - last.seq - 1);
         }
         let topic = key.1.clone();
-        topics.last_seen.insert(key, envelope.seq);
+        topics.last_seen.insert(
+            key,
+            Seen {
+                seq: envelope.seq,
+                at: now,
+            },
+        );
+        if topics.last_seen.len() >= topics.forget_at.max(FORGET_FROM) {
+            forget_silent_origins(&mut topics, now);
+        }
         deliver(&self.clients, &topics, &topic, &message);
         bump(&self.counters.received, 1);
     }
@@ -484,6 +524,32 @@ mod tests {
         }
         .encode()
         .into()
+    }
+
+    #[test]
+    fn origins_gone_silent_are_forgotten_so_restarts_do_not_pile_up() {
+        let clients = Clients::new(&ServerPolicy::new());
+        let (fanout, _queue) = Fanout::new(clients.clone(), 7, "t.".into(), 2);
+        let member = clients.admit("127.0.0.1".parse().unwrap()).unwrap();
+        fanout.join("room", member.id()).unwrap();
+        // A thousand instances, each publishing once (as restarts would).
+        for origin in 0..1000 {
+            fanout
+                .shared
+                .receive(envelope(100 + origin, 1, "room", "hi"));
+        }
+        assert_eq!(texts(&member).len(), 1000);
+        let remembered = |fanout: &Fanout| fanout.shared.lock().last_seen.len();
+        // Recent origins are all kept: their order still matters.
+        assert_eq!(remembered(&fanout), 1000);
+        // Once they have been silent long enough, a sweep drops them all.
+        let later = Instant::now() + FORGET_SILENT_ORIGINS + Duration::from_secs(1);
+        forget_silent_origins(&mut fanout.shared.lock(), later);
+        assert_eq!(remembered(&fanout), 0);
+        // A live origin is still checked for order afterwards.
+        fanout.shared.receive(envelope(5, 2, "room", "two"));
+        fanout.shared.receive(envelope(5, 1, "room", "late"));
+        assert_eq!(texts(&member), ["two"]);
     }
 
     #[test]
