@@ -519,6 +519,12 @@ impl Connection {
     /// should be called, if any timer is armed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
+        // Once closed only the last wait runs, and only while there is
+        // something to wait for: output still queued, or (a client) the
+        // server's closing of the transport.
+        if self.flags.closed() && self.flags.linger_over() && self.outgoing.len() == 0 {
+            return None;
+        }
         self.timers.earliest()
     }
 
