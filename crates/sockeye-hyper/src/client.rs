@@ -21,7 +21,7 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sockeye_io::connect::{tcp_for, upgrade_over, within_connect_timeout};
 use sockeye_io::driver::Clock;
-use sockeye_io::sockeye::handshake::{ClientHandshake, ClientRequest, Headers};
+use sockeye_io::sockeye::handshake::{ClientHandshake, ClientRequest};
 use sockeye_io::{ClientOptions, Error, Response, SharedConfig, Target};
 use sockeye_tokio::{Tokio, TokioClock};
 use tokio::net::TcpStream;
@@ -30,6 +30,8 @@ use tokio_rustls::client::TlsStream;
 mod stream;
 
 pub use stream::ClientStream;
+
+use crate::upgrade::engine_headers;
 
 /// A client WebSocket from [`Http2Client::connect`]: `sockeye-tokio`'s
 /// [`WebSocketStream`](sockeye_tokio::WebSocketStream) over an HTTP/2
@@ -362,15 +364,6 @@ fn extended_connect_request(
         .extensions_mut()
         .insert(hyper::ext::Protocol::from_static("websocket"));
     Ok(http_request)
-}
-
-/// hyper's fields as the engine reads them.
-fn engine_headers(map: &http::HeaderMap) -> Headers {
-    let mut headers = Headers::new();
-    for (name, value) in map {
-        headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
-    }
-    headers
 }
 
 /// The HTTP/1.1 upgrade on a TLS connection of its own that offers only

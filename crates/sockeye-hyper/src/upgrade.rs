@@ -265,6 +265,16 @@ impl Upgrade {
     }
 }
 
+/// hyper's fields as the engine reads them (a value that is not UTF-8 is
+/// read lossily), for a request or a response alike.
+pub(crate) fn engine_headers(map: &http::HeaderMap) -> Headers {
+    let mut headers = Headers::new();
+    for (name, value) in map {
+        headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+    }
+    headers
+}
+
 /// Reads a hyper request into the engine's [`Request`] and judges it.
 fn judge(
     method: &Method,
@@ -274,10 +284,7 @@ fn judge(
     protocol: Option<&hyper::ext::Protocol>,
     config: SharedConfig,
 ) -> Result<Request, Refusal> {
-    let mut headers = Headers::new();
-    for (name, value) in fields {
-        headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
-    }
+    let headers = engine_headers(fields);
     let target = uri.path_and_query().map_or("/", |target| target.as_str());
     let (result, form) = if version == Version::HTTP_2 {
         let authority = uri.authority().map_or("", |authority| authority.as_str());
