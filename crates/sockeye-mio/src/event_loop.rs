@@ -108,13 +108,11 @@ impl<H: Handler> EventLoop<H> {
 
     /// Runs until a shutdown order has been carried out.
     pub(crate) fn run(mut self) -> io::Result<()> {
-        let mut listener = self.listener.take();
-        if let Some(listener) = &mut listener {
+        if let Some(listener) = &mut self.listener {
             self.poll
                 .registry()
                 .register(listener, LISTENER, Interest::READABLE)?;
         }
-        self.listener = listener;
         let mut events = Events::with_capacity(EVENTS);
         loop {
             let timeout = self.poll_timeout();
