@@ -2,7 +2,8 @@
 //! limits and their stats line from here.
 //!
 //! Every server flavour (`soak-server-tokio`, `soak-server-smol`,
-//! `soak-server-std`, `soak-server-mio`) takes `ADDR` (default `127.0.0.1:0`), prints
+//! `soak-server-std`, `soak-server-mio`, `soak-server-axum`) takes `ADDR`
+//! (default `127.0.0.1:0`), prints
 //! `listening on ADDR` on stdout once bound, then a [`stats_line`] every
 //! [`STATS_EVERY`]. It echoes every data message on any path except
 //! [`BROADCAST_PATH`], where each data message is broadcast to every client

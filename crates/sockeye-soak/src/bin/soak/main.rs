@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build -p sockeye-soak --bins [--release]
-//! target/debug/soak [--duration 60s] [--server tokio|smol|std|mio] [--seed N] [--report-every 60s]
+//! target/debug/soak [--duration 60s] [--server tokio|smol|std|mio|axum] [--seed N] [--report-every 60s]
 //! ```
 //!
 //! Starts `soak-server-FLAVOUR` as a child on a free loopback port, then:
@@ -29,6 +29,7 @@ mod abuse;
 mod churn;
 mod ctx;
 mod good;
+mod load_thread;
 mod message;
 mod proxy;
 mod report;
@@ -67,7 +68,7 @@ pub struct Options {
 }
 
 fn usage() -> &'static str {
-    "usage: soak [--duration 60s] [--server tokio|smol|std|mio] [--seed N] [--report-every 60s]\n\
+    "usage: soak [--duration 60s] [--server tokio|smol|std|mio|axum] [--seed N] [--report-every 60s]\n\
      \x20           [--direct 16] [--proxied 8] [--churn 20] [--latency-bound 3]\n\
      \x20           [--skip-abuse slow-reader,ping-flood,oversized,malformed,invalid-utf8,slowloris,idle]\n\
      durations take s, m or h (90s, 10m, 1h)"
@@ -156,7 +157,8 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(run(options)) {
+    let abuse_runtime = load_thread::start();
+    match runtime.block_on(run(options, abuse_runtime)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("soak FAILED: {error}");
@@ -165,7 +167,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(options: Options) -> Result<(), String> {
+async fn run(options: Options, abuse_runtime: tokio::runtime::Handle) -> Result<(), String> {
     let server = Server::start(&options.server)?;
     let broadcast = options.server != "std";
     let ctx = Arc::new(Ctx::new(server.addr, broadcast));
@@ -190,14 +192,41 @@ async fn run(options: Options) -> Result<(), String> {
     let mut reporter = report::Reporter::new(&options);
 
     ctx.set_phase(Phase::WarmUp);
-    load(&ctx, &server, &options, &mut reporter, warm_up, true).await;
+    load(
+        &ctx,
+        &server,
+        &options,
+        &mut reporter,
+        &abuse_runtime,
+        warm_up,
+        true,
+    )
+    .await;
     let idle = server.settle(started.fds, Duration::from_secs(30)).await;
     reporter.line("idle after warm-up", &ctx, &idle);
 
     ctx.set_phase(Phase::Baseline);
-    load(&ctx, &server, &options, &mut reporter, baseline, false).await;
+    load(
+        &ctx,
+        &server,
+        &options,
+        &mut reporter,
+        &abuse_runtime,
+        baseline,
+        false,
+    )
+    .await;
     ctx.set_phase(Phase::Mix);
-    load(&ctx, &server, &options, &mut reporter, mix, true).await;
+    load(
+        &ctx,
+        &server,
+        &options,
+        &mut reporter,
+        &abuse_runtime,
+        mix,
+        true,
+    )
+    .await;
     ctx.set_phase(Phase::Drain);
     let after = server.settle(idle.fds, Duration::from_secs(45)).await;
     reporter.line("idle after the load", &ctx, &after);
@@ -238,13 +267,15 @@ fn measured_clients(
     })
 }
 
-/// Run the load for `duration` (with churn, abuse and faults when `abuse`),
-/// reporting on the way, then stop it and wait for every client.
+/// Run the load for `duration` (with churn, abuse and faults when `abuse`,
+/// on `abuse_runtime`: see [`load_thread`]), reporting on the way, then
+/// stop it and wait for every client.
 async fn load(
     ctx: &Arc<Ctx>,
     server: &Server,
     options: &Options,
     reporter: &mut report::Reporter,
+    abuse_runtime: &tokio::runtime::Handle,
     duration: Duration,
     abuse: bool,
 ) {
@@ -256,19 +287,15 @@ async fn load(
     let mut tasks = Vec::new();
     if abuse {
         for _ in 0..options.proxied {
-            tasks.push(tokio::spawn(good::proxied(ctx.clone(), rng.fork())));
+            tasks.push(abuse_runtime.spawn(good::proxied(ctx.clone(), rng.fork())));
         }
-        tasks.push(tokio::spawn(churn::run(
-            ctx.clone(),
-            rng.fork(),
-            options.churn,
-        )));
+        tasks.push(abuse_runtime.spawn(churn::run(ctx.clone(), rng.fork(), options.churn)));
         for (kind, slots) in abuse::KINDS {
             if options.skip_abuse.iter().any(|skip| skip == kind) {
                 continue;
             }
             for _ in 0..slots {
-                tasks.push(tokio::spawn(abuse::slot(ctx.clone(), kind, rng.fork())));
+                tasks.push(abuse_runtime.spawn(abuse::slot(ctx.clone(), kind, rng.fork())));
             }
         }
     }

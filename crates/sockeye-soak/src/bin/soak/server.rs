@@ -13,7 +13,7 @@ use std::time::Duration;
 use sockeye_soak::parse_stats_line;
 
 /// The flavours, by `--server` name.
-pub const FLAVOURS: [&str; 4] = ["tokio", "smol", "std", "mio"];
+pub const FLAVOURS: [&str; 5] = ["tokio", "smol", "std", "mio", "axum"];
 
 /// glibc's allocator settings for the server: fixed mmap and trim
 /// thresholds (by default glibc raises both after the first large free, up
