@@ -427,9 +427,17 @@ impl<H: Handler> EventLoop<H> {
     }
 
     /// Moves `message` into an open client's engine, or closes a client
-    /// whose unsent output is over the queue budget with 1008.
+    /// that falls behind by the policy's slow-client rule with 1008.
+    ///
+    /// The engine is the client's outgoing queue here, and the client's
+    /// own traffic fills it too: its replies up to the write high-water
+    /// mark, where the loop stops reading from it. Only what waits beyond
+    /// the mark counts against the queue budget, as only what waits in the
+    /// `Clients` queue beside a full engine does in the other servers; a
+    /// client with large echoes of its own in flight is not too slow.
     fn deliver(&mut self, key: usize, message: Message, now: Duration) {
-        let budget = self.handle.shared.policy.outgoing_queue_budget();
+        let policy = &self.handle.shared.policy;
+        let mark = policy.shared_config().write_high_water_mark;
         let conn = &mut self.conns[key];
         if !conn.opened {
             return;
@@ -437,7 +445,8 @@ impl<H: Handler> EventLoop<H> {
         let Some(connection) = conn.endpoint.connection_mut() else {
             return;
         };
-        if connection.buffered_amount() > budget {
+        let queued = connection.buffered_amount().saturating_sub(mark);
+        if policy.falls_behind(queued, message.payload_len()) {
             let _ = connection.close(now, CloseCode::POLICY_VIOLATION, "too slow");
         } else {
             // Fails only once the connection is closing.

@@ -284,6 +284,74 @@ fn a_client_that_stops_reading_is_closed_with_1008_at_the_byte_budget() {
     running.join().unwrap();
 }
 
+/// A client whose own echoes fill its engine up to the write high-water
+/// mark (it sends large messages and reads nothing for a while) is not
+/// "too slow" for a broadcast: only what waits beyond the mark counts
+/// against the queue budget, as beside a `Clients` queue. Found by the
+/// soak, where such clients were closed with 1008 under load.
+#[test]
+fn a_client_behind_by_its_own_echoes_is_not_too_slow_for_a_broadcast() {
+    const MESSAGE: usize = 256 << 10;
+    const MESSAGES: usize = 32;
+    // Below the default high-water mark (1 MiB), so that the client's
+    // echoes alone would be over it if they counted.
+    let policy = ServerPolicy::new().queue_budget(2 * MESSAGE);
+    let (running, recorder) = start(policy);
+    let mut tcp = raw_upgrade(running.local_addr());
+    let mut writer = tcp.try_clone().unwrap();
+    // 8 MiB of echoes: more than the kernel's buffers hold, so the
+    // server's engine fills to the mark and it stops reading.
+    let sending = std::thread::spawn(move || {
+        let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0];
+        frame.resize(frame.len() + MESSAGE, 0);
+        for _ in 0..MESSAGES {
+            writer.write_all(&frame).unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let handle = running.handle().clone();
+    handle.broadcast("to everyone");
+    std::thread::sleep(Duration::from_millis(300));
+    // Now the client reads: every echo and the broadcast, and no close.
+    let (mut echoes, mut broadcasts) = (0, 0);
+    while echoes < MESSAGES || broadcasts < 1 {
+        match read_frame(&mut tcp) {
+            (0x2, payload) if payload.len() == MESSAGE => echoes += 1,
+            (0x1, payload) if payload == b"to everyone" => broadcasts += 1,
+            (opcode, payload) => panic!(
+                "after {echoes} echoes and {broadcasts} broadcasts: opcode {opcode}, {:?}",
+                &payload[..payload.len().min(16)]
+            ),
+        }
+    }
+    sending.join().unwrap();
+    assert_eq!(*recorder.closed.lock().unwrap(), Vec::new());
+    handle.shutdown(Duration::from_secs(1));
+    running.join().unwrap();
+}
+
+/// One unmasked frame from the server: its opcode and payload.
+fn read_frame(tcp: &mut std::net::TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    tcp.read_exact(&mut head).unwrap();
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut len = [0u8; 2];
+            tcp.read_exact(&mut len).unwrap();
+            u64::from(u16::from_be_bytes(len))
+        }
+        127 => {
+            let mut len = [0u8; 8];
+            tcp.read_exact(&mut len).unwrap();
+            u64::from_be_bytes(len)
+        }
+        len => u64::from(len),
+    };
+    let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+    tcp.read_exact(&mut payload).unwrap();
+    (head[0] & 0x0F, payload)
+}
+
 #[test]
 fn hostile_handshakes_get_the_engines_answer_and_a_close() {
     let mut config = Config::default();

@@ -157,7 +157,7 @@ impl Entry {
             return false;
         }
         let len = message.payload_len();
-        if !self.queue.is_empty() && self.queued_bytes.saturating_add(len) > budget {
+        if super::policy::falls_behind(self.queued_bytes, len, budget) {
             info_event!(
                 client = %ClientId(id),
                 peer = %self.ip,

@@ -328,6 +328,30 @@ impl ServerPolicy {
         self.queue_budget
     }
 
+    /// The slow-client rule: whether a client with `queued` bytes waiting
+    /// in its outgoing queue falls behind if given another message of
+    /// `incoming` bytes, and is then closed with 1008 (`"too slow"`).
+    /// An empty queue takes a message of any size, so that one larger than
+    /// the budget still reaches the clients that keep up.
+    ///
+    /// [`Clients`](super::Clients) applies it to its own queues; a server
+    /// that queues broadcasts in the engine (`sockeye-mio`) counts as
+    /// queued what its engine holds beyond the write high-water mark (up
+    /// to the mark, the client's own traffic may fill the engine, as it
+    /// does beside a `Clients` queue).
+    ///
+    /// ```
+    /// use sockeye_io::server::ServerPolicy;
+    ///
+    /// let policy = ServerPolicy::new().queue_budget(100);
+    /// assert!(!policy.falls_behind(0, 500)); // an empty queue takes anything
+    /// assert!(!policy.falls_behind(60, 40));
+    /// assert!(policy.falls_behind(60, 41));
+    /// ```
+    pub fn falls_behind(&self, queued: usize, incoming: usize) -> bool {
+        falls_behind(queued, incoming, self.queue_budget)
+    }
+
     /// The answer to an upgrade request, apart from the connection limits.
     pub fn decide(&self, request: &RequestInfo<'_>) -> Decision {
         if let Some(path) = &self.path
@@ -367,6 +391,11 @@ impl ServerPolicy {
             .ok()?;
         Some(bytes)
     }
+}
+
+/// [`ServerPolicy::falls_behind`] with the budget given.
+pub(crate) fn falls_behind(queued: usize, incoming: usize, budget: usize) -> bool {
+    queued > 0 && queued.saturating_add(incoming) > budget
 }
 
 #[cfg(test)]
