@@ -21,7 +21,11 @@ use crate::rng::Rng;
 pub enum Fault {
     /// Every chunk waits this long before it is passed on.
     Delay(Duration),
-    /// Every chunk is written one byte per write.
+    /// Every chunk towards the server is written one byte per write. The
+    /// server's reads are what this tests; the server's writes are its
+    /// own whatever the proxy does with them, and split towards the
+    /// client they would only slow the path below the broadcast rate,
+    /// until the server closes the client as too slow.
     Split,
     /// Once this many bytes went through, one direction (towards the
     /// server when the flag is set) waits this long. Less than the soak
@@ -130,7 +134,8 @@ async fn pump(
                 tokio::time::sleep(delay).await;
                 to.write_all(&buf[..n]).await
             }
-            Fault::Split => split(&mut to, &buf[..n]).await,
+            Fault::Split if upstream => split(&mut to, &buf[..n]).await,
+            Fault::Split => to.write_all(&buf[..n]).await,
             Fault::Stall(at, pause, towards_server) => {
                 if !stalled && total >= at && towards_server == upstream {
                     stalled = true;
