@@ -8,22 +8,32 @@
 //!
 //! ```text
 //! cargo build --release -p sockeye-benches --bin fanout
-//! target/release/fanout [--clients 1000] [--messages 2000] [--window 16]
+//! target/release/fanout [--clients 1000] [--messages 2000] [--window 16] [--interval-ms 0]
 //! ```
 //!
 //! `redis-server` and `nats-server` must be on `PATH` (Debian packages);
 //! each is started on a free loopback port and killed by PID at the end.
-//! The publisher keeps at most `--window` messages in flight (message k is
-//! published once message k - window reached every client), so the figure
-//! is the delivery rate the whole path sustains, not the size of a queue.
-//! Latency is from just before `publish` to the client's task reading the
-//! message, over every delivery.
+//!
+//! The clients run in a child process (this program again, with
+//! `--reader`), on a single-threaded runtime of their own, as they would
+//! on machines of their own: the servers' process then does only the
+//! servers' work, and the figures are not the cost of 1,000 clients
+//! parsing in the servers' scheduler. The publisher keeps at most
+//! `--window` messages in flight (message k is published once message
+//! k - window reached every client), so the rate is what the whole path
+//! sustains, not the size of a queue. With `--interval-ms N` it also waits
+//! N ms between publications: `--window 1 --interval-ms 10` measures the
+//! latency of one broadcast at a time on an otherwise quiet path.
+//! Latency is from just before `publish` to the client's read of the
+//! message, over every delivery, on the wall clock that both processes
+//! share.
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sockeye_tokio::fanout::nats::NatsBroker;
 use sockeye_tokio::fanout::redis::RedisBroker;
@@ -34,16 +44,21 @@ use tokio::sync::Notify;
 const TOPIC: &str = "bench";
 const MESSAGE_BYTES: usize = 1024;
 
-/// The clock every timestamp is read from.
-fn since_start() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+/// Nanoseconds on the wall clock, which the publisher and the reader
+/// process share (an `Instant` is private to its process).
+fn wall_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64)
 }
 
 struct Args {
     clients: usize,
     messages: usize,
     window: usize,
+    interval: Duration,
+    /// Run as the reader process, with the servers' addresses.
+    reader: Option<Vec<SocketAddr>>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -51,10 +66,23 @@ fn parse_args() -> Result<Args, String> {
         clients: 1000,
         messages: 2000,
         window: 16,
+        interval: Duration::ZERO,
+        reader: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
         let value = given.next().ok_or(format!("{flag} needs a value"))?;
+        if flag == "--reader" {
+            let addrs = value
+                .split(',')
+                .map(|addr| {
+                    addr.parse()
+                        .map_err(|_| format!("--reader: bad address {addr}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            args.reader = Some(addrs);
+            continue;
+        }
         let number: usize = value
             .parse()
             .map_err(|_| format!("{flag}: not a number: {value}"))?;
@@ -62,6 +90,7 @@ fn parse_args() -> Result<Args, String> {
             "--clients" if number >= 2 => args.clients = number,
             "--messages" if number >= 1 => args.messages = number,
             "--window" if number >= 1 => args.window = number,
+            "--interval-ms" => args.interval = Duration::from_millis(number as u64),
             _ => return Err(format!("unknown flag or bad value: {flag} {value}")),
         }
     }
@@ -195,43 +224,114 @@ struct Row {
     dropped: u64,
 }
 
+/// The reader process as the publisher sees it: how many messages every
+/// client has, and the latency figures once it ends.
+struct Readers {
+    child: Child,
+    /// Closed to tell the readers to stop and report.
+    stdin: Option<ChildStdin>,
+    /// Messages (from the first) that reached every client.
+    completed: Arc<AtomicUsize>,
+    changed: Arc<Notify>,
+    ready: Arc<Notify>,
+    result: Arc<std::sync::Mutex<Option<[u64; 4]>>>,
+    lines: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Readers {
+    fn start(addrs: &[SocketAddr], args: &Args) -> Result<Self, String> {
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        let mut child = Command::new(me)
+            .args(["--reader", &addrs.join(",")])
+            .args(["--clients", &args.clients.to_string()])
+            .args(["--messages", &args.messages.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the reader process: {e}"))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let completed = Arc::new(AtomicUsize::new(0));
+        let changed = Arc::new(Notify::new());
+        let ready = Arc::new(Notify::new());
+        let result = Arc::new(std::sync::Mutex::new(None));
+        let lines = {
+            let (completed, changed, ready, result) = (
+                completed.clone(),
+                changed.clone(),
+                ready.clone(),
+                result.clone(),
+            );
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    let mut words = line.split(' ');
+                    match words.next() {
+                        Some("ready") => ready.notify_one(),
+                        Some("done") => {
+                            completed.fetch_add(1, Ordering::AcqRel);
+                            changed.notify_one();
+                        }
+                        Some("result") => {
+                            let numbers: Vec<u64> =
+                                words.filter_map(|word| word.parse().ok()).collect();
+                            if let Ok(figures) = numbers.try_into() {
+                                *result.lock().unwrap() = Some(figures);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                changed.notify_one();
+            })
+        };
+        Ok(Self {
+            child,
+            stdin,
+            completed,
+            changed,
+            ready,
+            result,
+            lines: Some(lines),
+        })
+    }
+
+    /// Tell the readers to stop, and take their figures: deliveries, p50,
+    /// p99 and max latency in nanoseconds.
+    fn finish(mut self) -> Option<[u64; 4]> {
+        drop(self.stdin.take());
+        if let Some(lines) = self.lines.take() {
+            let _ = lines.join();
+        }
+        let _ = self.child.wait();
+        *self.result.lock().unwrap()
+    }
+}
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
 async fn run(mode: Mode, url: &str, args: &Args) -> Result<Row, String> {
     let count = if mode == Mode::InProcess { 1 } else { 2 };
     let mut instances = Vec::new();
     for _ in 0..count {
         instances.push(instance(mode, url).await);
     }
-    let progress: Arc<Vec<AtomicU32>> =
-        Arc::new((0..args.messages).map(|_| AtomicU32::new(0)).collect());
-    let complete = Arc::new(Notify::new());
-    let mut readers = Vec::new();
-    for n in 0..args.clients {
-        let addr = instances[n % count].addr;
-        let (mut ws, _) = sockeye_tokio::connect(&format!("ws://{addr}/"))
-            .await
-            .map_err(|e| format!("client {n}: {e}"))?;
-        let (progress, complete, clients, messages) = (
-            progress.clone(),
-            complete.clone(),
-            args.clients as u32,
-            args.messages,
-        );
-        readers.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(messages);
-            while latencies.len() < messages {
-                let Some(Ok(Message::Binary(data))) = ws.recv().await else {
-                    break;
-                };
-                let now = since_start();
-                let sent = u64::from_be_bytes(data[..8].try_into().unwrap());
-                let k = u64::from_be_bytes(data[8..16].try_into().unwrap()) as usize;
-                latencies.push(now.saturating_sub(sent));
-                if progress[k].fetch_add(1, Ordering::AcqRel) + 1 == clients {
-                    complete.notify_one();
-                }
-            }
-            latencies
-        }));
+    let addrs: Vec<SocketAddr> = instances.iter().map(|instance| instance.addr).collect();
+    let readers = Readers::start(&addrs, args)?;
+    if tokio::time::timeout(Duration::from_secs(60), readers.ready.notified())
+        .await
+        .is_err()
+    {
+        return Err(format!(
+            "{}: the clients did not connect in time",
+            mode.name()
+        ));
     }
     // Everyone joined and, across instances, subscribed.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -255,22 +355,24 @@ async fn run(mode: Mode, url: &str, args: &Args) -> Result<Row, String> {
     let started = Instant::now();
     let mut stalled = false;
     for k in 0..args.messages {
-        if k >= args.window {
-            let waited_for = &progress[k - args.window];
-            let limit = Instant::now() + Duration::from_secs(5);
-            while waited_for.load(Ordering::Acquire) < args.clients as u32 {
-                if Instant::now() > limit {
-                    stalled = true;
-                    break;
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(5), complete.notified()).await;
-            }
-            if stalled {
+        // Message k - window must have reached everyone.
+        let limit = Instant::now() + Duration::from_secs(5);
+        while readers.completed.load(Ordering::Acquire) + args.window <= k {
+            if Instant::now() > limit {
+                stalled = true;
                 break;
             }
+            let _ =
+                tokio::time::timeout(Duration::from_millis(5), readers.changed.notified()).await;
+        }
+        if stalled {
+            break;
+        }
+        if !args.interval.is_zero() && k > 0 {
+            tokio::time::sleep(args.interval).await;
         }
         let mut payload = vec![0u8; MESSAGE_BYTES];
-        payload[..8].copy_from_slice(&since_start().to_be_bytes());
+        payload[..8].copy_from_slice(&wall_nanos().to_be_bytes());
         payload[8..16].copy_from_slice(&(k as u64).to_be_bytes());
         let message = Message::binary(payload);
         match &instances[0].fanout {
@@ -282,38 +384,114 @@ async fn run(mode: Mode, url: &str, args: &Args) -> Result<Row, String> {
             }
         }
     }
-    let expected = (args.clients * args.messages) as u64;
-    let mut latencies = Vec::with_capacity(expected as usize);
     let finish = Instant::now() + Duration::from_secs(if stalled { 1 } else { 30 });
-    for reader in readers {
-        let left = finish.saturating_duration_since(Instant::now());
-        if let Ok(Ok(mut part)) = tokio::time::timeout(left, reader).await {
-            latencies.append(&mut part);
-        }
+    while readers.completed.load(Ordering::Acquire) < args.messages && Instant::now() < finish {
+        let _ = tokio::time::timeout(Duration::from_millis(5), readers.changed.notified()).await;
     }
     let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
     let dropped = instances
         .iter()
         .filter_map(|i| i.fanout.as_ref())
         .map(|f| f.stats().dropped)
         .sum();
+    let [delivered, p50, p99, max] = tokio::task::spawn_blocking(move || readers.finish())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{}: the reader process reported nothing", mode.name()))?;
     Ok(Row {
         mode,
-        delivered: latencies.len() as u64,
-        expected,
+        delivered,
+        expected: (args.clients * args.messages) as u64,
         seconds,
-        p50: at(0.50),
-        p99: at(0.99),
-        max: latencies.last().copied().unwrap_or(0),
+        p50,
+        p99,
+        max,
         dropped,
     })
+}
+
+/// The reader process: `args.clients` WebSocket clients spread over
+/// `addrs` on one single-threaded runtime. Prints `ready` once all are
+/// connected, `done` each time a message has reached every client (they
+/// arrive in order), and `result DELIVERED P50 P99 MAX` (nanoseconds) when
+/// every message arrived or its stdin closes.
+fn reader_main(addrs: Vec<SocketAddr>, args: &Args) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let clients = args.clients;
+    let messages = args.messages;
+    runtime.block_on(async move {
+        let arrived: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..messages).map(|_| AtomicUsize::new(0)).collect());
+        let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(
+            clients * messages,
+        )));
+        let mut streams = Vec::with_capacity(clients);
+        for n in 0..clients {
+            let addr = addrs[n % addrs.len()];
+            match sockeye_tokio::connect(&format!("ws://{addr}/")).await {
+                Ok((ws, _)) => streams.push(ws),
+                Err(error) => {
+                    eprintln!("fanout reader: client {n}: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        say("ready");
+        let mut tasks = tokio::task::JoinSet::new();
+        for mut ws in streams {
+            let (arrived, latencies) = (arrived.clone(), latencies.clone());
+            tasks.spawn(async move {
+                for _ in 0..messages {
+                    let Some(Ok(Message::Binary(data))) = ws.recv().await else {
+                        break;
+                    };
+                    let now = wall_nanos();
+                    let sent = u64::from_be_bytes(data[..8].try_into().unwrap());
+                    let k = u64::from_be_bytes(data[8..16].try_into().unwrap()) as usize;
+                    latencies.lock().unwrap().push(now.saturating_sub(sent));
+                    if arrived[k].fetch_add(1, Ordering::AcqRel) + 1 == clients {
+                        say("done");
+                    }
+                }
+            });
+        }
+        let stop = Arc::new(Notify::new());
+        let on_eof = stop.clone();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            on_eof.notify_one();
+        });
+        tokio::select! {
+            _ = async { while tasks.join_next().await.is_some() {} } => {}
+            _ = stop.notified() => {}
+        }
+        let mut latencies = std::mem::take(&mut *latencies.lock().unwrap());
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        say(&format!(
+            "result {} {} {} {}",
+            latencies.len(),
+            at(0.50),
+            at(0.99),
+            latencies.last().copied().unwrap_or(0)
+        ));
+        ExitCode::SUCCESS
+    })
+}
+
+/// One line to the publisher, at once.
+fn say(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
 }
 
 fn micros(nanos: u64) -> String {
@@ -321,20 +499,22 @@ fn micros(nanos: u64) -> String {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let mut args = match parse_args() {
         Ok(args) => args,
         Err(error) => {
             eprintln!("fanout: {error}");
             return ExitCode::from(2);
         }
     };
+    if let Some(addrs) = args.reader.take() {
+        return reader_main(addrs, &args);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        since_start();
         let redis = match BrokerProcess::start(
             "redis-server",
             &[
@@ -367,8 +547,11 @@ fn main() -> ExitCode {
             (Mode::Nats, format!("nats://127.0.0.1:{}", nats.port)),
         ];
         println!(
-            "{} clients, {} messages of {MESSAGE_BYTES} B, window {}\n",
-            args.clients, args.messages, args.window
+            "{} clients (in a reader process), {} messages of {MESSAGE_BYTES} B, window {}, interval {} ms\n",
+            args.clients,
+            args.messages,
+            args.window,
+            args.interval.as_millis()
         );
         println!(
             "| path | delivered | msg/s delivered | vs in-process | p50 | p99 | max | dropped |"
