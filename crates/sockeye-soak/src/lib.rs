@@ -64,8 +64,33 @@ pub fn policy() -> ServerPolicy {
 /// clients registered with the server, the connection handlers (or, in the
 /// blocking server, threads) alive, and the heap bytes allocated and not
 /// freed ([`heap_bytes`]).
+///
+/// When the server is idle (no client, no handler) it first hands the
+/// memory glibc keeps for later back to the system ([`release_free_memory`]),
+/// so that the resident set the driver compares shows what the server
+/// holds.
 pub fn stats_line(live: usize, tasks: usize) -> String {
+    if live == 0 && tasks == 0 {
+        release_free_memory();
+    }
     format!("stats live={live} tasks={tasks} heap={}", heap_bytes())
+}
+
+/// Ask glibc to return the free memory of every arena to the system
+/// (`malloc_trim(0)`). Its thresholds (see the driver's allocator settings)
+/// only trim the top of the main arena: freed pages between live blocks,
+/// and the other threads' arenas, stay resident until a trim. A server with
+/// several threads (the blocking one's thread per connection, the event
+/// loops) otherwise ends an hour of load with megabytes resident and not
+/// one heap byte more in use. Does nothing off glibc.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes a plain integer and only rearranges the
+    // allocator's own free memory; it is safe to call at any time, from
+    // any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// What one stats line says.
@@ -166,6 +191,22 @@ impl Drop for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trim's FFI call, exercised: memory freed in the middle of the
+    /// heap stays usable and counted right across it.
+    #[test]
+    fn releasing_free_memory_keeps_what_is_in_use() {
+        let mut blocks: Vec<Option<Vec<u8>>> =
+            (0..64).map(|n| Some(vec![n as u8; 64 << 10])).collect();
+        for block in blocks.iter_mut().skip(1).step_by(2) {
+            *block = None;
+        }
+        release_free_memory();
+        for (n, block) in blocks.iter().enumerate().step_by(2) {
+            let block = block.as_ref().unwrap();
+            assert!(block.iter().all(|&byte| byte == n as u8));
+        }
+    }
 
     #[test]
     fn stats_lines_parse_back() {
