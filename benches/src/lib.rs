@@ -1,5 +1,7 @@
 //! Benchmarks only: see `benches/`.
 
+pub mod reader;
+
 use std::time::Duration;
 
 use sockeye::deflate::DeflateConfig;
