@@ -34,6 +34,7 @@
 //! | graceful shutdown | close 1001 |
 
 mod clients;
+mod counts;
 #[cfg(feature = "async")]
 mod listen;
 mod policy;
@@ -44,6 +45,7 @@ mod serve;
 mod threads;
 
 pub use clients::{ClientId, ClientSlot, Clients, Outgoing, Refusal};
+pub use counts::ConnectionCounts;
 #[cfg(feature = "async")]
 pub use listen::{Acceptor, RuntimeClient, ServerHandle, Task};
 pub use policy::{

@@ -3,13 +3,12 @@
 //! is touched per message on the connection's own thread; a broadcast
 //! costs one inbox push and one wake per thread.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use sockeye_io::server::{Refusal, ServerPolicy};
+use sockeye_io::server::{ConnectionCounts, Refusal, ServerPolicy};
 use sockeye_io::{CloseCode, Message};
 
 /// A client of a [`Server`](crate::Server): the thread that serves it, its
@@ -87,10 +86,9 @@ pub(crate) struct Shared {
     /// Where every connection's clock starts, so that all threads' `now`
     /// are on one scale.
     pub(crate) epoch: Instant,
-    /// Open connections (admitted WebSockets), all threads together.
-    open: AtomicUsize,
-    /// Open connections by client address, for the per-address limit.
-    per_address: Mutex<HashMap<IpAddr, usize>>,
+    /// Open connections (admitted WebSockets) of all threads, under the
+    /// policy's limits.
+    counts: Mutex<ConnectionCounts>,
     shutting_down: AtomicBool,
 }
 
@@ -101,12 +99,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub(crate) fn new(policy: ServerPolicy, mailboxes: Vec<Mailbox>) -> Self {
+        let counts = Mutex::new(ConnectionCounts::new(&policy));
         Self {
             policy,
             mailboxes,
             epoch: Instant::now(),
-            open: AtomicUsize::new(0),
-            per_address: Mutex::default(),
+            counts,
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -121,34 +119,13 @@ impl Shared {
     /// # Errors
     /// The [`Refusal`] whose 503 answers the client.
     pub(crate) fn admit(&self, ip: IpAddr) -> Result<(), Refusal> {
-        if self.shutting_down.load(Ordering::Acquire) {
-            return Err(Refusal::ShuttingDown);
-        }
-        let (total, per_address) = self.policy.connection_limits();
-        // The map's lock orders admissions, so the two counts agree.
-        let mut counts = lock(&self.per_address);
-        if total.is_some_and(|max| self.open.load(Ordering::Relaxed) >= max) {
-            return Err(Refusal::TooManyConnections);
-        }
-        let from_address = counts.entry(ip).or_insert(0);
-        if per_address.is_some_and(|max| *from_address >= max) {
-            return Err(Refusal::TooManyFromAddress);
-        }
-        *from_address += 1;
-        self.open.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        let shutting_down = self.shutting_down.load(Ordering::Acquire);
+        lock(&self.counts).admit(ip, shutting_down)
     }
 
     /// Gives back the place [`admit`](Self::admit) took.
     pub(crate) fn release(&self, ip: IpAddr) {
-        let mut counts = lock(&self.per_address);
-        if let Some(count) = counts.get_mut(&ip) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&ip);
-            }
-        }
-        self.open.fetch_sub(1, Ordering::Relaxed);
+        lock(&self.counts).release(ip);
     }
 
     pub(crate) fn send(&self, thread: usize, command: Command) {
@@ -211,7 +188,7 @@ impl Handle {
 
     /// Open WebSockets on all threads.
     pub fn clients(&self) -> usize {
-        self.shared.open.load(Ordering::Relaxed)
+        lock(&self.shared.counts).open()
     }
 
     /// The number of event-loop threads.

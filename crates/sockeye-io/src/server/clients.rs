@@ -1,6 +1,6 @@
 //! The connected clients: ids, limits, outgoing queues and broadcast.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use sockeye::CloseCode;
 
-use super::ServerPolicy;
+use super::{ConnectionCounts, ServerPolicy};
 use crate::{Decision, Message};
 
 /// A connected client's id, unique for the life of its [`Clients`].
@@ -191,10 +191,8 @@ impl Entry {
 #[derive(Default)]
 struct Registry {
     entries: BTreeMap<u64, Entry>,
-    per_ip: HashMap<IpAddr, usize>,
+    counts: ConnectionCounts,
     next_id: u64,
-    max_total: Option<usize>,
-    max_per_ip: Option<usize>,
     queue_budget: usize,
     shutting_down: bool,
     /// Tasks waiting for the registry to change (a client left, shutdown).
@@ -258,11 +256,9 @@ impl fmt::Debug for Clients {
 impl Clients {
     /// No clients yet, under `policy`'s connection limits and queue budget.
     pub fn new(policy: &ServerPolicy) -> Self {
-        let (max_total, max_per_ip) = policy.connection_limits();
         Self {
             inner: Arc::new(Mutex::new(Registry {
-                max_total,
-                max_per_ip,
+                counts: ConnectionCounts::new(policy),
                 queue_budget: policy.outgoing_queue_budget(),
                 ..Registry::default()
             })),
@@ -280,34 +276,11 @@ impl Clients {
     /// # Errors
     /// The [`Refusal`] when a limit is reached or the server is shutting down.
     pub fn admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
-        self.try_admit(ip).inspect_err(|_refusal| {
-            info_event!(
-                peer = %ip,
-                refusal = ?_refusal,
-                status = 503_u16,
-                "connection limit reached, refused"
-            );
-        })
-    }
-
-    fn try_admit(&self, ip: IpAddr) -> Result<ClientSlot, Refusal> {
         let mut registry = self.lock();
-        if registry.shutting_down {
-            return Err(Refusal::ShuttingDown);
-        }
-        if registry
-            .max_total
-            .is_some_and(|max| registry.entries.len() >= max)
-        {
-            return Err(Refusal::TooManyConnections);
-        }
-        let from_ip = registry.per_ip.get(&ip).copied().unwrap_or(0);
-        if registry.max_per_ip.is_some_and(|max| from_ip >= max) {
-            return Err(Refusal::TooManyFromAddress);
-        }
+        let shutting_down = registry.shutting_down;
+        registry.counts.admit(ip, shutting_down)?;
         registry.next_id += 1;
         let id = registry.next_id;
-        *registry.per_ip.entry(ip).or_default() += 1;
         let signal = Arc::new(Signal::default());
         registry.entries.insert(
             id,
@@ -365,7 +338,7 @@ impl Clients {
 
     /// How many clients are connected from `ip`.
     pub fn connections_from(&self, ip: IpAddr) -> usize {
-        self.lock().per_ip.get(&ip).copied().unwrap_or(0)
+        self.lock().counts.from(ip)
     }
 
     /// Queue `message` for every client; returns how many took it (clients
@@ -621,13 +594,8 @@ impl Clients {
 impl Drop for ClientSlot {
     fn drop(&mut self) {
         let mut registry = self.link.clients.lock();
-        if let Some(entry) = registry.entries.remove(&self.link.id.0)
-            && let Some(count) = registry.per_ip.get_mut(&entry.ip)
-        {
-            *count -= 1;
-            if *count == 0 {
-                registry.per_ip.remove(&entry.ip);
-            }
+        if let Some(entry) = registry.entries.remove(&self.link.id.0) {
+            registry.counts.release(entry.ip);
         }
         registry.notify_watchers();
     }
