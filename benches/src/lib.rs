@@ -1,5 +1,6 @@
 //! Benchmarks only: see `benches/`.
 
+pub mod cpu;
 pub mod reader;
 
 use std::time::Duration;

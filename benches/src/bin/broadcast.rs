@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use sockeye_benches::cpu::{clock_ticks_per_second, cpu_ticks, ticks_to_time};
 use sockeye_benches::reader::{Readers, reader_main, wall_nanos};
 use sockeye_mio::{Client, Message, Server, ServerPolicy};
 
@@ -82,31 +83,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// This process's user and system CPU time so far.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields 14 and 15 (utime, stime), counted after the command name,
-    // which is in parentheses and may hold spaces.
-    let after_name = stat.rfind(')').map_or("", |end| &stat[end + 2..]);
-    let ticks: u64 = after_name
-        .split(' ')
-        .skip(11)
-        .take(2)
-        .filter_map(|field| field.parse::<u64>().ok())
-        .sum();
-    Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
-}
-
-fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|output| String::from_utf8(output.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 struct Row {
     threads: usize,
     delivered: u64,
@@ -117,7 +93,7 @@ struct Row {
     p99: u64,
 }
 
-fn run(threads: usize, args: &Args) -> Result<Row, String> {
+fn run(threads: usize, args: &Args, ticks_per_second: f64) -> Result<Row, String> {
     let policy = ServerPolicy::new()
         .no_heartbeat()
         .max_connections(args.clients + 16);
@@ -150,7 +126,8 @@ fn run(threads: usize, args: &Args) -> Result<Row, String> {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let (started, cpu_before) = (Instant::now(), cpu_time());
+        let cpu_time = || cpu_ticks("self").map(|ticks| ticks_to_time(ticks, ticks_per_second));
+        let (started, cpu_before) = (Instant::now(), cpu_time()?);
         for k in 0..args.messages {
             let limit = Instant::now() + Duration::from_secs(10);
             while readers.completed.load(Ordering::Acquire) + args.window <= k {
@@ -173,7 +150,7 @@ fn run(threads: usize, args: &Args) -> Result<Row, String> {
             let _ =
                 tokio::time::timeout(Duration::from_millis(5), readers.changed.notified()).await;
         }
-        Ok((started.elapsed().as_secs_f64(), cpu_time() - cpu_before))
+        Ok((started.elapsed().as_secs_f64(), cpu_time()? - cpu_before))
     })?;
     let [delivered, p50, p99, _max] = readers
         .finish()
@@ -210,10 +187,11 @@ fn main() -> ExitCode {
         "| server threads | delivered | deliveries/s | server CPU ns per delivery | vs 1st row | p50 | p99 |"
     );
     println!("| --: | --: | --: | --: | --: | --: | --: |");
+    let ticks_per_second = clock_ticks_per_second();
     let mut first = None;
     let mut failed = false;
     for &threads in &args.threads {
-        match run(threads, &args) {
+        match run(threads, &args, ticks_per_second) {
             Ok(row) => {
                 let per_delivery = row.cpu.as_nanos() as f64 / row.delivered.max(1) as f64;
                 let base = *first.get_or_insert(per_delivery);

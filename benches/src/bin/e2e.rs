@@ -38,6 +38,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use sockeye_benches::cpu::{clock_ticks_per_second, cpu_ticks};
+
 /// The servers, `src/bin/echo-NAME.rs`, in table order.
 const SERVERS: [&str; 9] = [
     "sockeye-tokio",
@@ -416,17 +418,7 @@ impl Server {
 
     /// User + system CPU time so far, in clock ticks (all threads).
     fn cpu_ticks(&self) -> Result<u64, String> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .map_err(|error| format!("reading /proc/PID/stat: {error}"))?;
-        // The command name may hold spaces; fields count from its closing ')'.
-        let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // After ')': state is field 3, utime field 14, stime field 15.
-        let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
-        match (field(14), field(15)) {
-            (Some(user), Some(system)) => Ok(user + system),
-            _ => Err("unexpected /proc/PID/stat".into()),
-        }
+        cpu_ticks(&self.child.id().to_string())
     }
 
     /// Resident set size in KiB.
@@ -565,16 +557,6 @@ fn measure_memory(options: &Options, name: &str) -> Result<Memory, String> {
         idle_kib,
         per_connection_kib,
     })
-}
-
-fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 fn load_average() -> String {
