@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use sockeye_io::driver::{Clock, Transport};
+use sockeye_io::server::ServerClient;
 use sockeye_std::Config;
 use sockeye_std::server::ServerPolicy;
 
@@ -167,6 +169,29 @@ unsafe impl GlobalAlloc for CountingAllocator {
             HEAP.fetch_add(new_size, Ordering::Relaxed);
         }
         moved
+    }
+}
+
+/// The connection handler of the async servers (tokio, smol, axum): counts
+/// itself in `handlers` while it runs, then echoes every data message, or
+/// broadcasts it to every client when the client came on
+/// [`BROADCAST_PATH`].
+pub async fn echo_or_broadcast<T, C>(mut client: ServerClient<T, C>, handlers: Arc<AtomicUsize>)
+where
+    T: Transport,
+    C: Clock,
+{
+    let _running = Running::enter(&handlers);
+    let broadcast = client.request().path() == BROADCAST_PATH;
+    while let Some(Ok(message)) = client.recv().await {
+        if !message.is_data() {
+            continue;
+        }
+        if broadcast {
+            client.clients().broadcast(message);
+        } else if client.send(message).await.is_err() {
+            break;
+        }
     }
 }
 

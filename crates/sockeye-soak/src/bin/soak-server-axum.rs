@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use sockeye_hyper::{ServerCore, WebSocketUpgrade};
-use sockeye_soak::{BROADCAST_PATH, HANDSHAKE_TIMEOUT, Running, STATS_EVERY, policy, stats_line};
+use sockeye_soak::{HANDSHAKE_TIMEOUT, STATS_EVERY, echo_or_broadcast, policy, stats_line};
 
 #[global_allocator]
 static ALLOCATOR: sockeye_soak::CountingAllocator = sockeye_soak::CountingAllocator;
@@ -30,19 +30,8 @@ async fn serve(
     Extension(server): Extension<Arc<ServerCore>>,
     Extension(handlers): Extension<Arc<AtomicUsize>>,
 ) -> axum::response::Response {
-    let broadcast = ws.request().path() == BROADCAST_PATH;
-    ws.on_upgrade_served(&server, peer, move |mut client| async move {
-        let _running = Running::enter(&handlers);
-        while let Some(Ok(message)) = client.recv().await {
-            if !message.is_data() {
-                continue;
-            }
-            if broadcast {
-                client.clients().broadcast(message);
-            } else if client.send(message).await.is_err() {
-                break;
-            }
-        }
+    ws.on_upgrade_served(&server, peer, move |client| {
+        echo_or_broadcast(client, handlers)
     })
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sockeye_soak::{BROADCAST_PATH, Running, STATS_EVERY, policy, stats_line};
+use sockeye_soak::{STATS_EVERY, echo_or_broadcast, policy, stats_line};
 use sockeye_tokio::Server;
 
 #[global_allocator]
@@ -32,23 +32,7 @@ fn main() -> std::io::Result<()> {
             }
         });
         server
-            .run(move |mut client| {
-                let handlers = handlers.clone();
-                async move {
-                    let _running = Running::enter(&handlers);
-                    let broadcast = client.request().path() == BROADCAST_PATH;
-                    while let Some(Ok(message)) = client.recv().await {
-                        if !message.is_data() {
-                            continue;
-                        }
-                        if broadcast {
-                            client.clients().broadcast(message);
-                        } else if client.send(message).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            })
+            .run(move |client| echo_or_broadcast(client, handlers.clone()))
             .await
     })
 }
